@@ -1,0 +1,50 @@
+/**
+ * Passwords never come from arguments (they would land in shell history and `ps`): either all of
+ * stdin with one trailing newline removed, or a prompt on the terminal that does not echo.
+ */
+export async function readPasswordFromStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+}
+
+export function promptHidden(question: string): Promise<string> {
+  const input = process.stdin;
+  if (!input.isTTY) {
+    return Promise.reject(new Error('no terminal to prompt on: pass the password with --password-stdin'));
+  }
+  process.stderr.write(question);
+  input.setRawMode(true);
+  input.resume();
+  input.setEncoding('utf8');
+  let answer = '';
+  return new Promise((resolve, reject) => {
+    const finish = (error?: Error) => {
+      input.setRawMode(false);
+      input.pause();
+      input.off('data', onData);
+      process.stderr.write('\n');
+      error ? reject(error) : resolve(answer);
+    };
+    const onData = (data: string) => {
+      for (const character of data) {
+        if (character === '\r' || character === '\n') return finish();
+        if (character === '\u0003') return finish(new Error('cancelled'));
+        if (character === '\u007f' || character === '\b') answer = [...answer].slice(0, -1).join('');
+        else answer += character;
+      }
+    };
+    input.on('data', onData);
+  });
+}
+
+/** A new password: from stdin, or typed twice at a hidden prompt. */
+export async function readNewPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin) return readPasswordFromStdin();
+  const first = await promptHidden('Password: ');
+  const second = await promptHidden('Repeat password: ');
+  if (first !== second) throw new Error('the passwords do not match');
+  return first;
+}

@@ -1,0 +1,171 @@
+/** `npx passgate …`: the operator CLI (CONTRACT §5). */
+import { parseArgs } from 'node:util';
+import { DynamoUserStore } from '../functions/adapters/dynamodb/user-store.ts';
+import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
+import {
+  AdminError,
+  type AdminServices,
+  createUser,
+  deleteUser,
+  getUser,
+  grantPermissions,
+  listUsers,
+  publicUser,
+  setBlocked,
+  setPassword,
+} from '../functions/admin/user-admin.ts';
+import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
+import { openLocalStore } from '../functions/local/embedded-store.ts';
+import { localPaths } from '../functions/local/paths.ts';
+import { newClientSecret } from '../functions/oauth/client-auth.ts';
+import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import { localTableNames } from '../functions/store-schema.ts';
+import { readNewPassword } from './cli/read-password.ts';
+
+const USAGE = `usage: passgate <command> [options] [--json]
+
+  users create --realm R --username U [--email E] [--name N] [--password-stdin]
+  users get --realm R --username U
+  users delete --realm R --username U
+  users block --realm R --username U
+  users unblock --realm R --username U
+  users set-password --realm R --username U [--password-stdin]
+  users list --realm R
+  users grant --realm R --username U --api A --scopes "s1 s2"
+  clients secret
+
+Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
+Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
+
+class UsageError extends Error {}
+
+const { values: options, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        realm: { type: 'string' },
+        username: { type: 'string' },
+        email: { type: 'string' },
+        name: { type: 'string' },
+        api: { type: 'string' },
+        scopes: { type: 'string' },
+        'password-stdin': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`passgate: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+})();
+
+function required(name: 'realm' | 'username' | 'api' | 'scopes'): string {
+  const value = options[name];
+  if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+/** Prints a result: one JSON document with --json, a readable line otherwise. */
+function print(document: unknown, text: string) {
+  process.stdout.write(options.json ? `${JSON.stringify(document, null, 2)}\n` : `${text}\n`);
+}
+
+const describe = (user: UserRecord) =>
+  `${user.username} (${user.realm}|${user.user_id})${user.blocked ? ' [blocked]' : ''}` +
+  `${user.email ? ` <${user.email}>` : ''}, ${user.logins_count} login(s)`;
+
+async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
+  const { configPath, dataDir } = localPaths();
+  const config = loadConfigFile(configPath);
+  const store = await openLocalStore(dataDir);
+  try {
+    return await run({
+      config,
+      users: new DynamoUserStore(store.db, localTableNames.users),
+      hasher: new Argon2Hasher(),
+      clock: systemClock,
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+async function usersCommand(action: string | undefined): Promise<void> {
+  switch (action) {
+    case 'create': {
+      const realm = required('realm');
+      const username = required('username');
+      const password = await readNewPassword(options['password-stdin']);
+      const user = await withServices((services) =>
+        createUser(services, { realm, username, password, email: options.email, name: options.name }),
+      );
+      return print(publicUser(user), user.user_id);
+    }
+    case 'get': {
+      const user = await withServices((s) => getUser(s, required('realm'), required('username')));
+      return print(publicUser(user), describe(user));
+    }
+    case 'delete': {
+      const user = await withServices((s) => deleteUser(s, required('realm'), required('username')));
+      return print(publicUser(user), `deleted ${describe(user)}`);
+    }
+    case 'block':
+    case 'unblock': {
+      const user = await withServices((s) =>
+        setBlocked(s, required('realm'), required('username'), action === 'block'),
+      );
+      return print(publicUser(user), `${action}ed ${describe(user)}`);
+    }
+    case 'set-password': {
+      const realm = required('realm');
+      const username = required('username');
+      const password = await readNewPassword(options['password-stdin']);
+      const user = await withServices((s) => setPassword(s, realm, username, password));
+      return print(publicUser(user), `password changed for ${describe(user)}`);
+    }
+    case 'list': {
+      const users = await withServices((s) => listUsers(s, required('realm')));
+      return print(users.map(publicUser), users.map(describe).join('\n') || '(no users)');
+    }
+    case 'grant': {
+      const user = await withServices((s) =>
+        grantPermissions(s, required('realm'), required('username'), required('api'), required('scopes')),
+      );
+      const granted = user.permissions[required('api')] ?? [];
+      return print(
+        publicUser(user),
+        `${user.username} now holds on ${required('api')}: ${granted.join(' ') || '(none)'}`,
+      );
+    }
+    default:
+      throw new UsageError(`unknown command "users ${action ?? ''}"`);
+  }
+}
+
+async function main(): Promise<void> {
+  const [group, action] = positionals;
+  if (options.help || group === undefined) return void process.stdout.write(`${USAGE}\n`);
+  if (group === 'users') return usersCommand(action);
+  if (group === 'clients' && action === 'secret') {
+    const { secret, clientSecretHash } = newClientSecret();
+    return print(
+      { client_secret: secret, clientSecretHash },
+      `client_secret (shown once, give it to the client): ${secret}\nclientSecretHash (put it in the config):   ${clientSecretHash}`,
+    );
+  }
+  throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+}
+
+try {
+  await main();
+} catch (error) {
+  if (error instanceof UsageError) {
+    process.stderr.write(`passgate: ${error.message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const known = error instanceof AdminError || error instanceof ConfigError;
+  process.stderr.write(`passgate: ${known ? error.message : `failed: ${(error as Error).message}`}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,34 @@
+import { DependencyUnavailableError } from '../../oauth/errors.ts';
+
+interface SdkError {
+  name?: string;
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number };
+  code?: string;
+}
+
+const THROTTLING = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return (error as SdkError)?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * SDK errors become domain errors at the edge: throttling, server faults, timeouts and network
+ * failures mean DynamoDB is unavailable (503); anything else is a bug and stays as it is (500).
+ */
+export function translateDynamoError(error: unknown, operation: string): unknown {
+  const sdk = error as SdkError;
+  const transient =
+    THROTTLING.has(sdk?.name ?? '') ||
+    sdk?.$fault === 'server' ||
+    sdk?.name === 'TimeoutError' ||
+    sdk?.name === 'AbortError' ||
+    (sdk?.$metadata?.httpStatusCode === undefined && typeof sdk?.code === 'string'); // ECONNRESET and kin
+  return transient ? new DependencyUnavailableError('dynamodb', operation, error) : error;
+}

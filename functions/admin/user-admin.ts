@@ -1,0 +1,186 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { RealmConfig, TenantConfig } from '../config/schema.ts';
+import {
+  normalizePassword,
+  passwordPolicyProblem,
+  usernameKey,
+  usernameProblem,
+} from '../oauth/normalize.ts';
+import {
+  type Clock,
+  type PasswordHasher,
+  UserExistsError,
+  UserNotFoundError,
+  type UserRecord,
+  type UserStore,
+} from '../oauth/ports.ts';
+import { parseScope } from '../oauth/scopes.ts';
+
+/** An operator mistake, said in one line (the CLI prints it and exits non-zero). */
+export class AdminError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminError';
+  }
+}
+
+export interface AdminServices {
+  readonly config: TenantConfig;
+  readonly users: UserStore;
+  readonly hasher: PasswordHasher;
+  readonly clock: Clock;
+}
+
+/** What operators see of a user: Auth0's fields, never the password hash. */
+export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key'>;
+
+export function publicUser(user: UserRecord): PublicUser {
+  const { password_hash: _hash, username_key: _key, ...visible } = user;
+  return visible;
+}
+
+/** 12 random bytes in hex, the shape of Auth0's database user ids; never reused, never changed. */
+export const newUserId = () => randomBytes(12).toString('hex');
+
+const emailSchema = z.email();
+
+export function realmOf(config: TenantConfig, name: string): RealmConfig {
+  const realm = config.realms.find((candidate) => candidate.name === name);
+  if (!realm) {
+    throw new AdminError(
+      `unknown realm "${name}" (configured: ${config.realms.map((r) => r.name).join(', ')})`,
+    );
+  }
+  return realm;
+}
+
+async function hashNewPassword(
+  services: AdminServices,
+  realm: RealmConfig,
+  password: string,
+): Promise<string> {
+  const problem = passwordPolicyProblem(password, realm.passwordPolicy.minLength);
+  if (problem) throw new AdminError(`weak password: ${problem} in realm "${realm.name}"`);
+  return services.hasher.hash(normalizePassword(password));
+}
+
+const now = (services: AdminServices) => new Date(services.clock.now()).toISOString();
+
+function notFound(realm: string, username: string): AdminError {
+  return new AdminError(`no user "${username}" in realm "${realm}"`);
+}
+
+async function existing(services: AdminServices, realm: string, username: string): Promise<UserRecord> {
+  realmOf(services.config, realm);
+  const user = await services.users.findByUsername(realm, usernameKey(username));
+  if (!user) throw notFound(realm, username);
+  return user;
+}
+
+/** Runs a store update, turning "no such user" into the operator's message. */
+async function onExisting(
+  realm: string,
+  username: string,
+  update: () => Promise<UserRecord>,
+): Promise<UserRecord> {
+  try {
+    return await update();
+  } catch (error) {
+    if (error instanceof UserNotFoundError) throw notFound(realm, username);
+    throw error;
+  }
+}
+
+export async function createUser(
+  services: AdminServices,
+  input: { realm: string; username: string; password: string; email?: string; name?: string },
+): Promise<UserRecord> {
+  const realm = realmOf(services.config, input.realm);
+  const problem = usernameProblem(input.username);
+  if (problem) throw new AdminError(problem);
+  if (input.email !== undefined && !emailSchema.safeParse(input.email).success) {
+    throw new AdminError(`invalid email "${input.email}"`);
+  }
+  const passwordHash = await hashNewPassword(services, realm, input.password);
+  try {
+    return await services.users.create({
+      realm: realm.name,
+      user_id: newUserId(),
+      username: input.username.normalize('NFKC'),
+      username_key: usernameKey(input.username),
+      email: input.email,
+      email_verified: false,
+      name: input.name,
+      blocked: false,
+      created_at: now(services),
+      password_hash: passwordHash,
+      permissions: {},
+    });
+  } catch (error) {
+    if (error instanceof UserExistsError) {
+      throw new AdminError(`user "${input.username}" already exists in realm "${realm.name}"`);
+    }
+    throw error;
+  }
+}
+
+export const getUser = (services: AdminServices, realm: string, username: string) =>
+  existing(services, realm, username);
+
+export async function setPassword(
+  services: AdminServices,
+  realmName: string,
+  username: string,
+  password: string,
+): Promise<UserRecord> {
+  const realm = realmOf(services.config, realmName);
+  const passwordHash = await hashNewPassword(services, realm, password);
+  return onExisting(realmName, username, () =>
+    services.users.setPassword(realm.name, usernameKey(username), passwordHash, now(services)),
+  );
+}
+
+export function setBlocked(services: AdminServices, realm: string, username: string, blocked: boolean) {
+  realmOf(services.config, realm);
+  return onExisting(realm, username, () =>
+    services.users.setBlocked(realm, usernameKey(username), blocked, now(services)),
+  );
+}
+
+export function deleteUser(services: AdminServices, realm: string, username: string) {
+  realmOf(services.config, realm);
+  return onExisting(realm, username, () => services.users.delete(realm, usernameKey(username)));
+}
+
+export async function listUsers(services: AdminServices, realm: string): Promise<UserRecord[]> {
+  realmOf(services.config, realm);
+  const users: UserRecord[] = [];
+  for await (const user of services.users.list(realm)) users.push(user);
+  return users.sort((a, b) => a.username_key.localeCompare(b.username_key));
+}
+
+/** Sets the user's permissions on an API that enforces them; only scopes the API defines. */
+export function grantPermissions(
+  services: AdminServices,
+  realm: string,
+  username: string,
+  apiIdentifier: string,
+  scopes: string,
+) {
+  realmOf(services.config, realm);
+  const api = services.config.apis.find((candidate) => candidate.identifier === apiIdentifier);
+  if (!api) throw new AdminError(`unknown API "${apiIdentifier}"`);
+  let requested: string[];
+  try {
+    requested = parseScope(scopes);
+  } catch {
+    throw new AdminError('--scopes must be a space-separated list of scopes');
+  }
+  const unknown = requested.filter((scope) => !api.scopes.includes(scope));
+  if (unknown.length > 0)
+    throw new AdminError(`API "${api.identifier}" defines no scope ${unknown.join(', ')}`);
+  return onExisting(realm, username, () =>
+    services.users.setPermissions(realm, usernameKey(username), api.identifier, requested, now(services)),
+  );
+}

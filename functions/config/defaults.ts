@@ -1,0 +1,28 @@
+/**
+ * Every security default in one place, each with the reason it has this value.
+ * The tenant config overrides some of them; the rest are house rules.
+ */
+export const defaults = {
+  /** OWASP Password Storage Cheat Sheet, argon2id first option: m=19 MiB, t=2, p=1. */
+  argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
+  /** NIST SP 800-63B §3.1.1.2: at least 8 characters for memorised secrets chosen by the user. */
+  passwordMinLength: 8,
+  /** Bound on argon2 input so a huge password cannot cost CPU before it is refused. */
+  passwordMaxBytes: 1024,
+  /** Usernames are identifiers, not prose: bounded so keys stay small. */
+  usernameMaxLength: 128,
+  /** Auth0's default access token lifetime for an API is 24 h; we prefer short-lived tokens (RFC 9700 §4.14). */
+  accessTokenTtlSeconds: 900,
+  /** ID tokens prove a login to the client only; an hour matches common OIDC providers. */
+  idTokenTtlSeconds: 3600,
+  /** RFC 6749 leaves body size open; 16 KiB holds any honest token request many times over (CONTRACT §3). */
+  maxBodyBytes: 16 * 1024,
+  /** Client secrets are 256 random bits: guessing is out of reach, so a fast hash is enough to store them. */
+  clientSecretBytes: 32,
+  /** Auth0: 10 consecutive failures per user and IP, blocked until reset; we lift it after 15 min. */
+  bruteForce: { maxConsecutiveFailures: 10, blockSeconds: 900 },
+  /** Auth0's suspicious-IP throttling allows 100 failed logins per IP a day by default. */
+  ipThrottling: { maxFailuresPerDay: 100 },
+  /** Auth0's default refresh token lifetimes: 30 days absolute, 15 days idle; no reuse leeway. */
+  refreshTokens: { absoluteTtlSeconds: 2_592_000, idleTtlSeconds: 1_296_000, reuseLeewaySeconds: 0 },
+} as const;

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { type TenantConfig, tenantConfigSchema } from './schema.ts';
+
+/** A config that cannot be used, with one line per problem, each naming its field. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(
+      `${source}: ${problems.length} problem(s) in the passgate configuration:\n  ${problems.join('\n  ')}`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)),
+    '',
+  );
+}
+
+/** Validates a parsed config document, reporting every problem at once; the result is deep-frozen. */
+export function parseConfig(document: unknown, source = 'config'): TenantConfig {
+  const result = tenantConfigSchema.safeParse(document);
+  if (!result.success) {
+    throw new ConfigError(
+      source,
+      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+export function loadConfigFile(path: string): TenantConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [
+      `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(document, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,132 @@
+import { z } from 'zod';
+import { defaults } from './defaults.ts';
+
+export const GRANT_PASSWORD = 'password';
+export const GRANT_PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
+export const GRANT_REFRESH_TOKEN = 'refresh_token';
+export const grantTypes = [GRANT_PASSWORD, GRANT_PASSWORD_REALM, GRANT_REFRESH_TOKEN] as const;
+export type GrantType = (typeof grantTypes)[number];
+
+/** Realm names go into keys and `sub` (`<realm>|<id>`), so they are plain identifiers. */
+const realmName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lowercase letters, digits, "_" or "-"');
+
+const positiveInt = z.number().int().positive();
+
+const realmSchema = z.strictObject({
+  name: realmName,
+  passwordPolicy: z
+    .strictObject({
+      minLength: positiveInt.max(defaults.passwordMaxBytes).default(defaults.passwordMinLength),
+    })
+    .default({ minLength: defaults.passwordMinLength }),
+  bruteForce: z
+    .strictObject({
+      maxConsecutiveFailures: positiveInt.default(defaults.bruteForce.maxConsecutiveFailures),
+      blockSeconds: positiveInt.default(defaults.bruteForce.blockSeconds),
+    })
+    .default({ ...defaults.bruteForce }),
+});
+
+const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope-token (RFC 6749 §3.3)');
+
+const apiSchema = z.strictObject({
+  identifier: z.url(),
+  scopes: z.array(scopeToken).default([]),
+  accessTokenTtlSeconds: positiveInt.max(86_400).default(defaults.accessTokenTtlSeconds),
+  allowOfflineAccess: z.boolean().default(false),
+  enforcePermissions: z.boolean().default(false),
+});
+
+const clientSchema = z.strictObject({
+  clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 unreserved characters'),
+  name: z.string().min(1),
+  clientSecretHash: z
+    .string()
+    .regex(/^sha256:[A-Za-z0-9_-]{43}$/, 'must be the value printed by `passgate clients secret`')
+    .optional(),
+  grantTypes: z.array(z.enum(grantTypes)).min(1),
+  realms: z.array(realmName).min(1),
+  trustForwardedFor: z.boolean().default(false),
+});
+
+const cidr = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const isV4 = z.ipv4().safeParse(address).success;
+  const isV6 = z.ipv6().safeParse(address).success;
+  if (!isV4 && !isV6) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
+}, 'must be an IP address or CIDR block');
+
+export const tenantConfigSchema = z
+  .strictObject({
+    defaultRealm: realmName,
+    defaultAudience: z.string(),
+    realms: z.array(realmSchema).min(1),
+    apis: z.array(apiSchema).min(1),
+    clients: z.array(clientSchema).min(1),
+    ipThrottling: z
+      .strictObject({
+        maxFailuresPerDay: positiveInt.default(defaults.ipThrottling.maxFailuresPerDay),
+        allowlist: z.array(cidr).default([]),
+      })
+      .default({ ...defaults.ipThrottling, allowlist: [] }),
+    refreshTokens: z
+      .strictObject({
+        absoluteTtlSeconds: positiveInt.default(defaults.refreshTokens.absoluteTtlSeconds),
+        idleTtlSeconds: positiveInt.default(defaults.refreshTokens.idleTtlSeconds),
+        reuseLeewaySeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(300)
+          .default(defaults.refreshTokens.reuseLeewaySeconds),
+      })
+      .default({ ...defaults.refreshTokens }),
+  })
+  .superRefine((config, ctx) => {
+    const problem = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
+    const realmNames = new Set<string>();
+    config.realms.forEach((realm, i) => {
+      if (realmNames.has(realm.name)) problem(['realms', i, 'name'], `duplicate realm "${realm.name}"`);
+      realmNames.add(realm.name);
+    });
+    const apiIds = new Set<string>();
+    config.apis.forEach((api, i) => {
+      if (apiIds.has(api.identifier)) problem(['apis', i, 'identifier'], `duplicate API "${api.identifier}"`);
+      apiIds.add(api.identifier);
+      new Set(api.scopes).size !== api.scopes.length && problem(['apis', i, 'scopes'], 'duplicate scope');
+    });
+    if (!realmNames.has(config.defaultRealm)) {
+      problem(['defaultRealm'], `unknown realm "${config.defaultRealm}"`);
+    }
+    if (!apiIds.has(config.defaultAudience)) {
+      problem(['defaultAudience'], `"${config.defaultAudience}" is not the identifier of an API in apis`);
+    }
+    const clientIds = new Set<string>();
+    config.clients.forEach((client, i) => {
+      if (clientIds.has(client.clientId))
+        problem(['clients', i, 'clientId'], `duplicate client "${client.clientId}"`);
+      clientIds.add(client.clientId);
+      client.realms.forEach((realm, j) => {
+        if (!realmNames.has(realm)) problem(['clients', i, 'realms', j], `unknown realm "${realm}"`);
+      });
+      if (client.trustForwardedFor && !client.clientSecretHash) {
+        problem(
+          ['clients', i, 'trustForwardedFor'],
+          'only a confidential client (with clientSecretHash) may be trusted',
+        );
+      }
+    });
+  });
+
+export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
+export type TenantConfig = z.output<typeof tenantConfigSchema>;
+export type RealmConfig = TenantConfig['realms'][number];
+export type ApiConfig = TenantConfig['apis'][number];
+export type ClientConfig = TenantConfig['clients'][number];

@@ -1,0 +1,136 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { documentClient } from '../adapters/dynamodb/client.ts';
+import { localTableNames, type TableDefinition, tables } from '../store-schema.ts';
+
+/** Where a running local server records the loopback port of its embedded engine. */
+const ENDPOINT_FILE = 'store-endpoint.json';
+
+export interface LocalStore {
+  readonly endpoint: string;
+  readonly db: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+/** The embedded engine needs no real credentials; the SDK still wants some. */
+export function localClientConfig(endpoint: string) {
+  return {
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'passgate-local', secretAccessKey: 'passgate-local' },
+    maxAttempts: 3,
+  };
+}
+
+/**
+ * Starts dynalite (a DynamoDB-compatible engine on LevelDB) persisted under the data dir, on a
+ * loopback port that is recorded in the data dir so the CLI can reach the same store while the
+ * server runs: LevelDB allows one process per directory.
+ */
+export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const server = dynalite({
+    path: join(dataDir, 'store'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const endpoint = `http://127.0.0.1:${port}`;
+  const db = documentClient(localClientConfig(endpoint));
+  try {
+    await ensureTables(db);
+  } catch (error) {
+    db.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    if (String((error as Error)?.message).includes('LOCK')) {
+      throw new Error(`the data dir ${dataDir} is in use by another passgate process`);
+    }
+    throw error;
+  }
+  writeFileSync(join(dataDir, ENDPOINT_FILE), JSON.stringify({ endpoint, pid: process.pid }), {
+    mode: 0o600,
+  });
+  return {
+    endpoint,
+    db,
+    async close() {
+      rmSync(join(dataDir, ENDPOINT_FILE), { force: true });
+      db.destroy();
+      server.closeAllConnections?.();
+      // dynalite closes its LevelDB store with the server, releasing the data dir's lock.
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The endpoint of the store a running local server holds, if one is alive. */
+export function runningStoreEndpoint(dataDir: string): string | undefined {
+  try {
+    const { endpoint, pid } = JSON.parse(readFileSync(join(dataDir, ENDPOINT_FILE), 'utf8'));
+    process.kill(pid, 0); // throws when that process is gone
+    return endpoint;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The CLI's store: the running server's when there is one, else its own embedded engine. */
+export async function openLocalStore(dataDir: string): Promise<LocalStore> {
+  const endpoint = runningStoreEndpoint(dataDir);
+  if (!endpoint) return startEmbeddedStore(dataDir);
+  const db = documentClient(localClientConfig(endpoint));
+  return { endpoint, db, close: async () => db.destroy() };
+}
+
+function createTableInput(table: TableDefinition) {
+  const keys = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
+  const indexKeys = table.globalIndexes.flatMap((index) => [
+    index.partitionKey,
+    ...(index.sortKey ? [index.sortKey] : []),
+  ]);
+  const attributes = new Map([...keys, ...indexKeys].map((key) => [key.name, key.type]));
+  return {
+    TableName: localTableNames[table.id],
+    BillingMode: 'PAY_PER_REQUEST' as const,
+    AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
+    KeySchema: [
+      { AttributeName: table.partitionKey.name, KeyType: 'HASH' as const },
+      ...(table.sortKey ? [{ AttributeName: table.sortKey.name, KeyType: 'RANGE' as const }] : []),
+    ],
+    ...(table.globalIndexes.length > 0
+      ? {
+          GlobalSecondaryIndexes: table.globalIndexes.map((index) => ({
+            IndexName: index.indexName,
+            KeySchema: [
+              { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+              ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
+            ],
+            Projection: { ProjectionType: index.projection },
+          })),
+        }
+      : {}),
+  };
+}
+
+/** Creates the tables of store-schema.ts that do not exist yet. */
+export async function ensureTables(db: DynamoDBDocumentClient): Promise<void> {
+  for (const table of tables) {
+    try {
+      await db.send(new CreateTableCommand(createTableInput(table)));
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+  }
+}

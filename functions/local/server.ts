@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { defaults } from '../config/defaults.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { type ProxyHandler, proxyHandler } from '../http/handler.ts';
+import { jsonResponse } from '../http/respond.ts';
+import { jsonLogger, type Logger } from '../logging.ts';
+import { endpoints, routes } from '../routes.ts';
+import { type LocalStore, startEmbeddedStore } from './embedded-store.ts';
+import { localServices } from './local-services.ts';
+
+export interface LocalServerOptions {
+  readonly port: number;
+  readonly configPath: string;
+  readonly dataDir: string;
+  readonly logger?: Logger;
+}
+
+export interface LocalServer {
+  /** `http://localhost:<port>/`, with the trailing slash (CONTRACT §3). */
+  readonly issuer: string;
+  readonly port: number;
+  readonly store: LocalStore;
+  close(): Promise<void>;
+}
+
+/** API Gateway takes the sender's IP from the connection; IPv4-mapped IPv6 is shown as IPv4. */
+const sourceIpOf = (request: IncomingMessage) => (request.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/** Reads the body until it ends or `limit` bytes have come, whichever is first. */
+function readBodyPrefix(
+  request: IncomingMessage,
+  limit: number,
+): Promise<{ chunks: Buffer[]; size: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= limit) {
+        request.off('data', onData);
+        request.pause();
+        resolve({ chunks, size });
+      }
+    };
+    request.on('data', onData);
+    request.once('end', () => resolve({ chunks, size }));
+    request.once('error', reject);
+  });
+}
+
+/**
+ * node:http → the API Gateway REST proxy event the Lambda functions receive. The body is read up to
+ * one byte past the limit: the handler answers 413 itself, as it does in Lambda.
+ */
+async function toProxyEvent(
+  request: IncomingMessage,
+  url: URL,
+  resource: string,
+): Promise<{ event: APIGatewayProxyEvent; truncated: boolean }> {
+  const { chunks, size } = await readBodyPrefix(request, defaults.maxBodyBytes + 1);
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] as string;
+    const value = request.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+  }
+  const query = [...url.searchParams];
+  const requestId = randomUUID();
+  const event = {
+    resource,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: query.length > 0 ? Object.fromEntries(query) : null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      requestId,
+      stage: 'local',
+      domainName: headers.host ?? headers.Host ?? 'localhost',
+      httpMethod: request.method ?? 'GET',
+      path: url.pathname,
+      resourcePath: resource,
+      identity: { sourceIp: sourceIpOf(request), userAgent: request.headers['user-agent'] ?? null },
+    },
+  } as unknown as APIGatewayProxyEvent;
+  return { event, truncated: size > defaults.maxBodyBytes };
+}
+
+function send(response: ServerResponse, result: Awaited<ReturnType<ProxyHandler>>, close: boolean) {
+  response.writeHead(result.statusCode, {
+    ...(result.headers as Record<string, string>),
+    ...(close ? { Connection: 'close' } : {}),
+  });
+  response.end(result.body);
+}
+
+/**
+ * The local authorization server: the same endpoints and handlers as the Lambda functions,
+ * behind node:http on 127.0.0.1, with the embedded store and a local signing key.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const logger = options.logger ?? jsonLogger();
+  loadConfigFile(options.configPath); // refuse to start on a bad config before anything is opened
+  const store = await startEmbeddedStore(options.dataDir);
+  const server: Server = createServer();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, '127.0.0.1', () => resolve());
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://localhost:${port}/`;
+  const services = localServices({ ...options, store, logger, issuer });
+  const handlers = new Map(
+    routes.map((route) => [
+      `${route.method} /${route.path}`,
+      { resource: `/${route.path}`, handler: proxyHandler(endpoints[route.endpoint], () => services) },
+    ]),
+  );
+  const knownPaths = new Set(routes.map((route) => `/${route.path}`));
+
+  server.on('request', async (request, response) => {
+    const url = new URL(request.url ?? '/', issuer);
+    const route = handlers.get(`${request.method} ${url.pathname}`);
+    if (!route) {
+      const known = knownPaths.has(url.pathname);
+      send(
+        response,
+        jsonResponse(known ? 405 : 404, {
+          error: 'invalid_request',
+          error_description: known ? 'Method not allowed.' : 'Unknown endpoint.',
+        }),
+        false,
+      );
+      request.resume();
+      return;
+    }
+    try {
+      const { event, truncated } = await toProxyEvent(request, url, route.resource);
+      // The rest of an oversized body is never read: answer, then drop the connection.
+      send(response, await route.handler(event), truncated);
+      if (truncated) request.destroy();
+    } catch (error) {
+      logger.log('error', 'local server failed to serve a request', { message: (error as Error).message });
+      if (!response.headersSent) send(response, jsonResponse(500, { error: 'server_error' }), true);
+    }
+  });
+
+  return {
+    issuer,
+    port,
+    store,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+    },
+  };
+}

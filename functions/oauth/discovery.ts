@@ -1,0 +1,36 @@
+import type { TenantConfig } from '../config/schema.ts';
+import { grants } from './grants/index.ts';
+import { OIDC_SCOPES } from './scopes.ts';
+
+/**
+ * OpenID Connect Discovery 1.0 §3 metadata, served also as RFC 8414 authorization server metadata.
+ * Only what this server really does is listed; there is no authorization endpoint (password grants only).
+ */
+export function discoveryDocument(issuer: string, config: TenantConfig): Record<string, unknown> {
+  const apiScopes = config.apis.flatMap((api) => api.scopes);
+  return {
+    issuer,
+    token_endpoint: `${issuer}oauth/token`,
+    jwks_uri: `${issuer}.well-known/jwks.json`,
+    grant_types_supported: [...grants.keys()],
+    response_types_supported: [],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    scopes_supported: [...new Set([...OIDC_SCOPES, ...apiScopes])],
+    claims_supported: [
+      'sub',
+      'iss',
+      'aud',
+      'exp',
+      'iat',
+      'auth_time',
+      'azp',
+      'name',
+      'preferred_username',
+      'updated_at',
+      'email',
+      'email_verified',
+    ],
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, plus the codes Auth0 clients already
+ * handle (`too_many_attempts`, `access_denied`) and `temporarily_unavailable` for dependency failures.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'access_denied'
+  | 'too_many_attempts'
+  | 'temporarily_unavailable'
+  | 'server_error';
+
+/**
+ * The one error type the protocol layer throws. `description` is sent to the client;
+ * `detail` is for the operator's log only and never leaves the server.
+ */
+export class OAuthError extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    readonly detail?: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(`${error}: ${description}${detail ? ` (${detail})` : ''}`);
+    this.name = 'OAuthError';
+  }
+}
+
+/** One message for unknown user, wrong password and blocked-with-wrong-password (no enumeration). */
+export const WRONG_CREDENTIALS = 'Wrong username or password.';
+
+export const invalidRequest = (description: string, detail?: string) =>
+  new OAuthError(400, 'invalid_request', description, detail);
+
+export const invalidGrant = (description: string, detail?: string) =>
+  new OAuthError(400, 'invalid_grant', description, detail);
+
+export const unauthorizedClient = (description: string, detail?: string) =>
+  new OAuthError(400, 'unauthorized_client', description, detail);
+
+/**
+ * RFC 6749 §5.2: when the client tried to authenticate with the Authorization header the server
+ * MUST answer 401 with a WWW-Authenticate header naming the scheme it used.
+ */
+export const invalidClient = (detail: string, usedBasic: boolean) =>
+  new OAuthError(
+    401,
+    'invalid_client',
+    'Client authentication failed.',
+    detail,
+    usedBasic ? { 'WWW-Authenticate': 'Basic realm="passgate", charset="UTF-8"' } : {},
+  );
+
+/**
+ * A dependency (DynamoDB, KMS) failed or timed out. Adapters raise it at the edge so the protocol
+ * layer never sees SDK errors; it becomes 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1 code).
+ */
+export class DependencyUnavailableError extends Error {
+  constructor(
+    readonly dependency: 'dynamodb' | 'kms' | 'signing-key',
+    readonly operation: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${dependency} ${operation} failed: ${(cause as Error)?.name ?? 'error'}`);
+    this.name = 'DependencyUnavailableError';
+  }
+}

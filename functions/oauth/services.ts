@@ -1,0 +1,24 @@
+import type { TenantConfig } from '../config/schema.ts';
+import type { Logger } from '../logging.ts';
+import type { Clock, PasswordHasher, Signer, UserStore } from './ports.ts';
+
+/** Everything a grant or endpoint may use, built once per cold start by a composition root. */
+export interface Services {
+  readonly config: TenantConfig;
+  readonly users: UserStore;
+  readonly hasher: PasswordHasher;
+  readonly signer: Signer;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Fixed issuer (local mode, custom domain); otherwise derived from each request. */
+  readonly issuer?: string;
+}
+
+/** What the HTTP layer learned about one request, in protocol terms. */
+export interface RequestInfo {
+  readonly issuer: string;
+  readonly requestId: string;
+  /** The connection's source IP (API Gateway `identity.sourceIp`). */
+  readonly sourceIp: string;
+  readonly userAgent: string | undefined;
+}

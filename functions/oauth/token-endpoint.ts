@@ -1,0 +1,30 @@
+import { authenticateClient, type PresentedCredentials } from './client-auth.ts';
+import { invalidRequest, OAuthError, unauthorizedClient } from './errors.ts';
+import { grants } from './grants/index.ts';
+import type { RequestInfo, Services } from './services.ts';
+import type { TokenResponse } from './tokens.ts';
+
+/**
+ * RFC 6749 §3.2 token endpoint: authenticate the client, check it may use the grant, then let
+ * the grant decide. Parameters a grant does not know are ignored (RFC 6749 §3.2).
+ */
+export async function handleTokenRequest(
+  params: Readonly<Record<string, string | undefined>>,
+  credentials: PresentedCredentials,
+  info: RequestInfo,
+  services: Services,
+): Promise<TokenResponse> {
+  const grantType = params.grant_type;
+  if (grantType === undefined) throw invalidRequest('grant_type is required.');
+  const client = authenticateClient(services.config, credentials);
+  const grant = grants.get(grantType);
+  if (!grant) {
+    throw new OAuthError(400, 'unsupported_grant_type', 'The grant type is not supported by this server.');
+  }
+  if (!(client.grantTypes as readonly string[]).includes(grantType)) {
+    throw unauthorizedClient('The client is not allowed to use this grant type.', `grant ${grantType}`);
+  }
+  const missing = grant.requiredParameters.filter((name) => params[name] === undefined);
+  if (missing.length > 0) throw invalidRequest(`Missing parameter(s): ${missing.join(', ')}.`);
+  return grant.handle({ params, client, info }, services);
+}

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { defaults } from '../config/defaults.ts';
+import type { ApiConfig, ClientConfig } from '../config/schema.ts';
+import { signJwt } from './jwt.ts';
+import type { Signer, UserRecord } from './ports.ts';
+
+/** `gty` names how the token was obtained, as Auth0 does. */
+export type GrantTypeClaim = 'password' | 'password-realm' | 'refresh_token';
+
+/** What a grant decided; everything needed to mint the tokens. */
+export interface Authorization {
+  readonly issuer: string;
+  readonly client: ClientConfig;
+  readonly api: ApiConfig;
+  readonly user: UserRecord;
+  readonly scopes: readonly string[];
+  readonly gty: GrantTypeClaim;
+  /** Epoch seconds. */
+  readonly now: number;
+}
+
+/** RFC 6749 §5.1 success body. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+export const subjectOf = (user: Pick<UserRecord, 'realm' | 'user_id'>) => `${user.realm}|${user.user_id}`;
+
+/** RFC 9068 §2.2 claims, plus Auth0's `gty`, `azp` and `permissions`. */
+export function accessTokenClaims(auth: Authorization): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    iss: auth.issuer,
+    sub: subjectOf(auth.user),
+    aud: auth.api.identifier,
+    iat: auth.now,
+    exp: auth.now + auth.api.accessTokenTtlSeconds,
+    jti: randomUUID(),
+    client_id: auth.client.clientId,
+    azp: auth.client.clientId,
+    scope: auth.scopes.join(' '),
+    gty: auth.gty,
+  };
+  if (auth.api.enforcePermissions)
+    claims.permissions = [...(auth.user.permissions[auth.api.identifier] ?? [])];
+  return claims;
+}
+
+/** OpenID Connect Core §2: the ID token is for the client (aud = client_id); claims by scope (§5.4). */
+export function idTokenClaims(auth: Authorization): Record<string, unknown> {
+  const claims: Record<string, unknown> = {
+    iss: auth.issuer,
+    sub: subjectOf(auth.user),
+    aud: auth.client.clientId,
+    azp: auth.client.clientId,
+    iat: auth.now,
+    exp: auth.now + defaults.idTokenTtlSeconds,
+    auth_time: auth.now,
+  };
+  if (auth.scopes.includes('profile')) {
+    claims.preferred_username = auth.user.username;
+    if (auth.user.name !== undefined) claims.name = auth.user.name;
+    claims.updated_at = Math.floor(Date.parse(auth.user.updated_at) / 1000);
+  }
+  if (auth.scopes.includes('email') && auth.user.email !== undefined) {
+    claims.email = auth.user.email;
+    claims.email_verified = auth.user.email_verified;
+  }
+  return claims;
+}
+
+/** Mints the access token and, where `openid` was granted, the ID token. */
+export async function mintTokens(signer: Signer, auth: Authorization): Promise<TokenResponse> {
+  const response: TokenResponse = {
+    access_token: await signJwt(signer, 'at+jwt', accessTokenClaims(auth)),
+    token_type: 'Bearer',
+    expires_in: auth.api.accessTokenTtlSeconds,
+    scope: auth.scopes.join(' '),
+  };
+  if (auth.scopes.includes('openid')) response.id_token = await signJwt(signer, 'JWT', idTokenClaims(auth));
+  return response;
+}

@@ -1,0 +1,25 @@
+import { metadataEndpoint } from './endpoints/metadata.ts';
+import { tokenEndpoint } from './endpoints/token.ts';
+import type { Endpoint } from './http/handler.ts';
+
+/** One Lambda function per endpoint; the stack and the local server both route by this table. */
+export const endpoints = {
+  token: tokenEndpoint,
+  metadata: metadataEndpoint,
+} as const satisfies Record<string, Endpoint>;
+
+export type EndpointName = keyof typeof endpoints;
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** Relative to the issuer, which ends in "/". */
+  readonly path: string;
+  readonly endpoint: EndpointName;
+}
+
+export const routes: readonly Route[] = [
+  { method: 'POST', path: 'oauth/token', endpoint: 'token' },
+  { method: 'GET', path: '.well-known/jwks.json', endpoint: 'metadata' },
+  { method: 'GET', path: '.well-known/openid-configuration', endpoint: 'metadata' },
+  { method: 'GET', path: '.well-known/oauth-authorization-server', endpoint: 'metadata' },
+];

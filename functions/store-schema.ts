@@ -1,0 +1,48 @@
+/**
+ * The DynamoDB tables, defined once: the local bootstrap creates them in the embedded engine and
+ * the CDK stack builds them from the same definitions, so the two can never drift apart.
+ * Every table is single-item-conditional-write friendly: no transactions (dynalite has none).
+ */
+export type AttributeType = 'S' | 'N';
+
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: AttributeType;
+}
+
+export interface GlobalIndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  /** KEYS_ONLY: the index only finds the key; the item is then read strongly consistent from the table. */
+  readonly projection: 'KEYS_ONLY' | 'ALL';
+}
+
+export interface TableDefinition {
+  /** Stable short name: the local table name suffix and the CDK construct id. */
+  readonly id: 'users';
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly globalIndexes: readonly GlobalIndexDefinition[];
+  /** Attribute holding an epoch-seconds expiry; expiry is always checked on read as well. */
+  readonly ttlAttribute?: string;
+}
+
+/**
+ * Users: one item per (realm, normalised username) so a login is one GetItem on `pk`; the
+ * `by-user-id` index finds a user by its never-changing id (`user_ref` = realm#user_id).
+ */
+export const usersTable = {
+  id: 'users',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [
+    { indexName: 'by-user-id', partitionKey: { name: 'user_ref', type: 'S' }, projection: 'KEYS_ONLY' },
+  ],
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [usersTable];
+
+/** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
+export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
+
+export const localTableNames: TableNames = { users: 'passgate-users' };
