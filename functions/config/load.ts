@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type TenantConfig, tenantConfigSchema } from './schema.ts';
+import { crossReferenceProblems, type TenantConfig, tenantConfigSchema } from './schema.ts';
 
 /** A config that cannot be used, with one line per problem, each naming its field. */
 export class ConfigError extends Error {
@@ -24,12 +24,10 @@ function formatPath(path: PropertyKey[]): string {
 /** Validates a parsed config document, reporting every problem at once; the result is deep-frozen. */
 export function parseConfig(document: unknown, source = 'config'): TenantConfig {
   const result = tenantConfigSchema.safeParse(document);
-  if (!result.success) {
-    throw new ConfigError(
-      source,
-      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
-    );
-  }
+  const problems = [...(result.error?.issues ?? []), ...crossReferenceProblems(document)].map(
+    (problem) => `${formatPath(problem.path) || '(root)'}: ${problem.message}`,
+  );
+  if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(result.data);
 }
 

@@ -62,71 +62,88 @@ const cidr = z.string().refine((value) => {
   return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
 }, 'must be an IP address or CIDR block');
 
-export const tenantConfigSchema = z
-  .strictObject({
-    defaultRealm: realmName,
-    defaultAudience: z.string(),
-    realms: z.array(realmSchema).min(1),
-    apis: z.array(apiSchema).min(1),
-    clients: z.array(clientSchema).min(1),
-    ipThrottling: z
-      .strictObject({
-        maxFailuresPerDay: positiveInt.default(defaults.ipThrottling.maxFailuresPerDay),
-        allowlist: z.array(cidr).default([]),
-      })
-      .default({ ...defaults.ipThrottling, allowlist: [] }),
-    refreshTokens: z
-      .strictObject({
-        absoluteTtlSeconds: positiveInt.default(defaults.refreshTokens.absoluteTtlSeconds),
-        idleTtlSeconds: positiveInt.default(defaults.refreshTokens.idleTtlSeconds),
-        reuseLeewaySeconds: z
-          .number()
-          .int()
-          .min(0)
-          .max(300)
-          .default(defaults.refreshTokens.reuseLeewaySeconds),
-      })
-      .default({ ...defaults.refreshTokens }),
-  })
-  .superRefine((config, ctx) => {
-    const problem = (path: (string | number)[], message: string) =>
-      ctx.addIssue({ code: 'custom', path, message });
-    const realmNames = new Set<string>();
-    config.realms.forEach((realm, i) => {
-      if (realmNames.has(realm.name)) problem(['realms', i, 'name'], `duplicate realm "${realm.name}"`);
-      realmNames.add(realm.name);
-    });
-    const apiIds = new Set<string>();
-    config.apis.forEach((api, i) => {
-      if (apiIds.has(api.identifier)) problem(['apis', i, 'identifier'], `duplicate API "${api.identifier}"`);
-      apiIds.add(api.identifier);
-      new Set(api.scopes).size !== api.scopes.length && problem(['apis', i, 'scopes'], 'duplicate scope');
-    });
-    if (!realmNames.has(config.defaultRealm)) {
-      problem(['defaultRealm'], `unknown realm "${config.defaultRealm}"`);
-    }
-    if (!apiIds.has(config.defaultAudience)) {
-      problem(['defaultAudience'], `"${config.defaultAudience}" is not the identifier of an API in apis`);
-    }
-    const clientIds = new Set<string>();
-    config.clients.forEach((client, i) => {
-      if (clientIds.has(client.clientId))
-        problem(['clients', i, 'clientId'], `duplicate client "${client.clientId}"`);
-      clientIds.add(client.clientId);
-      client.realms.forEach((realm, j) => {
-        if (!realmNames.has(realm)) problem(['clients', i, 'realms', j], `unknown realm "${realm}"`);
-      });
-      if (client.trustForwardedFor && !client.clientSecretHash) {
-        problem(
-          ['clients', i, 'trustForwardedFor'],
-          'only a confidential client (with clientSecretHash) may be trusted',
-        );
-      }
-    });
-  });
+export const tenantConfigSchema = z.strictObject({
+  defaultRealm: realmName,
+  defaultAudience: z.string(),
+  realms: z.array(realmSchema).min(1),
+  apis: z.array(apiSchema).min(1),
+  clients: z.array(clientSchema).min(1),
+  ipThrottling: z
+    .strictObject({
+      maxFailuresPerDay: positiveInt.default(defaults.ipThrottling.maxFailuresPerDay),
+      allowlist: z.array(cidr).default([]),
+    })
+    .default({ ...defaults.ipThrottling, allowlist: [] }),
+  refreshTokens: z
+    .strictObject({
+      absoluteTtlSeconds: positiveInt.default(defaults.refreshTokens.absoluteTtlSeconds),
+      idleTtlSeconds: positiveInt.default(defaults.refreshTokens.idleTtlSeconds),
+      reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
+    })
+    .default({ ...defaults.refreshTokens }),
+});
 
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
 export type TenantConfig = z.output<typeof tenantConfigSchema>;
 export type RealmConfig = TenantConfig['realms'][number];
 export type ApiConfig = TenantConfig['apis'][number];
 export type ClientConfig = TenantConfig['clients'][number];
+
+type Path = (string | number)[];
+export interface ConfigProblem {
+  readonly path: Path;
+  readonly message: string;
+}
+
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+const field = (value: unknown, name: string): unknown =>
+  value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[name] : undefined;
+
+/**
+ * The checks across fields (unknown references, duplicates). They read the raw document and skip
+ * whatever is malformed, so they report alongside the schema's own problems rather than after them.
+ */
+export function crossReferenceProblems(document: unknown): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const problem = (path: Path, message: string) => problems.push({ path, message });
+  const realmNames = new Set<unknown>();
+  list(field(document, 'realms')).forEach((realm, i) => {
+    const name = field(realm, 'name');
+    if (realmNames.has(name)) problem(['realms', i, 'name'], `duplicate realm "${String(name)}"`);
+    realmNames.add(name);
+  });
+  const apiIds = new Set<unknown>();
+  list(field(document, 'apis')).forEach((api, i) => {
+    const identifier = field(api, 'identifier');
+    if (apiIds.has(identifier)) problem(['apis', i, 'identifier'], `duplicate API "${String(identifier)}"`);
+    apiIds.add(identifier);
+    const scopes = list(field(api, 'scopes'));
+    if (new Set(scopes).size !== scopes.length) problem(['apis', i, 'scopes'], 'duplicate scope');
+  });
+  const defaultRealm = field(document, 'defaultRealm');
+  if (typeof defaultRealm === 'string' && !realmNames.has(defaultRealm)) {
+    problem(['defaultRealm'], `unknown realm "${defaultRealm}"`);
+  }
+  const defaultAudience = field(document, 'defaultAudience');
+  if (typeof defaultAudience === 'string' && !apiIds.has(defaultAudience)) {
+    problem(['defaultAudience'], `"${defaultAudience}" is not the identifier of an API in apis`);
+  }
+  const clientIds = new Set<unknown>();
+  list(field(document, 'clients')).forEach((client, i) => {
+    const clientId = field(client, 'clientId');
+    if (clientIds.has(clientId))
+      problem(['clients', i, 'clientId'], `duplicate client "${String(clientId)}"`);
+    clientIds.add(clientId);
+    list(field(client, 'realms')).forEach((realm, j) => {
+      if (typeof realm === 'string' && !realmNames.has(realm))
+        problem(['clients', i, 'realms', j], `unknown realm "${realm}"`);
+    });
+    if (field(client, 'trustForwardedFor') === true && field(client, 'clientSecretHash') === undefined) {
+      problem(
+        ['clients', i, 'trustForwardedFor'],
+        'only a confidential client (with clientSecretHash) may be trusted',
+      );
+    }
+  });
+  return problems;
+}

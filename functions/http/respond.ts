@@ -62,7 +62,7 @@ export function errorResponse(error: unknown, logger: Logger, requestId: string)
   logger.log('error', 'unexpected error', {
     requestId,
     name: (error as Error)?.name,
-    message: (error as Error)?.message,
+    errorMessage: (error as Error)?.message,
     stack: (error as Error)?.stack,
   });
   return noStoreJson(500, { error: 'server_error', error_description: 'An unexpected error occurred.' });

@@ -1,0 +1,189 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.ts';
+import { API, testConfig } from '../helpers/config.ts';
+import { json } from '../helpers/http.ts';
+import { startTestServer, type TestServer } from '../helpers/local-server.ts';
+
+let server: TestServer;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  env = { PASSGATE_DATA_DIR: server.dataDir, PASSGATE_CONFIG: server.configPath };
+});
+afterAll(() => server.stop());
+
+const login = (username: string, password: string, extra: Record<string, string> = {}) =>
+  server.token({ grant_type: 'password', client_id: 'mobile-app', username, password, ...extra });
+
+describe('passgate CLI while the server runs', () => {
+  it('creates a user from --password-stdin who can then log in', async () => {
+    const created = await runCli(
+      [
+        'users',
+        'create',
+        '--realm',
+        'customers',
+        '--username',
+        'zoe',
+        '--email',
+        'zoe@example.com',
+        '--password-stdin',
+      ],
+      { env, stdin: 'a long enough password\n' },
+    );
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    expect(created.stdout.trim()).toMatch(/^[0-9a-f]{24}$/);
+    const response = await login('zoe', 'a long enough password');
+    expect(response.status).toBe(200);
+  });
+
+  it('prints one JSON document with --json and never the password hash', async () => {
+    const result = await runCli(['users', 'get', '--realm', 'customers', '--username', 'ZOE', '--json'], {
+      env,
+    });
+    expect(result.code).toBe(0);
+    const user = JSON.parse(result.stdout);
+    expect(user).toMatchObject({
+      username: 'zoe',
+      email: 'zoe@example.com',
+      realm: 'customers',
+      logins_count: 1,
+    });
+    expect(result.stdout).not.toMatch(/argon2|password_hash/);
+  });
+
+  it('refuses with a message and a non-zero status: unknown realm, existing user, weak password, missing user', async () => {
+    const cases = [
+      [
+        ['users', 'create', '--realm', 'staff', '--username', 'x', '--password-stdin'],
+        'long enough password',
+        /unknown realm "staff"/,
+      ],
+      [
+        ['users', 'create', '--realm', 'customers', '--username', 'Zoe', '--password-stdin'],
+        'long enough password',
+        /already exists/,
+      ],
+      [
+        ['users', 'create', '--realm', 'customers', '--username', 'yan', '--password-stdin'],
+        'short',
+        /weak password: password must be at least 8 characters/,
+      ],
+      [
+        ['users', 'block', '--realm', 'customers', '--username', 'nobody'],
+        '',
+        /no user "nobody" in realm "customers"/,
+      ],
+    ] as const;
+    for (const [args, stdin, message] of cases) {
+      const result = await runCli([...args], { env, stdin });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(message);
+      expect(result.stdout).toBe('');
+    }
+    const usage = await runCli(['users', 'create', '--realm', 'customers'], { env });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/--username is required/);
+  });
+
+  it('blocks, unblocks, changes the password, grants permissions, lists and deletes', async () => {
+    const block = await runCli(['users', 'block', '--realm', 'customers', '--username', 'zoe'], { env });
+    expect(block.code).toBe(0);
+    expect((await login('zoe', 'a long enough password')).status).toBe(403);
+    await runCli(['users', 'unblock', '--realm', 'customers', '--username', 'zoe'], { env });
+    expect((await login('zoe', 'a long enough password')).status).toBe(200);
+
+    const changed = await runCli(
+      ['users', 'set-password', '--realm', 'customers', '--username', 'zoe', '--password-stdin'],
+      {
+        env,
+        stdin: 'the new password\n',
+      },
+    );
+    expect(changed.code).toBe(0);
+    expect((await login('zoe', 'a long enough password')).status).toBe(400);
+    expect((await login('zoe', 'the new password')).status).toBe(200);
+
+    const granted = await runCli(
+      [
+        'users',
+        'grant',
+        '--realm',
+        'customers',
+        '--username',
+        'zoe',
+        '--api',
+        'https://strict.example.com/',
+        '--scopes',
+        'read:reports',
+      ],
+      { env },
+    );
+    expect(granted.code).toBe(0);
+    const strict = await json(
+      await login('zoe', 'the new password', {
+        audience: 'https://strict.example.com/',
+        scope: 'read:reports admin:reports',
+      }),
+    );
+    expect(strict.scope).toBe('read:reports');
+    const badScope = await runCli(
+      ['users', 'grant', '--realm', 'customers', '--username', 'zoe', '--api', API, '--scopes', 'fly:planes'],
+      { env },
+    );
+    expect(badScope.code).toBe(1);
+
+    const listed = await runCli(['users', 'list', '--realm', 'customers', '--json'], { env });
+    expect(JSON.parse(listed.stdout).map((user: { username: string }) => user.username)).toEqual(['zoe']);
+
+    const deleted = await runCli(['users', 'delete', '--realm', 'customers', '--username', 'zoe'], { env });
+    expect(deleted.code).toBe(0);
+    expect((await login('zoe', 'the new password')).status).toBe(400);
+  });
+});
+
+describe('passgate CLI without a running server', () => {
+  it('opens the data dir itself, and prints a client secret with its hash', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'passgate-cli-'));
+    const configPath = join(dataDir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(testConfig()));
+    const offline = { PASSGATE_DATA_DIR: dataDir, PASSGATE_CONFIG: configPath };
+    try {
+      const created = await runCli(
+        ['users', 'create', '--realm', 'employees', '--username', 'eve', '--password-stdin'],
+        {
+          env: offline,
+          stdin: 'eight chars',
+        },
+      );
+      expect(created.code).toBe(0);
+      const listed = await runCli(['users', 'list', '--realm', 'employees'], { env: offline });
+      expect(listed.stdout).toMatch(/^eve \(employees\|[0-9a-f]{24}\), 0 login\(s\)/);
+
+      const secret = await runCli(['clients', 'secret', '--json'], { env: offline });
+      const { client_secret, clientSecretHash } = JSON.parse(secret.stdout);
+      const { hashClientSecret } = await import('../../functions/oauth/client-auth.ts');
+      expect(hashClientSecret(client_secret)).toBe(clientSecretHash);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to run on a bad config with one line per problem', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'passgate-cli-'));
+    const configPath = join(dataDir, 'config.json');
+    writeFileSync(configPath, JSON.stringify({ ...testConfig(), defaultRealm: 'staff' }));
+    const result = await runCli(['users', 'list', '--realm', 'customers'], {
+      env: { PASSGATE_DATA_DIR: dataDir, PASSGATE_CONFIG: configPath },
+    });
+    rmSync(dataDir, { recursive: true, force: true });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/defaultRealm: unknown realm "staff"/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

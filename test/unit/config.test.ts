@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfigFile, parseConfig } from '../../functions/config/load.ts';
+import { testConfig } from '../helpers/config.ts';
+
+function problemsOf(document: unknown): string[] {
+  try {
+    parseConfig(document);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('the config was accepted');
+}
+
+describe('tenant configuration', () => {
+  it('accepts the contract example and fills documented defaults', () => {
+    const config = parseConfig(testConfig());
+    const employees = config.realms.find((realm) => realm.name === 'employees');
+    expect(employees?.bruteForce).toEqual({ maxConsecutiveFailures: 10, blockSeconds: 900 });
+    expect(employees?.passwordPolicy).toEqual({ minLength: 8 });
+    expect(config.apis[1]?.allowOfflineAccess).toBe(false);
+    expect(Object.isFrozen(config.clients[0])).toBe(true);
+  });
+
+  it('accepts the shipped passgate.config.json', () => {
+    expect(loadConfigFile(join(import.meta.dirname, '../../passgate.config.json')).defaultRealm).toBe(
+      'customers',
+    );
+  });
+
+  it('reports every problem at once, each by field path', () => {
+    const config = testConfig();
+    const problems = problemsOf({
+      ...config,
+      defaultAudience: 'https://nowhere.example.com/',
+      realms: [...(config.realms ?? []), { name: 'customers' }],
+      clients: [
+        ...(config.clients ?? []),
+        { clientId: 'mobile-app', name: 'Dup', grantTypes: ['password'], realms: ['staff'] },
+        { clientId: 'x', name: 'X', grantTypes: ['implicit'], realms: ['customers'] },
+      ],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'realms[2].name: duplicate realm "customers"',
+        'defaultAudience: "https://nowhere.example.com/" is not the identifier of an API in apis',
+        'clients[3].clientId: duplicate client "mobile-app"',
+        'clients[3].realms[0]: unknown realm "staff"',
+        expect.stringMatching(/^clients\[4\]\.grantTypes\[0\]: /),
+      ]),
+    );
+    expect(problems).toHaveLength(5);
+  });
+
+  it('refuses unknown fields, a bad CIDR and a trusted public client', () => {
+    const config = testConfig();
+    const problems = problemsOf({
+      ...config,
+      extra: true,
+      ipThrottling: { allowlist: ['300.1.1.1/8'] },
+      clients: [
+        {
+          clientId: 'pub',
+          name: 'Pub',
+          grantTypes: ['password'],
+          realms: ['customers'],
+          trustForwardedFor: true,
+        },
+      ],
+    });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^\(root\): .*extra/),
+        'ipThrottling.allowlist[0]: must be an IP address or CIDR block',
+        'clients[0].trustForwardedFor: only a confidential client (with clientSecretHash) may be trusted',
+      ]),
+    );
+  });
+
+  it('names the file and the reason when it cannot be read or parsed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passgate-config-'));
+    writeFileSync(join(dir, 'bad.json'), '{ nope');
+    expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/bad\.json: .*not valid JSON/s);
+    expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(
+      /missing\.json: .*cannot read the file \(ENOENT\)/s,
+    );
+  });
+});

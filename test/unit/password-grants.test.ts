@@ -1,0 +1,201 @@
+import { importJWK, jwtVerify } from 'jose';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { OAuthError } from '../../functions/oauth/errors.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
+import { API, STRICT_API } from '../helpers/config.ts';
+import { type MemoryUserStore, memoryServices, type RecordingHasher } from '../helpers/memory-ports.ts';
+
+const info = {
+  issuer: 'https://auth.example.com/',
+  requestId: 'req-1',
+  sourceIp: '198.51.100.7',
+  userAgent: 'test',
+};
+const publicClient = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+
+let services: Services;
+let users: MemoryUserStore;
+let hasher: RecordingHasher;
+
+async function addUser(username: string, password: string, extra: Record<string, unknown> = {}) {
+  return users.create({
+    realm: 'customers',
+    user_id: `id-${username}`,
+    username,
+    username_key: username.toLowerCase(),
+    email: `${username}@example.com`,
+    email_verified: true,
+    name: username.toUpperCase(),
+    blocked: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    password_hash: `plain:${password}`,
+    permissions: {},
+    ...extra,
+  });
+}
+
+const request = (params: Record<string, string>) =>
+  handleTokenRequest(
+    { grant_type: 'password', client_id: 'mobile-app', ...params },
+    publicClient,
+    info,
+    services,
+  );
+
+async function rejection(promise: Promise<unknown>): Promise<OAuthError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OAuthError) return error;
+    throw error;
+  }
+  throw new Error('the request succeeded');
+}
+
+beforeEach(async () => {
+  ({ services, users, hasher } = await memoryServices());
+  await addUser('alice', 'secret-password');
+});
+
+describe('password grant claims', () => {
+  it('builds RFC 9068 access token claims with the fixed clock', async () => {
+    const response = await request({ username: 'alice', password: 'secret-password', scope: 'read:orders' });
+    const [jwk] = await services.signer.publicJwks();
+    const { payload, protectedHeader } = await jwtVerify(
+      response.access_token,
+      await importJWK({ ...jwk }, 'RS256'),
+      {
+        currentDate: new Date('2026-11-26T12:00:00.000Z'),
+      },
+    );
+    expect(protectedHeader).toEqual({ alg: 'RS256', typ: 'at+jwt', kid: jwk?.kid });
+    expect(payload).toEqual({
+      iss: 'https://auth.example.com/',
+      sub: 'customers|id-alice',
+      aud: API,
+      iat: 1795694400,
+      exp: 1795694400 + 900,
+      jti: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      client_id: 'mobile-app',
+      azp: 'mobile-app',
+      scope: 'read:orders',
+      gty: 'password',
+    });
+    expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'read:orders' });
+  });
+
+  it('puts the user permissions into tokens for an API that enforces them', async () => {
+    await users.setPermissions(
+      'customers',
+      'alice',
+      STRICT_API,
+      ['read:reports'],
+      '2026-01-02T00:00:00.000Z',
+    );
+    const response = await request({
+      username: 'alice',
+      password: 'secret-password',
+      audience: STRICT_API,
+      scope: 'read:reports admin:reports',
+    });
+    expect(response.scope).toBe('read:reports');
+    const payload = JSON.parse(
+      Buffer.from(response.access_token.split('.')[1] ?? '', 'base64url').toString(),
+    );
+    expect(payload.permissions).toEqual(['read:reports']);
+  });
+
+  it('builds the ID token from profile and email scopes', async () => {
+    const response = await request({
+      username: 'alice',
+      password: 'secret-password',
+      scope: 'openid profile email',
+    });
+    const payload = JSON.parse(Buffer.from(response.id_token?.split('.')[1] ?? '', 'base64url').toString());
+    expect(payload).toEqual({
+      iss: 'https://auth.example.com/',
+      sub: 'customers|id-alice',
+      aud: 'mobile-app',
+      azp: 'mobile-app',
+      iat: 1795694400,
+      exp: 1795694400 + 3600,
+      auth_time: 1795694400,
+      preferred_username: 'alice',
+      name: 'ALICE',
+      updated_at: 1767225600,
+      email: 'alice@example.com',
+      email_verified: true,
+    });
+  });
+
+  it('counts the login and records its time', async () => {
+    await request({ username: 'alice', password: 'secret-password' });
+    const stored = await users.findByUsername('customers', 'alice');
+    expect(stored).toMatchObject({ logins_count: 1, last_login: '2026-11-26T12:00:00.000Z' });
+  });
+});
+
+describe('password grant refusals', () => {
+  it('runs the dummy verify for an unknown user and answers like a wrong password', async () => {
+    const unknown = await rejection(request({ username: 'nobody', password: 'secret-password' }));
+    expect(hasher.calls).toEqual(['verifyDummy']);
+    const wrong = await rejection(request({ username: 'alice', password: 'nope' }));
+    expect(hasher.calls).toEqual(['verifyDummy', 'verify']);
+    for (const error of [unknown, wrong]) {
+      expect([error.status, error.error, error.description]).toEqual([
+        400,
+        'invalid_grant',
+        'Wrong username or password.',
+      ]);
+    }
+    expect([unknown.detail, wrong.detail]).toEqual(['unknown user', 'wrong password']);
+  });
+
+  it('treats an unusable username as unknown without touching the store', async () => {
+    const error = await rejection(request({ username: 'x'.repeat(5000), password: 'secret-password' }));
+    expect(error.error).toBe('invalid_grant');
+    expect(hasher.calls).toEqual(['verifyDummy']);
+  });
+
+  it('refuses an over-long password before any hashing', async () => {
+    const error = await rejection(request({ username: 'alice', password: 'x'.repeat(1025) }));
+    expect(error.error).toBe('invalid_request');
+    expect(hasher.calls).toEqual([]);
+  });
+
+  it('reveals a block only to the right password', async () => {
+    await users.setBlocked('customers', 'alice', true, '2026-01-02T00:00:00.000Z');
+    const right = await rejection(request({ username: 'alice', password: 'secret-password' }));
+    expect([right.status, right.error]).toEqual([403, 'access_denied']);
+    const wrong = await rejection(request({ username: 'alice', password: 'nope' }));
+    expect([wrong.status, wrong.error, wrong.description]).toEqual([
+      400,
+      'invalid_grant',
+      'Wrong username or password.',
+    ]);
+  });
+
+  it('refuses a realm the client does not have, for password-realm and the default realm', async () => {
+    const viaRealm = await rejection(
+      request({
+        grant_type: GRANT_PASSWORD_REALM,
+        realm: 'employees',
+        username: 'alice',
+        password: 'secret-password',
+      }),
+    );
+    expect(viaRealm.error).toBe('unauthorized_client');
+    const unknownRealm = await rejection(
+      request({
+        grant_type: GRANT_PASSWORD_REALM,
+        realm: 'nowhere',
+        username: 'alice',
+        password: 'secret-password',
+      }),
+    );
+    expect(unknownRealm.error).toBe('unauthorized_client');
+    expect(hasher.calls).toEqual([]);
+  });
+});
