@@ -1,7 +1,5 @@
 /** `npx passgate …`: the operator CLI (CONTRACT §5). */
 import { parseArgs } from 'node:util';
-import { DynamoUserStore } from '../functions/adapters/dynamodb/user-store.ts';
-import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import {
   AdminError,
   type AdminServices,
@@ -16,10 +14,10 @@ import {
 } from '../functions/admin/user-admin.ts';
 import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
+import { localAdminServices } from '../functions/local/local-services.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
-import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
-import { localTableNames } from '../functions/store-schema.ts';
+import type { UserRecord } from '../functions/oauth/ports.ts';
 import { readNewPassword } from './cli/read-password.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
@@ -78,15 +76,10 @@ const describe = (user: UserRecord) =>
 
 async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
   const { configPath, dataDir } = localPaths();
-  const config = loadConfigFile(configPath);
+  loadConfigFile(configPath); // a bad config is reported before the store is opened
   const store = await openLocalStore(dataDir);
   try {
-    return await run({
-      config,
-      users: new DynamoUserStore(store.db, localTableNames.users),
-      hasher: new Argon2Hasher(),
-      clock: systemClock,
-    });
+    return await run(localAdminServices({ configPath, dataDir, store }));
   } finally {
     await store.close();
   }

@@ -20,7 +20,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users';
+  readonly id: 'users' | 'attempts';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -40,9 +40,23 @@ export const usersTable = {
   ],
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [usersTable];
+/**
+ * Brute-force counters (one item per counter, atomic ADD): per user and IP (`ui#…`) and per IP and
+ * UTC day (`ip#…`). Keys are keyed hashes, never a raw IP or username; `by-user` finds all of one
+ * user's counters so `users unblock` is one Query. Expiry is in `expires_at` and checked on read.
+ */
+export const attemptsTable = {
+  id: 'attempts',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [
+    { indexName: 'by-user', partitionKey: { name: 'user_ref', type: 'S' }, projection: 'KEYS_ONLY' },
+  ],
+  ttlAttribute: 'expires_at',
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [usersTable, attemptsTable];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
 export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
 
-export const localTableNames: TableNames = { users: 'passgate-users' };
+export const localTableNames: TableNames = { users: 'passgate-users', attempts: 'passgate-attempts' };

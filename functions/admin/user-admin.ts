@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
+import { userCounterRef } from '../oauth/brute-force.ts';
 import {
   normalizePassword,
   passwordPolicyProblem,
@@ -8,6 +9,7 @@ import {
   usernameProblem,
 } from '../oauth/normalize.ts';
 import {
+  type AttemptStore,
   type Clock,
   type PasswordHasher,
   UserExistsError,
@@ -28,8 +30,15 @@ export class AdminError extends Error {
 export interface AdminServices {
   readonly config: TenantConfig;
   readonly users: UserStore;
+  readonly attempts: AttemptStore;
+  readonly counterHashKey: Uint8Array;
   readonly hasher: PasswordHasher;
   readonly clock: Clock;
+}
+
+/** Lifts every brute-force block of the user, from every IP. */
+function clearBruteForceBlocks(services: AdminServices, user: UserRecord): Promise<void> {
+  return services.attempts.resetUser(userCounterRef(services.counterHashKey, user.realm, user.username_key));
 }
 
 /** What operators see of a user: Auth0's fields, never the password hash. */
@@ -136,16 +145,22 @@ export async function setPassword(
 ): Promise<UserRecord> {
   const realm = realmOf(services.config, realmName);
   const passwordHash = await hashNewPassword(services, realm, password);
-  return onExisting(realmName, username, () =>
+  const user = await onExisting(realmName, username, () =>
     services.users.setPassword(realm.name, usernameKey(username), passwordHash, now(services)),
   );
+  // A new password lifts brute-force blocks: the guessing it stopped is now moot.
+  await clearBruteForceBlocks(services, user);
+  return user;
 }
 
-export function setBlocked(services: AdminServices, realm: string, username: string, blocked: boolean) {
+/** Blocks or unblocks the user; unblocking also lifts the user's brute-force blocks. */
+export async function setBlocked(services: AdminServices, realm: string, username: string, blocked: boolean) {
   realmOf(services.config, realm);
-  return onExisting(realm, username, () =>
+  const user = await onExisting(realm, username, () =>
     services.users.setBlocked(realm, usernameKey(username), blocked, now(services)),
   );
+  if (!blocked) await clearBruteForceBlocks(services, user);
+  return user;
 }
 
 export function deleteUser(services: AdminServices, realm: string, username: string) {

@@ -18,5 +18,6 @@ export function requestInfo(event: APIGatewayProxyEvent, services: Services): Re
     requestId: event.requestContext.requestId,
     sourceIp: event.requestContext.identity.sourceIp,
     userAgent: header(event, 'user-agent'),
+    forwardedFor: header(event, 'auth0-forwarded-for'),
   };
 }

@@ -1,12 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { DynamoAttemptStore } from '../adapters/dynamodb/attempt-store.ts';
 import { DynamoUserStore } from '../adapters/dynamodb/user-store.ts';
+import { readOrCreateSecretFile } from '../adapters/files/read-or-create.ts';
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
 import { LocalSigner } from '../adapters/signing/local-signer.ts';
+import type { AdminServices } from '../admin/user-admin.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Logger } from '../logging.ts';
 import { systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { localTableNames } from '../store-schema.ts';
 import type { LocalStore } from './embedded-store.ts';
+
+/** The local secret of the counters' keyed hash; the CLI reads the same file to unblock users. */
+export const localCounterHashKey = (dataDir: string) =>
+  readOrCreateSecretFile(join(dataDir, 'counter-hash-key'), () => randomBytes(32));
+
+/** What the operator CLI works with locally: the same stores as the server, no signer. */
+export function localAdminServices(options: {
+  configPath: string;
+  dataDir: string;
+  store: LocalStore;
+}): AdminServices {
+  return {
+    config: loadConfigFile(options.configPath),
+    users: new DynamoUserStore(options.store.db, localTableNames.users),
+    attempts: new DynamoAttemptStore(options.store.db, localTableNames.attempts),
+    counterHashKey: localCounterHashKey(options.dataDir),
+    hasher: new Argon2Hasher(),
+    clock: systemClock,
+  };
+}
 
 /** The local composition root: the same services as in Lambda, with dynalite and a local key. */
 export async function localServices(options: {
@@ -17,11 +42,8 @@ export async function localServices(options: {
   issuer: string;
 }): Promise<Services> {
   return {
-    config: loadConfigFile(options.configPath),
-    users: new DynamoUserStore(options.store.db, localTableNames.users),
-    hasher: new Argon2Hasher(),
+    ...localAdminServices(options),
     signer: await LocalSigner.fromDataDir(options.dataDir),
-    clock: systemClock,
     logger: options.logger,
     issuer: options.issuer,
   };

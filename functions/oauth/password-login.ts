@@ -1,4 +1,13 @@
 import type { RealmConfig } from '../config/schema.ts';
+import { type AuditEventType, audit } from './audit.ts';
+import {
+  clearAfterSuccess,
+  countFailure,
+  limitReached,
+  readLoginCounters,
+  tooManyAttempts,
+} from './brute-force.ts';
+import { clientIp } from './client-ip.ts';
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CREDENTIALS } from './errors.ts';
 import type { TokenRequest } from './grants/grant.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
@@ -17,7 +26,7 @@ export async function passwordLogin(
   realmName: string,
   gty: 'password' | 'password-realm',
 ): Promise<TokenResponse> {
-  const { params, client } = request;
+  const { params, client, info } = request;
   const realm = services.config.realms.find((candidate) => candidate.name === realmName);
   if (!realm || !client.realms.includes(realm.name)) {
     throw unauthorizedClient(
@@ -31,11 +40,22 @@ export async function passwordLogin(
   const api = resolveApi(services.config, params.audience, params.resource);
   const requested = parseScope(params.scope);
 
-  const user = await verifyCredentials(services, realm, username, normalizePassword(password));
+  const ip = clientIp(info, client);
+  const event = (type: AuditEventType, description: string, user?: UserRecord) =>
+    audit(services.logger, info, {
+      type,
+      description,
+      client_id: client.clientId,
+      realm: realm.name,
+      user_id: user?.user_id,
+      ip,
+    });
+
+  const user = await verifyCredentials(services, realm, username, normalizePassword(password), ip, event);
   const now = services.clock.now();
   const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
   const response = await mintTokens(services.signer, {
-    issuer: request.info.issuer,
+    issuer: info.issuer,
     client,
     api,
     user,
@@ -44,30 +64,53 @@ export async function passwordLogin(
     now: Math.floor(now / 1000),
   });
   await services.users.recordLogin(user, new Date(now).toISOString());
+  event('s', 'Successful login', user);
   return response;
 }
 
 /**
- * Unknown user, wrong password and blocked-with-wrong-password are one error with one message,
- * and the unknown-user path spends a dummy argon2id verify, so neither body nor timing tells
- * which accounts exist. Only the right password reveals that a user is blocked.
+ * Brute-force limits are checked before any hashing. Unknown user, wrong password and
+ * blocked-with-wrong-password are one error with one message, and the unknown-user path spends a
+ * dummy argon2id verify, so neither body nor timing tells which accounts exist. Only the right
+ * password reveals that a user is blocked.
  */
 async function verifyCredentials(
   services: Services,
   realm: RealmConfig,
   username: string,
   password: string,
+  ip: string,
+  event: (type: AuditEventType, description: string, user?: UserRecord) => void,
 ): Promise<UserRecord> {
-  const user = usernameProblem(username)
-    ? undefined
-    : await services.users.findByUsername(realm.name, usernameKey(username));
+  const key = usernameKey(username);
+  const now = Math.floor(services.clock.now() / 1000);
+  const [counters, user] = await Promise.all([
+    readLoginCounters(services, realm, key, ip, now),
+    usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
+  ]);
+  const limit = limitReached(counters, realm, services.config.ipThrottling.maxFailuresPerDay);
+  if (limit) {
+    event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
+    throw tooManyAttempts(
+      limit,
+      limit === 'limit_mu' ? counters.ipDayEnd - now : realm.bruteForce.blockSeconds,
+    );
+  }
   if (!user) {
     await services.hasher.verifyDummy(password);
+    await countFailure(services, realm, counters, now);
+    event('fu', 'Wrong username or password');
     throw invalidGrant(WRONG_CREDENTIALS, 'unknown user');
   }
   if (!(await services.hasher.verify(user.password_hash, password))) {
+    await countFailure(services, realm, counters, now);
+    event('fp', 'Wrong username or password', user);
     throw invalidGrant(WRONG_CREDENTIALS, user.blocked ? 'wrong password (user blocked)' : 'wrong password');
   }
-  if (user.blocked) throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
+  if (user.blocked) {
+    event('f', 'User is blocked', user);
+    throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
+  }
+  await clearAfterSuccess(services, counters);
   return user;
 }

@@ -93,6 +93,23 @@ export interface PasswordHasher {
   verifyDummy(password: string): Promise<false>;
 }
 
+/**
+ * Failure counters for brute-force protection. Keys arrive already hashed (never a raw IP or
+ * username); every count is atomic, and an expired counter reads as zero.
+ */
+export interface AttemptStore {
+  /** Failures on the counter, 0 when it is absent or expired at `now` (epoch seconds). */
+  failures(key: string, now: number): Promise<number>;
+  /**
+   * Adds one failure and returns the new count. An expired counter starts again from one. The
+   * counter then lives until `expiresAt`; `userRef` tags it so all of a user's counters can be found.
+   */
+  addFailure(key: string, expiresAt: number, now: number, userRef?: string): Promise<number>;
+  reset(key: string): Promise<void>;
+  /** Removes every counter tagged with `userRef` (one Query, then one delete each). */
+  resetUser(userRef: string): Promise<void>;
+}
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

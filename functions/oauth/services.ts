@@ -1,11 +1,14 @@
 import type { TenantConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
-import type { Clock, PasswordHasher, Signer, UserStore } from './ports.ts';
+import type { AttemptStore, Clock, PasswordHasher, Signer, UserStore } from './ports.ts';
 
 /** Everything a grant or endpoint may use, built once per cold start by a composition root. */
 export interface Services {
   readonly config: TenantConfig;
   readonly users: UserStore;
+  readonly attempts: AttemptStore;
+  /** Secret of the keyed hash that turns usernames and IPs into counter keys. */
+  readonly counterHashKey: Uint8Array;
   readonly hasher: PasswordHasher;
   readonly signer: Signer;
   readonly clock: Clock;
@@ -21,4 +24,6 @@ export interface RequestInfo {
   /** The connection's source IP (API Gateway `identity.sourceIp`). */
   readonly sourceIp: string;
   readonly userAgent: string | undefined;
+  /** Raw `auth0-forwarded-for`; honoured only for a trusted confidential client (see client-ip.ts). */
+  readonly forwardedFor: string | undefined;
 }

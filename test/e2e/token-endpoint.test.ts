@@ -1,10 +1,11 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setBlocked } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
 import { API, BACKOFFICE_SECRET, STRICT_API } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { addUser } from '../helpers/users.ts';
+import { addUser, adminFor } from '../helpers/users.ts';
 
 let server: TestServer;
 const PASSWORD = 'correct horse battery staple';
@@ -356,22 +357,8 @@ describe('token endpoint errors', () => {
   });
 
   it('is 403 access_denied for a blocked user with the right password, invalid_grant with a wrong one', async () => {
-    const { setBlocked } = await import('../../functions/admin/user-admin.ts');
-    const { DynamoUserStore } = await import('../../functions/adapters/dynamodb/user-store.ts');
-    const { loadConfigFile } = await import('../../functions/config/load.ts');
-    const { Argon2Hasher } = await import('../../functions/adapters/passwords/argon2-hasher.ts');
     await addUser(server, { username: 'mallory', password: PASSWORD });
-    await setBlocked(
-      {
-        config: loadConfigFile(server.configPath),
-        users: new DynamoUserStore(server.store.db, 'passgate-users'),
-        hasher: new Argon2Hasher(),
-        clock: { now: () => Date.now() },
-      },
-      'customers',
-      'mallory',
-      true,
-    );
+    await setBlocked(adminFor(server), 'customers', 'mallory', true);
     await expectError(await server.token({ ...good, username: 'mallory' }), 403, 'access_denied');
     const wrong = await expectError(
       await server.token({ ...good, username: 'mallory', password: 'wrong password' }),

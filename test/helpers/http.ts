@@ -1,3 +1,37 @@
+import { request } from 'node:http';
+
 /** A response body as JSON, typed loosely: tests assert its exact shape themselves. */
 // biome-ignore lint/suspicious/noExplicitAny: test assertions inspect arbitrary JSON
 export const json = (response: Response): Promise<any> => response.json();
+
+/**
+ * POSTs a form from a chosen loopback source address (127.0.0.0/8 is all local on Linux), so a
+ * test can be "another IP" against the local server.
+ */
+export function postFormFrom(
+  localAddress: string,
+  url: string,
+  params: Record<string, string>,
+  headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: see json()
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(new URLSearchParams(params).toString());
+  });
+}

@@ -5,6 +5,7 @@ import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import {
+  type AttemptStore,
   type Clock,
   type NewUser,
   type PasswordHasher,
@@ -80,6 +81,26 @@ export class MemoryUserStore implements UserStore {
   }
 }
 
+/** In-memory brute-force counters with the same expiry rules as the DynamoDB store. */
+export class MemoryAttemptStore implements AttemptStore {
+  readonly counters = new Map<string, { failures: number; expiresAt: number; userRef?: string }>();
+  async failures(key: string, now: number) {
+    const counter = this.counters.get(key);
+    return counter && counter.expiresAt > now ? counter.failures : 0;
+  }
+  async addFailure(key: string, expiresAt: number, now: number, userRef?: string) {
+    const failures = (await this.failures(key, now)) + 1;
+    this.counters.set(key, { failures, expiresAt, userRef });
+    return failures;
+  }
+  async reset(key: string) {
+    this.counters.delete(key);
+  }
+  async resetUser(userRef: string) {
+    for (const [key, counter] of this.counters) if (counter.userRef === userRef) this.counters.delete(key);
+  }
+}
+
 /** A transparent hasher ("plain:<password>") that records every call, for unit tests. */
 export class RecordingHasher implements PasswordHasher {
   readonly calls: string[] = [];
@@ -110,12 +131,15 @@ export const fixedClock = (iso = '2026-11-26T12:00:00.000Z'): Clock & { set(iso:
 /** Services for unit tests: memory store, recording hasher, a real local RSA signer, fixed clock. */
 export async function memoryServices(overrides: Partial<Services> = {}) {
   const users = new MemoryUserStore();
+  const attempts = new MemoryAttemptStore();
   const hasher = new RecordingHasher();
   const clock = fixedClock();
   const signer = await LocalSigner.fromDataDir(mkdtempSync(join(tmpdir(), 'passgate-unit-')));
   const services: Services = {
     config: parseConfig(testConfig()),
     users,
+    attempts,
+    counterHashKey: Buffer.alloc(32, 7),
     hasher,
     signer,
     clock,
@@ -123,5 +147,5 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     issuer: 'https://auth.example.com/',
     ...overrides,
   };
-  return { services, users, hasher, clock, signer };
+  return { services, users, attempts, hasher, clock, signer };
 }

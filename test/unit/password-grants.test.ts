@@ -12,6 +12,7 @@ const info = {
   requestId: 'req-1',
   sourceIp: '198.51.100.7',
   userAgent: 'test',
+  forwardedFor: undefined,
 };
 const publicClient = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
 

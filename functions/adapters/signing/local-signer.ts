@@ -1,32 +1,17 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import { calculateJwkThumbprint } from 'jose';
 import type { PublicJwk, Signer } from '../../oauth/ports.ts';
+import { readOrCreateSecretFile } from '../files/read-or-create.ts';
 
 export const SIGNING_KEY_FILE = 'signing-key.json';
 
 /** The local RSA key, created on first start and kept in the data dir readable by its owner only. */
 function loadOrCreatePrivateKey(dataDir: string): KeyObject {
-  const path = join(dataDir, SIGNING_KEY_FILE);
-  try {
-    return createPrivateKey({
-      key: JSON.parse(readFileSync(path, 'utf8')) as JWK & { kty: string },
-      format: 'jwk',
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  try {
-    // 'wx': if another process created the key meanwhile, keep theirs.
-    writeFileSync(path, JSON.stringify(privateKey.export({ format: 'jwk' })), { mode: 0o600, flag: 'wx' });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreatePrivateKey(dataDir);
-    throw error;
-  }
-  return privateKey;
+  const jwk = readOrCreateSecretFile(join(dataDir, SIGNING_KEY_FILE), () =>
+    JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })),
+  );
+  return createPrivateKey({ key: JSON.parse(jwk.toString('utf8')), format: 'jwk' });
 }
 
 /** Public JWK with `kid` = RFC 7638 thumbprint, so the same key always has the same id. */

@@ -1,0 +1,48 @@
+import type { Logger } from '../logging.ts';
+import type { RequestInfo } from './services.ts';
+
+/**
+ * Authentication event types, modelled on Auth0's log event codes so operators can reuse their
+ * queries and alerts: `s` success, `f` failed login (blocked user), `fp` wrong password, `fu`
+ * unknown user, `limit_wc` user/IP blocked, `limit_mu` IP throttled, `sertft`/`fertft` refresh
+ * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation.
+ */
+export type AuditEventType =
+  | 's'
+  | 'f'
+  | 'fp'
+  | 'fu'
+  | 'limit_wc'
+  | 'limit_mu'
+  | 'sertft'
+  | 'fertft'
+  | 'ferrt'
+  | 'srrt';
+
+export interface AuditEvent {
+  readonly type: AuditEventType;
+  readonly description: string;
+  readonly client_id: string;
+  readonly realm?: string;
+  readonly user_id?: string;
+  /** The client IP used for brute-force protection (the source IP, or a trusted forwarded one). */
+  readonly ip: string;
+}
+
+/**
+ * One structured line per authentication event. Only these whitelisted fields are written: never
+ * a username, password, token, secret or hash.
+ */
+export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): void {
+  logger.log('info', 'auth event', {
+    audit: true,
+    type: event.type,
+    description: event.description,
+    realm: event.realm,
+    client_id: event.client_id,
+    user_id: event.user_id,
+    ip: event.ip,
+    user_agent: info.userAgent,
+    request_id: info.requestId,
+  });
+}

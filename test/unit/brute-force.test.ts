@@ -1,0 +1,93 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../functions/config/load.ts';
+import type { OAuthError } from '../../functions/oauth/errors.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
+import { testConfig } from '../helpers/config.ts';
+import {
+  type fixedClock,
+  type MemoryAttemptStore,
+  memoryServices,
+  type RecordingHasher,
+} from '../helpers/memory-ports.ts';
+
+let services: Services;
+let hasher: RecordingHasher;
+let attempts: MemoryAttemptStore;
+let clock: ReturnType<typeof fixedClock>;
+
+const login = (password: string, sourceIp = '198.51.100.7', username = 'alice') =>
+  handleTokenRequest(
+    { grant_type: 'password', client_id: 'mobile-app', username, password },
+    { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
+    {
+      issuer: 'https://auth.example.com/',
+      requestId: 'r',
+      sourceIp,
+      userAgent: undefined,
+      forwardedFor: undefined,
+    },
+    services,
+  ).then(
+    () => 200,
+    (error: OAuthError) => error.status,
+  );
+
+beforeEach(async () => {
+  ({ services, hasher, attempts, clock } = await memoryServices({
+    config: parseConfig(
+      testConfig({
+        realms: [
+          { name: 'customers', bruteForce: { maxConsecutiveFailures: 3, blockSeconds: 60 } },
+          { name: 'employees' },
+        ],
+        ipThrottling: { maxFailuresPerDay: 5, allowlist: [] },
+      }),
+    ),
+  }));
+  await services.users.create({
+    realm: 'customers',
+    user_id: 'u1',
+    username: 'alice',
+    username_key: 'alice',
+    email_verified: false,
+    blocked: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    password_hash: 'plain:right password',
+    permissions: {},
+  });
+});
+
+describe('brute-force protection', () => {
+  it('refuses a blocked user and IP before any password hashing', async () => {
+    for (let i = 0; i < 3; i += 1) expect(await login('wrong')).toBe(400);
+    hasher.calls.length = 0;
+    expect(await login('right password')).toBe(429);
+    expect(hasher.calls).toEqual([]);
+  });
+
+  it('lifts the block blockSeconds after the last counted failure', async () => {
+    for (let i = 0; i < 3; i += 1) expect(await login('wrong')).toBe(400);
+    clock.set('2026-11-26T12:00:59.000Z');
+    expect(await login('right password')).toBe(429);
+    clock.set('2026-11-26T12:01:00.000Z');
+    expect(await login('right password')).toBe(200);
+  });
+
+  it('throttles an IP for the rest of its UTC day, then starts a new window', async () => {
+    for (const username of ['a', 'b', 'c', 'd', 'e'])
+      expect(await login('wrong', '203.0.113.1', username)).toBe(400);
+    expect(await login('right password', '203.0.113.1')).toBe(429);
+    clock.set('2026-11-26T23:59:59.000Z');
+    expect(await login('right password', '203.0.113.1')).toBe(429);
+    clock.set('2026-11-27T00:00:00.000Z');
+    expect(await login('right password', '203.0.113.1')).toBe(200);
+  });
+
+  it('keeps no raw IP or username in counter keys', async () => {
+    await login('wrong', '203.0.113.77', 'alice');
+    const keys = [...attempts.counters.keys()].join(' ');
+    expect(keys).not.toMatch(/203\.0\.113\.77|alice/);
+    expect(keys).toMatch(/^(ui|ip)#[A-Za-z0-9_-]{43}/);
+  });
+});
