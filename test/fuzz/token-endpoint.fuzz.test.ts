@@ -1,0 +1,205 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
+import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
+import { createUser } from '../../functions/admin/user-admin.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { tokenEndpoint } from '../../functions/endpoints/token.ts';
+import { type ProxyHandler, proxyHandler } from '../../functions/http/handler.ts';
+import { localTableNames } from '../../functions/store-schema.ts';
+import { BACKOFFICE_SECRET } from '../helpers/config.ts';
+import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.ts';
+import { proxyEvent } from '../helpers/events.ts';
+import { memoryServices } from '../helpers/memory-ports.ts';
+
+/** How many arbitrary requests each property throws at the handler. */
+const RUNS = 1500;
+
+let dynamo: TestDynamo;
+let handler: ProxyHandler;
+
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+  const { services } = await memoryServices();
+  const real = {
+    ...services,
+    users: new DynamoUserStore(dynamo.db, localTableNames.users),
+    attempts: new DynamoAttemptStore(dynamo.db, localTableNames.attempts),
+  };
+  await createUser(real, { realm: 'customers', username: 'alice', password: 'correct horse battery staple' });
+  handler = proxyHandler(tokenEndpoint, async () => real);
+});
+afterAll(() => dynamo.close());
+
+const PARAMS = [
+  'grant_type',
+  'username',
+  'password',
+  'realm',
+  'audience',
+  'resource',
+  'scope',
+  'client_id',
+  'client_secret',
+  'refresh_token',
+];
+const GRANTS = ['password', GRANT_PASSWORD_REALM, 'refresh_token', 'client_credentials', ''];
+
+/** Plausible values mixed with hostile ones: huge, unicode, control characters, lone surrogates. */
+const value = fc.oneof(
+  fc.constantFrom(
+    'alice',
+    'mobile-app',
+    'backoffice',
+    'customers',
+    'employees',
+    'correct horse battery staple',
+    BACKOFFICE_SECRET,
+    'https://api.example.com/',
+    'openid offline_access',
+  ),
+  fc.constantFrom(...GRANTS),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 40 }),
+  fc.string({ minLength: 1000, maxLength: 3000 }),
+  fc.constant('\ud800'),
+);
+const paramName = fc.oneof(
+  fc.constantFrom(...PARAMS),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+  fc.constant('__proto__'),
+);
+const params = fc.array(fc.tuple(paramName, value), { maxLength: 10 });
+
+const formBody = params.map((pairs) =>
+  pairs
+    .map(
+      ([name, v]) => `${encodeURIComponent(name)}=${encodeURIComponent(v.replace(/[\ud800-\udfff]/g, 'x'))}`,
+    )
+    .join('&'),
+);
+const rawBody = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.string({ maxLength: 20_000 }),
+  fc.constant('%'),
+  fc.constant('a=%zz'),
+);
+const jsonBody = fc.oneof(
+  params.map((pairs) => JSON.stringify(Object.fromEntries(pairs))),
+  fc.json(),
+  fc.dictionary(fc.constantFrom(...PARAMS), fc.jsonValue()).map((o) => JSON.stringify(o)),
+);
+const contentType = fc.oneof(
+  fc.constantFrom(
+    'application/x-www-form-urlencoded',
+    'application/json',
+    'application/json; charset=utf-8',
+    'APPLICATION/X-WWW-FORM-URLENCODED;charset=latin1',
+    'text/plain',
+    'multipart/form-data; boundary=x',
+    '',
+  ),
+  fc.string({ maxLength: 30 }),
+);
+const authorization = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(`Basic ${Buffer.from(`backoffice:${BACKOFFICE_SECRET}`).toString('base64')}`),
+  fc.string({ maxLength: 60 }).map((s) => `Basic ${Buffer.from(s).toString('base64')}`),
+  fc.string({ maxLength: 60 }).map((s) => `Basic ${s}`),
+  fc.string({ maxLength: 60 }),
+);
+
+const request = fc.record({
+  body: fc.oneof(formBody, rawBody, jsonBody, fc.constant(null)),
+  contentType,
+  authorization,
+  base64: fc.boolean(),
+  forwardedFor: fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+});
+
+type FuzzRequest = typeof request extends fc.Arbitrary<infer T> ? T : never;
+
+function eventOf(r: FuzzRequest): APIGatewayProxyEvent {
+  const headers: Record<string, string> = { 'Content-Type': r.contentType };
+  if (r.authorization !== undefined) headers.Authorization = r.authorization;
+  if (r.forwardedFor !== undefined) headers['auth0-forwarded-for'] = r.forwardedFor;
+  const body = r.body === null ? null : r.base64 ? Buffer.from(r.body).toString('base64') : r.body;
+  return proxyEvent({ headers, body, isBase64Encoded: r.base64 && r.body !== null });
+}
+
+/** Well-formed requests from real clients whose every field value is arbitrary: these reach the store. */
+const validEnvelope = fc.record({
+  grant_type: fc.constantFrom('password', GRANT_PASSWORD_REALM),
+  client: fc.constantFrom('mobile-app', 'realm-only'),
+  username: value,
+  password: value,
+  realm: fc.option(value, { nil: undefined }),
+  scope: fc.option(value, { nil: undefined }),
+  audience: fc.option(value, { nil: undefined }),
+  json: fc.boolean(),
+});
+
+function assertOAuthAnswer(response: Awaited<ReturnType<ProxyHandler>>) {
+  expect(response.headers?.['Cache-Control']).toBe('no-store');
+  const body = JSON.parse(response.body);
+  if (response.statusCode === 200) {
+    expect(body).toMatchObject({
+      access_token: expect.any(String),
+      token_type: 'Bearer',
+      scope: expect.any(String),
+    });
+  } else {
+    expect(response.statusCode).toBeGreaterThanOrEqual(400);
+    expect(response.statusCode).toBeLessThan(500);
+    expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+    expect(typeof body.error_description).toBe('string');
+  }
+}
+
+describe('token endpoint under arbitrary input', () => {
+  it('answers well-formed requests with arbitrary values as OAuth errors or tokens, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(validEnvelope, async (r) => {
+        const fields = Object.fromEntries(
+          Object.entries({
+            grant_type: r.grant_type,
+            client_id: r.client,
+            username: r.username,
+            password: r.password,
+            realm: r.realm,
+            scope: r.scope,
+            audience: r.audience,
+          }).filter(([, v]) => v !== undefined),
+        ) as Record<string, string>;
+        const body = r.json ? JSON.stringify(fields) : new URLSearchParams(fields).toString();
+        const contentType = r.json ? 'application/json' : 'application/x-www-form-urlencoded';
+        assertOAuthAnswer(await handler(proxyEvent({ headers: { 'content-type': contentType }, body })));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('answers every request with a JSON OAuth error (4xx) or a valid token response, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const response = await handler(eventOf(r));
+        expect(response.headers?.['Cache-Control']).toBe('no-store');
+        const body = JSON.parse(response.body);
+        if (response.statusCode === 200) {
+          expect(body).toMatchObject({
+            access_token: expect.any(String),
+            token_type: 'Bearer',
+            scope: expect.any(String),
+          });
+        } else {
+          expect(response.statusCode).toBeGreaterThanOrEqual(400);
+          expect(response.statusCode).toBeLessThan(500);
+          expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
+          expect(typeof body.error_description).toBe('string');
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
