@@ -1,0 +1,89 @@
+import { createServer, type Server } from 'node:net';
+import { Readable } from 'node:stream';
+
+/** What a dependency does wrong. */
+export type Fault = 'throttle' | 'internal' | 'reset' | 'hang';
+
+export interface FaultRule {
+  /** The AWS operation as in X-Amz-Target, e.g. `GetItem`, `UpdateItem`, `Sign`. */
+  readonly operation: string;
+  /** 1-based: the Nth HTTP call of that operation fails (retries are calls too). */
+  readonly nth: number;
+  /** How many calls in a row fail from the Nth on (enough to outlast the SDK's retries). */
+  readonly times?: number;
+  readonly fault: Fault;
+}
+
+interface HttpRequestLike {
+  headers: Record<string, string>;
+  hostname?: string;
+  port?: number;
+  protocol?: string;
+}
+interface RequestHandlerLike {
+  handle(request: HttpRequestLike, options?: unknown): Promise<{ response: unknown }>;
+}
+
+const ERROR_TYPES: Record<string, Record<'throttle' | 'internal', string>> = {
+  DynamoDB_20120810: {
+    throttle: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+    internal: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+  },
+  TrentService: { throttle: 'ThrottlingException', internal: 'KMSInternalException' },
+};
+
+/** A TCP server that accepts connections and never answers: a dependency that hangs. */
+async function blackHole(): Promise<{ port: number; server: Server }> {
+  const server = createServer(() => {});
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const address = server.address();
+  return { port: typeof address === 'object' && address ? address.port : 0, server };
+}
+
+/**
+ * Injects faults under a real AWS SDK client, at its HTTP handler: everything above it — retries,
+ * timeouts, error parsing, our error translation — runs as in production. Test-only.
+ */
+export async function injectFaults(client: { config: { requestHandler: unknown } }, rules: FaultRule[]) {
+  const handler = client.config.requestHandler as RequestHandlerLike;
+  const original = handler.handle.bind(handler);
+  const calls = new Map<string, number>();
+  const injected: FaultRule[] = [];
+  const hole = await blackHole();
+  handler.handle = async (request, options) => {
+    const [service = '', operation = ''] = (request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '').split('.');
+    const count = (calls.get(operation) ?? 0) + 1;
+    calls.set(operation, count);
+    const rule = rules.find((r) => r.operation === operation && count >= r.nth && count < r.nth + (r.times ?? 1));
+    if (!rule) return original(request, options);
+    injected.push(rule);
+    switch (rule.fault) {
+      case 'reset':
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      case 'hang':
+        return original({ ...request, hostname: '127.0.0.1', port: hole.port, protocol: 'http:' }, options);
+      default: {
+        const type = ERROR_TYPES[service]?.[rule.fault] ?? 'InternalFailure';
+        const status = rule.fault === 'throttle' ? 400 : 500;
+        return {
+          response: {
+            statusCode: status,
+            reason: status === 400 ? 'Bad Request' : 'Internal Server Error',
+            headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault-injected' },
+            body: Readable.from([Buffer.from(JSON.stringify({ __type: type, message: `injected ${rule.fault}` }))]),
+          },
+        };
+      }
+    }
+  };
+  return {
+    /** Calls seen per operation, faulty ones included. */
+    calls,
+    /** The rules that fired, once per failed call. */
+    injected,
+    async restore() {
+      handler.handle = original;
+      await new Promise((resolve) => hole.server.close(resolve));
+    },
+  };
+}
