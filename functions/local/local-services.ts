@@ -1,9 +1,9 @@
-import { DynamoUserStore } from '../adapters/dynamodb/user-store.ts';
+import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
 import { LocalSigner } from '../adapters/signing/local-signer.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Logger } from '../logging.ts';
-import { systemClock } from '../oauth/ports.ts';
+import { type Clock, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { localTableNames } from '../store-schema.ts';
 import type { LocalStore } from './embedded-store.ts';
@@ -15,13 +15,15 @@ export async function localServices(options: {
   store: LocalStore;
   logger: Logger;
   issuer: string;
+  /** Tests fix the clock to reach expiry without waiting; the server itself uses the system clock. */
+  clock?: Clock;
 }): Promise<Services> {
   return {
     config: loadConfigFile(options.configPath),
-    users: new DynamoUserStore(options.store.db, localTableNames.users),
+    ...dynamoStores(options.store.db, localTableNames),
     hasher: new Argon2Hasher(),
     signer: await LocalSigner.fromDataDir(options.dataDir),
-    clock: systemClock,
+    clock: options.clock ?? systemClock,
     logger: options.logger,
     issuer: options.issuer,
   };

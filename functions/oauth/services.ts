@@ -1,11 +1,12 @@
 import type { TenantConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
-import type { Clock, PasswordHasher, Signer, UserStore } from './ports.ts';
+import type { Clock, PasswordHasher, RefreshTokenStore, Signer, UserStore } from './ports.ts';
 
 /** Everything a grant or endpoint may use, built once per cold start by a composition root. */
 export interface Services {
   readonly config: TenantConfig;
   readonly users: UserStore;
+  readonly refreshTokens: RefreshTokenStore;
   readonly hasher: PasswordHasher;
   readonly signer: Signer;
   readonly clock: Clock;
