@@ -1,0 +1,153 @@
+import type {
+  Clock,
+  NewUser,
+  PasswordHasher,
+  RefreshFamily,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  UserRecord,
+  UserStore,
+} from '../../functions/oauth/ports.ts';
+import { UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
+
+/** A clock the test moves by hand. */
+export class FixedClock implements Clock {
+  constructor(private ms = Date.UTC(2030, 0, 1)) {}
+  now() {
+    return this.ms;
+  }
+  advance(seconds: number) {
+    this.ms += seconds * 1000;
+  }
+}
+
+/** Plain-text "hashes": unit tests exercise protocol logic, not argon2. */
+export const plainHasher: PasswordHasher = {
+  hash: async (password) => `plain:${password}`,
+  verify: async (hash, password) => hash === `plain:${password}`,
+  verifyDummy: async () => false,
+};
+
+/** Lets other promises run between two store calls, as a network round trip would. */
+const roundTrip = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class MemoryUserStore implements UserStore {
+  readonly users = new Map<string, UserRecord>();
+  private key = (realm: string, usernameKey: string) => `${realm}#${usernameKey}`;
+
+  async findByUsername(realm: string, usernameKey: string) {
+    await roundTrip();
+    return this.users.get(this.key(realm, usernameKey));
+  }
+  async findById(realm: string, userId: string) {
+    await roundTrip();
+    return [...this.users.values()].find((user) => user.realm === realm && user.user_id === userId);
+  }
+  async create(user: NewUser) {
+    const key = this.key(user.realm, user.username_key);
+    if (this.users.has(key)) throw new UserExistsError();
+    const record: UserRecord = { ...user, updated_at: user.created_at, logins_count: 0 };
+    this.users.set(key, record);
+    return record;
+  }
+  async recordLogin() {}
+  private update(realm: string, usernameKey: string, change: (user: UserRecord) => UserRecord) {
+    const user = this.users.get(this.key(realm, usernameKey));
+    if (!user) throw new UserNotFoundError();
+    const updated = change(user);
+    this.users.set(this.key(realm, usernameKey), updated);
+    return Promise.resolve(updated);
+  }
+  setPassword(realm: string, usernameKey: string, passwordHash: string, at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      password_hash: passwordHash,
+      updated_at: at,
+      session_epoch: (user.session_epoch ?? 0) + 1,
+    }));
+  }
+  setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      blocked,
+      updated_at: at,
+      session_epoch: (user.session_epoch ?? 0) + 1,
+    }));
+  }
+  setPermissions(realm: string, usernameKey: string, api: string, scopes: readonly string[], at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      permissions: { ...user.permissions, [api]: [...scopes] },
+      updated_at: at,
+    }));
+  }
+  async delete(realm: string, usernameKey: string) {
+    const user = this.users.get(this.key(realm, usernameKey));
+    if (!user) throw new UserNotFoundError();
+    this.users.delete(this.key(realm, usernameKey));
+    return user;
+  }
+  async *list(realm: string) {
+    yield* [...this.users.values()].filter((user) => user.realm === realm);
+  }
+}
+
+/**
+ * The refresh token store with DynamoDB's single-item semantics: each call is atomic, and other
+ * requests may run between two calls. `fail` injects a dependency failure before an operation.
+ */
+export class MemoryRefreshTokenStore implements RefreshTokenStore {
+  readonly tokens = new Map<string, RefreshTokenRecord>();
+  readonly families = new Map<string, RefreshFamily>();
+  fail: (operation: keyof RefreshTokenStore) => Error | undefined = () => undefined;
+
+  private async enter(operation: keyof RefreshTokenStore) {
+    await roundTrip();
+    const error = this.fail(operation);
+    if (error) throw error;
+  }
+  async findToken(tokenHash: string) {
+    await this.enter('findToken');
+    return this.tokens.get(tokenHash);
+  }
+  async findFamily(familyId: string) {
+    await this.enter('findFamily');
+    return this.families.get(familyId);
+  }
+  async createFamily(family: RefreshFamily) {
+    await this.enter('createFamily');
+    if (this.families.has(family.family_id)) throw new Error('family exists');
+    this.families.set(family.family_id, family);
+  }
+  async putToken(token: RefreshTokenRecord) {
+    await this.enter('putToken');
+    if (this.tokens.has(token.token_hash)) throw new Error('token exists');
+    this.tokens.set(token.token_hash, token);
+  }
+  async advanceFamily(
+    familyId: string,
+    change: { from: string; to: string; at: number; successorSeal: string },
+  ) {
+    await this.enter('advanceFamily');
+    const family = this.families.get(familyId);
+    if (!family || family.current !== change.from || family.revoked) return false;
+    this.families.set(familyId, {
+      ...family,
+      current: change.to,
+      previous: change.from,
+      rotated_at: change.at,
+      successor_seal: change.successorSeal,
+    });
+    return true;
+  }
+  async revokeFamily(familyId: string, at: number) {
+    await this.enter('revokeFamily');
+    const family = this.families.get(familyId);
+    if (family)
+      this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
+  }
+  async deleteToken(tokenHash: string) {
+    await this.enter('deleteToken');
+    this.tokens.delete(tokenHash);
+  }
+}
