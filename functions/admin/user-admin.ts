@@ -32,11 +32,11 @@ export interface AdminServices {
   readonly clock: Clock;
 }
 
-/** What operators see of a user: Auth0's fields, never the password hash. */
-export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key'>;
+/** What operators see of a user: Auth0's fields, never the password hash or internal bookkeeping. */
+export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key' | 'session_epoch'>;
 
 export function publicUser(user: UserRecord): PublicUser {
-  const { password_hash: _hash, username_key: _key, ...visible } = user;
+  const { password_hash: _hash, username_key: _key, session_epoch: _epoch, ...visible } = user;
   return visible;
 }
 
@@ -128,6 +128,7 @@ export async function createUser(
 export const getUser = (services: AdminServices, realm: string, username: string) =>
   existing(services, realm, username);
 
+/** A new password ends every refresh token of the user, in the same write (UserStore.setPassword). */
 export async function setPassword(
   services: AdminServices,
   realmName: string,
@@ -141,6 +142,7 @@ export async function setPassword(
   );
 }
 
+/** Blocking ends every refresh token of the user in the same write; unblocking does not revive them. */
 export function setBlocked(services: AdminServices, realm: string, username: string, blocked: boolean) {
   realmOf(services.config, realm);
   return onExisting(realm, username, () =>
@@ -148,6 +150,10 @@ export function setBlocked(services: AdminServices, realm: string, username: str
   );
 }
 
+/**
+ * Deleting ends every refresh token of the user: a refresh re-reads the user and finds nobody, or a
+ * new user of the same name with another `user_id`.
+ */
 export function deleteUser(services: AdminServices, realm: string, username: string) {
   realmOf(services.config, realm);
   return onExisting(realm, username, () => services.users.delete(realm, usernameKey(username)));
