@@ -16,12 +16,15 @@ export interface LocalStore {
   close(): Promise<void>;
 }
 
-/** The embedded engine needs no real credentials; the SDK still wants some. */
+/**
+ * The embedded engine needs no real credentials; the SDK still wants some. Letters only: DynamoDB
+ * Local refuses access key ids with other characters.
+ */
 export function localClientConfig(endpoint: string) {
   return {
     endpoint,
     region: 'local',
-    credentials: { accessKeyId: 'passgate-local', secretAccessKey: 'passgate-local' },
+    credentials: { accessKeyId: 'passgatelocal', secretAccessKey: 'passgatelocal' },
     maxAttempts: 3,
   };
 }

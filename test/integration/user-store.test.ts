@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
+import { type NewUser, UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
+import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
+
+let store: TestStore;
+let users: DynamoUserStore;
+beforeAll(async () => {
+  store = await openTestStore();
+  users = new DynamoUserStore(store.db, store.names.users);
+});
+afterAll(() => store?.close());
+
+const AT = '2030-01-01T00:00:00.000Z';
+let sequence = 0;
+
+function newUser(overrides: Partial<NewUser> = {}): NewUser {
+  const name = `user${sequence++}`;
+  return {
+    realm: 'customers',
+    user_id: `${name}-id`,
+    username: name,
+    username_key: name,
+    email_verified: false,
+    blocked: false,
+    created_at: AT,
+    password_hash: '$argon2id$placeholder',
+    permissions: {},
+    ...overrides,
+  };
+}
+
+describe('user store', () => {
+  it('creates a user once per realm and username, and finds it by name and by id', async () => {
+    const user = newUser();
+    const created = await users.create(user);
+    expect(created).toEqual({ ...user, updated_at: AT, logins_count: 0 });
+    await expect(users.create({ ...user, user_id: 'other' })).rejects.toBeInstanceOf(UserExistsError);
+    expect(await users.findByUsername('customers', user.username_key)).toEqual(created);
+    expect(await users.findById('customers', user.user_id)).toEqual(created);
+    expect(await users.findByUsername('employees', user.username_key)).toBeUndefined();
+  });
+
+  it('ends sessions in the same write that sets a password or blocks (session_epoch)', async () => {
+    const user = newUser();
+    await users.create(user);
+    expect((await users.setPassword('customers', user.username_key, 'new-hash', AT)).session_epoch).toBe(1);
+    const blocked = await users.setBlocked('customers', user.username_key, true, AT);
+    expect(blocked).toMatchObject({ blocked: true, session_epoch: 2, password_hash: 'new-hash' });
+    expect((await users.setBlocked('customers', user.username_key, false, AT)).session_epoch).toBe(3);
+  });
+
+  it('does not touch session_epoch when counting logins or granting permissions', async () => {
+    const user = newUser();
+    const created = await users.create(user);
+    await users.recordLogin(created, AT);
+    const granted = await users.setPermissions('customers', user.username_key, 'https://api/', ['read'], AT);
+    expect(granted.session_epoch).toBeUndefined();
+    expect(granted.logins_count).toBe(1);
+  });
+
+  it('deletes, and reports a missing user on every update', async () => {
+    const user = newUser();
+    await users.create(user);
+    expect((await users.delete('customers', user.username_key)).user_id).toBe(user.user_id);
+    expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
+    await expect(users.setPassword('customers', user.username_key, 'x', AT)).rejects.toBeInstanceOf(
+      UserNotFoundError,
+    );
+    await expect(users.setBlocked('customers', user.username_key, true, AT)).rejects.toBeInstanceOf(
+      UserNotFoundError,
+    );
+    await expect(users.delete('customers', user.username_key)).rejects.toBeInstanceOf(UserNotFoundError);
+  });
+});
