@@ -40,7 +40,7 @@ export async function handleIntrospection(
       found.family,
       client.clientId,
       now,
-      0,
+      { ...services.config.refreshTokens, reuseLeewaySeconds: 0 },
     );
     if (presented.state !== 'current' || sessionUserProblem(presented.family, found.user)) return INACTIVE;
     const { family } = presented;

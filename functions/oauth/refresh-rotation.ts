@@ -56,7 +56,7 @@ export async function refreshAccess(request: TokenRequest, services: Services): 
       family,
       client.clientId,
       now,
-      services.config.refreshTokens.reuseLeewaySeconds,
+      services.config.refreshTokens,
     );
     if (presented.state === 'invalid') throw refused(presented.detail);
     if (presented.state === 'reused') {

@@ -128,7 +128,7 @@ export function classifyRefreshToken(
   family: RefreshFamily | undefined,
   clientId: string,
   now: number,
-  reuseLeewaySeconds: number,
+  lifetimes: Pick<TenantConfig['refreshTokens'], 'idleTtlSeconds' | 'reuseLeewaySeconds'>,
 ): PresentedRefreshToken {
   if (!token) return { state: 'invalid', detail: 'unknown refresh token' };
   if (!family) return { state: 'invalid', detail: 'refresh token family not found' };
@@ -143,11 +143,12 @@ export function classifyRefreshToken(
     if (now >= token.idle_expires_at) return { state: 'invalid', detail: 'refresh token idle too long' };
     return { state: 'current', token, family };
   }
+  // The successor was issued at `rotated_at`: it must itself still be inside its idle lifetime.
   const withinLeeway =
     presented.hash === family.previous &&
     family.rotated_at !== undefined &&
     family.successor_seal !== undefined &&
-    now - family.rotated_at < seconds(reuseLeewaySeconds);
+    now - family.rotated_at < seconds(Math.min(lifetimes.reuseLeewaySeconds, lifetimes.idleTtlSeconds));
   if (withinLeeway) {
     const successor = unsealSuccessor(presented.value, family.successor_seal as string);
     if (hashRefreshToken(successor) === family.current) return { state: 'grace', token, family, successor };

@@ -249,6 +249,16 @@ describe('refresh_token grant: reuse detection', () => {
 });
 
 describe('refresh_token grant: lifetimes', () => {
+  it('never answers within the leeway with a successor that is itself idle-expired', async () => {
+    const { login, refresh, clock } = await setup({ idleTtlSeconds: 5, reuseLeewaySeconds: 60 });
+    const first = refreshTokenOf(await login());
+    const second = refreshTokenOf(await refresh(first));
+    clock.advance(4);
+    expect((await refresh(first)).refresh_token).toBe(second);
+    clock.advance(1);
+    await expectRefused(refresh(first), /presented again/);
+  });
+
   it('ends a token left unused for the idle lifetime', async () => {
     const { login, refresh, clock } = await setup({ idleTtlSeconds: 3600 });
     const first = refreshTokenOf(await login());
