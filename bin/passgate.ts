@@ -33,6 +33,7 @@ const USAGE = `usage: passgate <command> [options] [--json]
   clients secret
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
+set-password, block and delete end every refresh token of the user at once.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -102,21 +103,25 @@ async function usersCommand(action: string | undefined): Promise<void> {
     }
     case 'delete': {
       const user = await withServices((s) => deleteUser(s, required('realm'), required('username')));
-      return print(publicUser(user), `deleted ${describe(user)}`);
+      return print(publicUser(user), `deleted ${describe(user)}; their refresh tokens no longer work`);
     }
     case 'block':
     case 'unblock': {
       const user = await withServices((s) =>
         setBlocked(s, required('realm'), required('username'), action === 'block'),
       );
-      return print(publicUser(user), `${action}ed ${describe(user)}`);
+      const ended = action === 'block' ? '; their refresh tokens no longer work' : '';
+      return print(publicUser(user), `${action}ed ${describe(user)}${ended}`);
     }
     case 'set-password': {
       const realm = required('realm');
       const username = required('username');
       const password = await readNewPassword(options['password-stdin']);
       const user = await withServices((s) => setPassword(s, realm, username, password));
-      return print(publicUser(user), `password changed for ${describe(user)}`);
+      return print(
+        publicUser(user),
+        `password changed for ${describe(user)}; their refresh tokens no longer work`,
+      );
     }
     case 'list': {
       const users = await withServices((s) => listUsers(s, required('realm')));

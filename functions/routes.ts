@@ -1,10 +1,16 @@
+import { introspectEndpoint } from './endpoints/introspect.ts';
 import { metadataEndpoint } from './endpoints/metadata.ts';
+import { revokeEndpoint } from './endpoints/revoke.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
+import { userinfoEndpoint } from './endpoints/userinfo.ts';
 import type { Endpoint } from './http/handler.ts';
 
 /** One Lambda function per endpoint; the stack and the local server both route by this table. */
 export const endpoints = {
   token: tokenEndpoint,
+  revoke: revokeEndpoint,
+  introspect: introspectEndpoint,
+  userinfo: userinfoEndpoint,
   metadata: metadataEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
@@ -19,6 +25,11 @@ export interface Route {
 
 export const routes: readonly Route[] = [
   { method: 'POST', path: 'oauth/token', endpoint: 'token' },
+  { method: 'POST', path: 'oauth/revoke', endpoint: 'revoke' },
+  { method: 'POST', path: 'oauth/introspect', endpoint: 'introspect' },
+  { method: 'GET', path: 'userinfo', endpoint: 'userinfo' },
+  // OpenID Connect Core §5.3.1: the userinfo endpoint MUST support POST as well (token still in the header).
+  { method: 'POST', path: 'userinfo', endpoint: 'userinfo' },
   { method: 'GET', path: '.well-known/jwks.json', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/openid-configuration', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/oauth-authorization-server', endpoint: 'metadata' },

@@ -20,7 +20,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users' | 'attempts';
+  readonly id: 'users' | 'refresh-tokens' | 'attempts';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -54,9 +54,28 @@ export const attemptsTable = {
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [usersTable, attemptsTable];
+/**
+ * Refresh tokens, two kinds of item under one key `pk`, each read with one strongly consistent GetItem:
+ * - `token#<SHA-256 of the token>`: a token, pointing at its family (the value is never stored);
+ * - `family#<family id>`: the rotation family with its `current` token, `revoked` flag and bindings.
+ * No index: ending a user's sessions bumps `session_epoch` on the user item (see ports.ts), which
+ * every refresh re-reads anyway, so it costs one write and no query. `expires_at` (epoch seconds)
+ * is the family's absolute expiry on both kinds; expiry is checked on every read as well.
+ */
+export const refreshTokensTable = {
+  id: 'refresh-tokens',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [],
+  ttlAttribute: 'expires_at',
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [usersTable, refreshTokensTable, attemptsTable];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
 export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
 
-export const localTableNames: TableNames = { users: 'passgate-users', attempts: 'passgate-attempts' };
+export const localTableNames: TableNames = {
+  users: 'passgate-users',
+  'refresh-tokens': 'passgate-refresh-tokens',
+  attempts: 'passgate-attempts',
+};

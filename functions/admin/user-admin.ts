@@ -41,11 +41,11 @@ function clearBruteForceBlocks(services: AdminServices, user: UserRecord): Promi
   return services.attempts.resetUser(userCounterRef(services.counterHashKey, user.realm, user.username_key));
 }
 
-/** What operators see of a user: Auth0's fields, never the password hash. */
-export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key'>;
+/** What operators see of a user: Auth0's fields, never the password hash or internal bookkeeping. */
+export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key' | 'session_epoch'>;
 
 export function publicUser(user: UserRecord): PublicUser {
-  const { password_hash: _hash, username_key: _key, ...visible } = user;
+  const { password_hash: _hash, username_key: _key, session_epoch: _epoch, ...visible } = user;
   return visible;
 }
 
@@ -137,6 +137,7 @@ export async function createUser(
 export const getUser = (services: AdminServices, realm: string, username: string) =>
   existing(services, realm, username);
 
+/** A new password ends every refresh token of the user, in the same write (UserStore.setPassword). */
 export async function setPassword(
   services: AdminServices,
   realmName: string,
@@ -153,7 +154,10 @@ export async function setPassword(
   return user;
 }
 
-/** Blocks or unblocks the user; unblocking also lifts the user's brute-force blocks. */
+/**
+ * Blocking ends every refresh token of the user in the same write; unblocking does not revive them,
+ * and lifts the user's brute-force blocks.
+ */
 export async function setBlocked(services: AdminServices, realm: string, username: string, blocked: boolean) {
   realmOf(services.config, realm);
   const user = await onExisting(realm, username, () =>
@@ -163,6 +167,10 @@ export async function setBlocked(services: AdminServices, realm: string, usernam
   return user;
 }
 
+/**
+ * Deleting ends every refresh token of the user: a refresh re-reads the user and finds nobody, or a
+ * new user of the same name with another `user_id`.
+ */
 export function deleteUser(services: AdminServices, realm: string, username: string) {
   realmOf(services.config, realm);
   return onExisting(realm, username, () => services.users.delete(realm, usernameKey(username)));

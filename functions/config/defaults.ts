@@ -23,6 +23,8 @@ export const defaults = {
   bruteForce: { maxConsecutiveFailures: 10, blockSeconds: 900 },
   /** Auth0's suspicious-IP throttling allows 100 failed logins per IP a day by default. */
   ipThrottling: { maxFailuresPerDay: 100 },
+  /** RFC 6749 §10.10 / RFC 9700 §4.14: refresh tokens are 256 random bits, far beyond guessing. */
+  refreshTokenBytes: 32,
   /** Auth0's default refresh token lifetimes: 30 days absolute, 15 days idle; no reuse leeway. */
   refreshTokens: { absoluteTtlSeconds: 2_592_000, idleTtlSeconds: 1_296_000, reuseLeewaySeconds: 0 },
 } as const;

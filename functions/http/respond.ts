@@ -23,6 +23,13 @@ export const noStoreJson = (
   extra: Readonly<Record<string, string>> = {},
 ) => jsonResponse(statusCode, body, { ...NO_STORE, ...extra });
 
+/** A success with nothing to say (RFC 7009 §2.2: the revocation response body is ignored). */
+export const noStoreEmpty = (statusCode: number): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { ...NO_STORE },
+  body: '',
+});
+
 /**
  * The one place an error becomes a response: only `error` and `error_description` leave the
  * server; the private detail and anything unexpected go to the log with the request id.

@@ -5,7 +5,7 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
-import { localTableNames, type TableDefinition, tables } from '../store-schema.ts';
+import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -16,12 +16,15 @@ export interface LocalStore {
   close(): Promise<void>;
 }
 
-/** The embedded engine needs no real credentials; the SDK still wants some. */
+/**
+ * The embedded engine needs no real credentials; the SDK still wants some. Letters only: DynamoDB
+ * Local refuses access key ids with other characters.
+ */
 export function localClientConfig(endpoint: string) {
   return {
     endpoint,
     region: 'local',
-    credentials: { accessKeyId: 'passgate-local', secretAccessKey: 'passgate-local' },
+    credentials: { accessKeyId: 'passgatelocal', secretAccessKey: 'passgatelocal' },
     maxAttempts: 3,
   };
 }
@@ -91,7 +94,7 @@ export async function openLocalStore(dataDir: string): Promise<LocalStore> {
   return { endpoint, db, close: async () => db.destroy() };
 }
 
-function createTableInput(table: TableDefinition) {
+function createTableInput(table: TableDefinition, names: TableNames) {
   const keys = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
   const indexKeys = table.globalIndexes.flatMap((index) => [
     index.partitionKey,
@@ -99,7 +102,7 @@ function createTableInput(table: TableDefinition) {
   ]);
   const attributes = new Map([...keys, ...indexKeys].map((key) => [key.name, key.type]));
   return {
-    TableName: localTableNames[table.id],
+    TableName: names[table.id],
     BillingMode: 'PAY_PER_REQUEST' as const,
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
       AttributeName,
@@ -124,11 +127,17 @@ function createTableInput(table: TableDefinition) {
   };
 }
 
-/** Creates the tables of store-schema.ts that do not exist yet. */
-export async function ensureTables(db: DynamoDBDocumentClient): Promise<void> {
+/**
+ * Creates the tables of store-schema.ts that do not exist yet. Neither dynalite nor the local server
+ * needs TTL: expiry is checked on every read, TTL only sweeps.
+ */
+export async function ensureTables(
+  db: DynamoDBDocumentClient,
+  names: TableNames = localTableNames,
+): Promise<void> {
   for (const table of tables) {
     try {
-      await db.send(new CreateTableCommand(createTableInput(table)));
+      await db.send(new CreateTableCommand(createTableInput(table, names)));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }

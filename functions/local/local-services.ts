@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { DynamoAttemptStore } from '../adapters/dynamodb/attempt-store.ts';
-import { DynamoUserStore } from '../adapters/dynamodb/user-store.ts';
+import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { readOrCreateSecretFile } from '../adapters/files/read-or-create.ts';
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
 import { LocalSigner } from '../adapters/signing/local-signer.ts';
 import type { AdminServices } from '../admin/user-admin.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { Logger } from '../logging.ts';
-import { systemClock } from '../oauth/ports.ts';
+import { type Clock, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { localTableNames } from '../store-schema.ts';
 import type { LocalStore } from './embedded-store.ts';
@@ -22,11 +21,10 @@ export function localAdminServices(options: {
   configPath: string;
   dataDir: string;
   store: LocalStore;
-}): AdminServices {
+}): AdminServices & Pick<Services, 'refreshTokens'> {
   return {
     config: loadConfigFile(options.configPath),
-    users: new DynamoUserStore(options.store.db, localTableNames.users),
-    attempts: new DynamoAttemptStore(options.store.db, localTableNames.attempts),
+    ...dynamoStores(options.store.db, localTableNames),
     counterHashKey: localCounterHashKey(options.dataDir),
     hasher: new Argon2Hasher(),
     clock: systemClock,
@@ -40,10 +38,13 @@ export async function localServices(options: {
   store: LocalStore;
   logger: Logger;
   issuer: string;
+  /** Tests fix the clock to reach expiry without waiting; the server itself uses the system clock. */
+  clock?: Clock;
 }): Promise<Services> {
   return {
     ...localAdminServices(options),
     signer: await LocalSigner.fromDataDir(options.dataDir),
+    clock: options.clock ?? systemClock,
     logger: options.logger,
     issuer: options.issuer,
   };

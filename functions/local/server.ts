@@ -7,6 +7,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { type ProxyHandler, proxyHandler } from '../http/handler.ts';
 import { jsonResponse } from '../http/respond.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
+import type { Clock } from '../oauth/ports.ts';
 import { endpoints, routes } from '../routes.ts';
 import { type LocalStore, startEmbeddedStore } from './embedded-store.ts';
 import { localServices } from './local-services.ts';
@@ -16,6 +17,8 @@ export interface LocalServerOptions {
   readonly configPath: string;
   readonly dataDir: string;
   readonly logger?: Logger;
+  /** Defaults to the system clock; tests pass a fixed one to reach token expiry without waiting. */
+  readonly clock?: Clock;
 }
 
 export interface LocalServer {

@@ -34,7 +34,9 @@ export interface AuditEvent {
  * a username, password, token, secret or hash.
  */
 export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): void {
-  logger.log('info', 'auth event', {
+  // Reuse and limits are what an operator alarms on: they stand out as warnings.
+  const level = event.type === 'ferrt' || event.type.startsWith('limit_') ? 'warn' : 'info';
+  logger.log(level, 'auth event', {
     audit: true,
     type: event.type,
     description: event.description,

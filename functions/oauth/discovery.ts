@@ -12,11 +12,17 @@ export function discoveryDocument(issuer: string, config: TenantConfig): Record<
     issuer,
     token_endpoint: `${issuer}oauth/token`,
     jwks_uri: `${issuer}.well-known/jwks.json`,
+    userinfo_endpoint: `${issuer}userinfo`,
+    revocation_endpoint: `${issuer}oauth/revoke`,
+    introspection_endpoint: `${issuer}oauth/introspect`,
     grant_types_supported: [...grants.keys()],
     response_types_supported: [],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    // RFC 7662 §2.1: introspection needs real client authentication, so public clients ("none") are out.
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     scopes_supported: [...new Set([...OIDC_SCOPES, ...apiScopes])],
     claims_supported: [
       'sub',

@@ -1,5 +1,5 @@
 /**
- * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, plus the codes Auth0 clients already
+ * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, RFC 7009 §2.2.1 `unsupported_token_type`, plus the codes Auth0 clients already
  * handle (`too_many_attempts`, `access_denied`) and `temporarily_unavailable` for dependency failures.
  */
 export type OAuthErrorCode =
@@ -11,6 +11,7 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_token'
   | 'insufficient_scope'
+  | 'unsupported_token_type'
   | 'access_denied'
   | 'too_many_attempts'
   | 'temporarily_unavailable'

@@ -12,6 +12,7 @@ import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CRE
 import type { TokenRequest } from './grants/grant.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import type { UserRecord } from './ports.ts';
+import { offersRefreshToken, startSession } from './refresh-tokens.ts';
 import { grantScopes, parseScope, resolveApi } from './scopes.ts';
 import type { Services } from './services.ts';
 import { mintTokens, type TokenResponse } from './tokens.ts';
@@ -63,6 +64,16 @@ export async function passwordLogin(
     gty,
     now: Math.floor(now / 1000),
   });
+  // Signed first, stored second: a signing failure leaves no session behind.
+  if (offersRefreshToken(client, api, scopes)) {
+    response.refresh_token = await startSession(services.refreshTokens, services.config, {
+      client,
+      api,
+      user,
+      scopes,
+      now,
+    });
+  }
   await services.users.recordLogin(user, new Date(now).toISOString());
   event('s', 'Successful login', user);
   return response;

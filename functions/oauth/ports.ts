@@ -23,6 +23,11 @@ export interface UserRecord {
   readonly password_hash: string;
   /** API identifier → scopes the user holds, for APIs with `enforcePermissions`. */
   readonly permissions: Readonly<Record<string, readonly string[]>>;
+  /**
+   * Bumped in the same write that changes the password or blocks the user: a refresh token family
+   * remembers the epoch it was started in and dies when the user's has moved on. Absent means 0.
+   */
+  readonly session_epoch?: number;
 }
 
 export type NewUser = Omit<UserRecord, 'last_login' | 'logins_count' | 'updated_at'>;
@@ -49,7 +54,11 @@ export interface UserStore {
   create(user: NewUser): Promise<UserRecord>;
   /** Counts a successful login; a no-op when the user was deleted meanwhile. */
   recordLogin(user: UserRecord, at: string): Promise<void>;
-  /** The update methods fail with UserNotFoundError when the user does not exist. */
+  /**
+   * The update methods fail with UserNotFoundError when the user does not exist. `setPassword` and
+   * `setBlocked` end every refresh token of the user in the same single-item write (they bump
+   * `session_epoch`), so no crash can leave a new password with the old sessions still alive.
+   */
   setPassword(realm: string, usernameKey: string, passwordHash: string, at: string): Promise<UserRecord>;
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string): Promise<UserRecord>;
   setPermissions(
@@ -61,6 +70,75 @@ export interface UserStore {
   ): Promise<UserRecord>;
   delete(realm: string, usernameKey: string): Promise<UserRecord>;
   list(realm: string): AsyncIterable<UserRecord>;
+}
+
+/**
+ * One rotation family: everything a refresh token is bound to. Its `current` token is the only one
+ * that may be rotated; `previous` is remembered for reuse detection and the reuse leeway.
+ * Times are epoch milliseconds.
+ */
+export interface RefreshFamily {
+  readonly family_id: string;
+  readonly client_id: string;
+  readonly realm: string;
+  readonly user_id: string;
+  /** With `realm`, the users table key: the user is re-read with one strongly consistent GetItem. */
+  readonly username_key: string;
+  /** The user's `session_epoch` when the family started; any later bump ends the family. */
+  readonly session_epoch: number;
+  readonly audience: string;
+  /** Granted at login; a refresh may narrow the access token's scope, never this one (RFC 6749 §6). */
+  readonly scope: readonly string[];
+  readonly created_at: number;
+  /** Fixed when the family starts and never extended by rotation (as in Auth0). */
+  readonly absolute_expires_at: number;
+  /** SHA-256 of the one token that may be rotated now. */
+  readonly current: string;
+  readonly previous?: string;
+  readonly rotated_at?: number;
+  /** `current` sealed with a key only the holder of `previous` can derive (reuse leeway answers). */
+  readonly successor_seal?: string;
+  readonly revoked: boolean;
+  readonly revoked_at?: number;
+}
+
+/** One refresh token, found by the SHA-256 of its value; the value itself is never stored. */
+export interface RefreshTokenRecord {
+  readonly token_hash: string;
+  readonly family_id: string;
+  /** Copies of the family's user key, so the family and the user can be read at the same time. */
+  readonly realm: string;
+  readonly username_key: string;
+  readonly issued_at: number;
+  /** The idle lifetime: unused until then, the token dies (capped at the family's absolute expiry). */
+  readonly idle_expires_at: number;
+  /** Kept until the family's absolute expiry so that reuse is still recognised after rotation. */
+  readonly absolute_expires_at: number;
+}
+
+/**
+ * Single-item reads and conditional writes only (no transactions): the protocol layer orders them
+ * (functions/oauth/refresh-rotation.ts). Every read is strongly consistent.
+ */
+export interface RefreshTokenStore {
+  findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  findFamily(familyId: string): Promise<RefreshFamily | undefined>;
+  /** Writes a family that no existing one has the id of (ids are random; a clash is an error). */
+  createFamily(family: RefreshFamily): Promise<void>;
+  /** Writes a new token record; a clash with an existing hash is an error. */
+  putToken(token: RefreshTokenRecord): Promise<void>;
+  /**
+   * The linearisation point of a rotation: makes `to` current if and only if `from` still is and
+   * the family is not revoked. False when that condition failed (another request won).
+   */
+  advanceFamily(
+    familyId: string,
+    change: { from: string; to: string; at: number; successorSeal: string },
+  ): Promise<boolean>;
+  /** Marks the family revoked (idempotent); every token of it stops working at once. */
+  revokeFamily(familyId: string, at: number): Promise<void>;
+  /** Removes a token record that never became current (the loser of a race); absent is fine. */
+  deleteToken(tokenHash: string): Promise<void>;
 }
 
 /** A public signing key as published in the JWKS (RFC 7517), never with private members. */

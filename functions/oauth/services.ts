@@ -1,6 +1,6 @@
 import type { TenantConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
-import type { AttemptStore, Clock, PasswordHasher, Signer, UserStore } from './ports.ts';
+import type { AttemptStore, Clock, PasswordHasher, RefreshTokenStore, Signer, UserStore } from './ports.ts';
 
 /** Everything a grant or endpoint may use, built once per cold start by a composition root. */
 export interface Services {
@@ -9,6 +9,7 @@ export interface Services {
   readonly attempts: AttemptStore;
   /** Secret of the keyed hash that turns usernames and IPs into counter keys. */
   readonly counterHashKey: Uint8Array;
+  readonly refreshTokens: RefreshTokenStore;
   readonly hasher: PasswordHasher;
   readonly signer: Signer;
   readonly clock: Clock;

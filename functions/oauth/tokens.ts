@@ -17,6 +17,8 @@ export interface Authorization {
   readonly gty: GrantTypeClaim;
   /** Epoch seconds. */
   readonly now: number;
+  /** Epoch seconds of the login the tokens descend from; `now` for a login itself. */
+  readonly authTime?: number;
 }
 
 /** RFC 6749 §5.1 success body. */
@@ -59,16 +61,23 @@ export function idTokenClaims(auth: Authorization): Record<string, unknown> {
     azp: auth.client.clientId,
     iat: auth.now,
     exp: auth.now + defaults.idTokenTtlSeconds,
-    auth_time: auth.now,
+    // OpenID Connect Core §12.2: a refreshed ID token keeps the original authentication time.
+    auth_time: auth.authTime ?? auth.now,
   };
-  if (auth.scopes.includes('profile')) {
-    claims.preferred_username = auth.user.username;
-    if (auth.user.name !== undefined) claims.name = auth.user.name;
-    claims.updated_at = Math.floor(Date.parse(auth.user.updated_at) / 1000);
+  return { ...claims, ...userClaims(auth.user, auth.scopes) };
+}
+
+/** OpenID Connect Core §5.4: what the `profile` and `email` scopes release, in ID tokens and userinfo. */
+export function userClaims(user: UserRecord, scopes: readonly string[]): Record<string, unknown> {
+  const claims: Record<string, unknown> = {};
+  if (scopes.includes('profile')) {
+    claims.preferred_username = user.username;
+    if (user.name !== undefined) claims.name = user.name;
+    claims.updated_at = Math.floor(Date.parse(user.updated_at) / 1000);
   }
-  if (auth.scopes.includes('email') && auth.user.email !== undefined) {
-    claims.email = auth.user.email;
-    claims.email_verified = auth.user.email_verified;
+  if (scopes.includes('email') && user.email !== undefined) {
+    claims.email = user.email;
+    claims.email_verified = user.email_verified;
   }
   return claims;
 }

@@ -110,6 +110,59 @@ describe('audit events', () => {
     expect(everything).not.toContain('alice'); // usernames are not logged either
   });
 
+  it('audits refresh exchanges, reuse and revocation without any token in the log', async () => {
+    const before = auditEvents().length;
+    const post = (path: string, params: Record<string, string>) =>
+      postFormFrom('127.0.0.9', `${server.issuer}${path}`, params);
+    const login = await post('oauth/token', {
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: 'alice',
+      password: PASSWORD,
+      scope: 'offline_access read:orders',
+    });
+    const first = login.body.refresh_token as string;
+    const refreshed = await post('oauth/token', {
+      grant_type: 'refresh_token',
+      client_id: 'mobile-app',
+      refresh_token: first,
+    });
+    const second = refreshed.body.refresh_token as string;
+    await post('oauth/token', { grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: first });
+    const again = await post('oauth/token', {
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: 'alice',
+      password: PASSWORD,
+      scope: 'offline_access',
+    });
+    await post('oauth/revoke', { client_id: 'mobile-app', token: again.body.refresh_token });
+    for (const value of [
+      first,
+      second,
+      again.body.refresh_token,
+      login.body.access_token,
+      refreshed.body.access_token,
+    ]) {
+      expect(value).toEqual(expect.any(String));
+      secrets.add(value);
+    }
+    expect(
+      auditEvents()
+        .slice(before)
+        .map((event) => [event.type, event.level]),
+    ).toEqual([
+      ['s', 'info'],
+      ['sertft', 'info'],
+      ['ferrt', 'warn'],
+      ['fertft', 'info'],
+      ['s', 'info'],
+      ['srrt', 'info'],
+    ]);
+    const everything = lines.join('\n');
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+  });
+
   it('logs a malformed request at most once, and only as JSON', async () => {
     const before = lines.length;
     const response = await fetch(`${server.issuer}oauth/token`, {

@@ -4,7 +4,7 @@ import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { postFormFrom } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { addUser, adminFor } from '../helpers/users.ts';
+import { addUser, adminServices } from '../helpers/users.ts';
 
 const PASSWORD = 'correct horse battery staple';
 let server: TestServer;
@@ -59,12 +59,12 @@ describe('brute-force protection per user and IP', () => {
   it('is lifted by users unblock and by a new password', async () => {
     await fail('dave', 10);
     expect((await login('dave', PASSWORD)).status).toBe(429);
-    await setBlocked(adminFor(server), 'customers', 'dave', false);
+    await setBlocked(adminServices(server), 'customers', 'dave', false);
     expect((await login('dave', PASSWORD)).status).toBe(200);
 
     await fail('erin', 10);
     expect((await login('erin', PASSWORD)).status).toBe(429);
-    await setPassword(adminFor(server), 'customers', 'erin', 'a brand new password');
+    await setPassword(adminServices(server), 'customers', 'erin', 'a brand new password');
     expect((await login('erin', 'a brand new password')).status).toBe(200);
   });
 

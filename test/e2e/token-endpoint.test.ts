@@ -5,7 +5,7 @@ import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
 import { API, BACKOFFICE_SECRET, STRICT_API } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
-import { addUser, adminFor } from '../helpers/users.ts';
+import { addUser, adminServices } from '../helpers/users.ts';
 
 let server: TestServer;
 const PASSWORD = 'correct horse battery staple';
@@ -358,7 +358,7 @@ describe('token endpoint errors', () => {
 
   it('is 403 access_denied for a blocked user with the right password, invalid_grant with a wrong one', async () => {
     await addUser(server, { username: 'mallory', password: PASSWORD });
-    await setBlocked(adminFor(server), 'customers', 'mallory', true);
+    await setBlocked(adminServices(server), 'customers', 'mallory', true);
     await expectError(await server.token({ ...good, username: 'mallory' }), 403, 'access_denied');
     const wrong = await expectError(
       await server.token({ ...good, username: 'mallory', password: 'wrong password' }),

@@ -1,31 +1,28 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
-import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
+import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
 import { tokenEndpoint } from '../../functions/endpoints/token.ts';
 import { type ProxyHandler, proxyHandler } from '../../functions/http/handler.ts';
-import { localTableNames } from '../../functions/store-schema.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.ts';
+import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 import { proxyEvent } from '../helpers/events.ts';
 import { memoryServices } from '../helpers/memory-ports.ts';
 
 /** How many arbitrary requests each property throws at the handler. */
 const RUNS = 1500;
 
-let dynamo: TestDynamo;
+let dynamo: TestStore;
 let handler: ProxyHandler;
 
 beforeAll(async () => {
-  dynamo = await startTestDynamo();
+  dynamo = await openTestStore();
   const { services } = await memoryServices();
   const real = {
     ...services,
-    users: new DynamoUserStore(dynamo.db, localTableNames.users),
-    attempts: new DynamoAttemptStore(dynamo.db, localTableNames.attempts),
+    ...dynamoStores(dynamo.db, dynamo.names),
   };
   await createUser(real, { realm: 'customers', username: 'alice', password: 'correct horse battery staple' });
   handler = proxyHandler(tokenEndpoint, async () => real);

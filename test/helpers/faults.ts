@@ -51,10 +51,16 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
   const injected: FaultRule[] = [];
   const hole = await blackHole();
   handler.handle = async (request, options) => {
-    const [service = '', operation = ''] = (request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'] ?? '').split('.');
+    const [service = '', operation = ''] = (
+      request.headers['x-amz-target'] ??
+      request.headers['X-Amz-Target'] ??
+      ''
+    ).split('.');
     const count = (calls.get(operation) ?? 0) + 1;
     calls.set(operation, count);
-    const rule = rules.find((r) => r.operation === operation && count >= r.nth && count < r.nth + (r.times ?? 1));
+    const rule = rules.find(
+      (r) => r.operation === operation && count >= r.nth && count < r.nth + (r.times ?? 1),
+    );
     if (!rule) return original(request, options);
     injected.push(rule);
     switch (rule.fault) {
@@ -70,7 +76,9 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
             statusCode: status,
             reason: status === 400 ? 'Bad Request' : 'Internal Server Error',
             headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault-injected' },
-            body: Readable.from([Buffer.from(JSON.stringify({ __type: type, message: `injected ${rule.fault}` }))]),
+            body: Readable.from([
+              Buffer.from(JSON.stringify({ __type: type, message: `injected ${rule.fault}` })),
+            ]),
           },
         };
       }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TenantConfigInput } from '../../functions/config/schema.ts';
 import { type LocalServer, startLocalServer } from '../../functions/local/server.ts';
 import { type Logger, silentLogger } from '../../functions/logging.ts';
+import type { Clock } from '../../functions/oauth/ports.ts';
 import { testConfig } from './config.ts';
 
 export interface TestServer extends LocalServer {
@@ -16,7 +17,7 @@ export interface TestServer extends LocalServer {
 
 /** A local server on a free port with its own temporary data dir and config file. */
 export async function startTestServer(
-  options: { config?: TenantConfigInput; logger?: Logger } = {},
+  options: { config?: TenantConfigInput; logger?: Logger; clock?: Clock } = {},
 ): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'passgate-test-'));
   const configPath = join(dataDir, 'passgate.config.json');
@@ -26,6 +27,7 @@ export async function startTestServer(
     configPath,
     dataDir,
     logger: options.logger ?? silentLogger,
+    clock: options.clock,
   });
   return {
     ...server,

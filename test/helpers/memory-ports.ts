@@ -4,34 +4,62 @@ import { join } from 'node:path';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
-import {
-  type AttemptStore,
-  type Clock,
-  type NewUser,
-  type PasswordHasher,
-  UserExistsError,
-  UserNotFoundError,
-  type UserRecord,
-  type UserStore,
+import type {
+  AttemptStore,
+  Clock,
+  NewUser,
+  PasswordHasher,
+  RefreshFamily,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+  UserRecord,
+  UserStore,
 } from '../../functions/oauth/ports.ts';
+import { UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { testConfig } from './config.ts';
 
-/** An in-memory UserStore for unit tests of the protocol layer (the real one is tested against dynalite). */
+/** A clock the test moves by hand. */
+export class FixedClock implements Clock {
+  constructor(private ms = Date.UTC(2030, 0, 1)) {}
+  now() {
+    return this.ms;
+  }
+  advance(seconds: number) {
+    this.ms += seconds * 1000;
+  }
+  set(iso: string) {
+    this.ms = Date.parse(iso);
+  }
+}
+
+/** Plain-text "hashes": unit tests exercise protocol logic, not argon2. */
+export const plainHasher: PasswordHasher = {
+  hash: async (password) => `plain:${password}`,
+  verify: async (hash, password) => hash === `plain:${password}`,
+  verifyDummy: async () => false,
+};
+
+/** Lets other promises run between two store calls, as a network round trip would. */
+const roundTrip = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class MemoryUserStore implements UserStore {
   readonly users = new Map<string, UserRecord>();
   private key = (realm: string, usernameKey: string) => `${realm}#${usernameKey}`;
 
   async findByUsername(realm: string, usernameKey: string) {
+    await roundTrip();
     return this.users.get(this.key(realm, usernameKey));
   }
   async findById(realm: string, userId: string) {
+    await roundTrip();
     return [...this.users.values()].find((user) => user.realm === realm && user.user_id === userId);
   }
   async create(user: NewUser) {
-    if (this.users.has(this.key(user.realm, user.username_key))) throw new UserExistsError();
-    const record = { ...user, updated_at: user.created_at, logins_count: 0 };
-    this.users.set(this.key(user.realm, user.username_key), record);
+    const key = this.key(user.realm, user.username_key);
+    if (this.users.has(key)) throw new UserExistsError();
+    const record: UserRecord = { ...user, updated_at: user.created_at, logins_count: 0 };
+    this.users.set(key, record);
     return record;
   }
   async recordLogin(user: UserRecord, at: string) {
@@ -44,40 +72,104 @@ export class MemoryUserStore implements UserStore {
       });
     }
   }
-  private change(realm: string, usernameKey: string, patch: Partial<UserRecord>) {
-    const stored = this.users.get(this.key(realm, usernameKey));
-    if (!stored) throw new UserNotFoundError();
-    const updated = { ...stored, ...patch };
+  private update(realm: string, usernameKey: string, change: (user: UserRecord) => UserRecord) {
+    const user = this.users.get(this.key(realm, usernameKey));
+    if (!user) throw new UserNotFoundError();
+    const updated = change(user);
     this.users.set(this.key(realm, usernameKey), updated);
     return Promise.resolve(updated);
   }
-  setPassword(realm: string, usernameKey: string, password_hash: string, updated_at: string) {
-    return this.change(realm, usernameKey, { password_hash, updated_at });
+  setPassword(realm: string, usernameKey: string, passwordHash: string, at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      password_hash: passwordHash,
+      updated_at: at,
+      session_epoch: (user.session_epoch ?? 0) + 1,
+    }));
   }
-  setBlocked(realm: string, usernameKey: string, blocked: boolean, updated_at: string) {
-    return this.change(realm, usernameKey, { blocked, updated_at });
+  setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      blocked,
+      updated_at: at,
+      session_epoch: (user.session_epoch ?? 0) + 1,
+    }));
   }
-  async setPermissions(
-    realm: string,
-    usernameKey: string,
-    api: string,
-    scopes: readonly string[],
-    updated_at: string,
-  ) {
-    const stored = await this.findByUsername(realm, usernameKey);
-    return this.change(realm, usernameKey, {
-      permissions: { ...stored?.permissions, [api]: scopes },
-      updated_at,
-    });
+  setPermissions(realm: string, usernameKey: string, api: string, scopes: readonly string[], at: string) {
+    return this.update(realm, usernameKey, (user) => ({
+      ...user,
+      permissions: { ...user.permissions, [api]: [...scopes] },
+      updated_at: at,
+    }));
   }
   async delete(realm: string, usernameKey: string) {
-    const stored = this.users.get(this.key(realm, usernameKey));
-    if (!stored) throw new UserNotFoundError();
+    const user = this.users.get(this.key(realm, usernameKey));
+    if (!user) throw new UserNotFoundError();
     this.users.delete(this.key(realm, usernameKey));
-    return stored;
+    return user;
   }
   async *list(realm: string) {
     yield* [...this.users.values()].filter((user) => user.realm === realm);
+  }
+}
+
+/**
+ * The refresh token store with DynamoDB's single-item semantics: each call is atomic, and other
+ * requests may run between two calls. `fail` injects a dependency failure before an operation.
+ */
+export class MemoryRefreshTokenStore implements RefreshTokenStore {
+  readonly tokens = new Map<string, RefreshTokenRecord>();
+  readonly families = new Map<string, RefreshFamily>();
+  fail: (operation: keyof RefreshTokenStore) => Error | undefined = () => undefined;
+
+  private async enter(operation: keyof RefreshTokenStore) {
+    await roundTrip();
+    const error = this.fail(operation);
+    if (error) throw error;
+  }
+  async findToken(tokenHash: string) {
+    await this.enter('findToken');
+    return this.tokens.get(tokenHash);
+  }
+  async findFamily(familyId: string) {
+    await this.enter('findFamily');
+    return this.families.get(familyId);
+  }
+  async createFamily(family: RefreshFamily) {
+    await this.enter('createFamily');
+    if (this.families.has(family.family_id)) throw new Error('family exists');
+    this.families.set(family.family_id, family);
+  }
+  async putToken(token: RefreshTokenRecord) {
+    await this.enter('putToken');
+    if (this.tokens.has(token.token_hash)) throw new Error('token exists');
+    this.tokens.set(token.token_hash, token);
+  }
+  async advanceFamily(
+    familyId: string,
+    change: { from: string; to: string; at: number; successorSeal: string },
+  ) {
+    await this.enter('advanceFamily');
+    const family = this.families.get(familyId);
+    if (!family || family.current !== change.from || family.revoked) return false;
+    this.families.set(familyId, {
+      ...family,
+      current: change.to,
+      previous: change.from,
+      rotated_at: change.at,
+      successor_seal: change.successorSeal,
+    });
+    return true;
+  }
+  async revokeFamily(familyId: string, at: number) {
+    await this.enter('revokeFamily');
+    const family = this.families.get(familyId);
+    if (family)
+      this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
+  }
+  async deleteToken(tokenHash: string) {
+    await this.enter('deleteToken');
+    this.tokens.delete(tokenHash);
   }
 }
 
@@ -118,26 +210,18 @@ export class RecordingHasher implements PasswordHasher {
   }
 }
 
-export const fixedClock = (iso = '2026-11-26T12:00:00.000Z'): Clock & { set(iso: string): void } => {
-  let now = Date.parse(iso);
-  return {
-    now: () => now,
-    set(next) {
-      now = Date.parse(next);
-    },
-  };
-};
-
-/** Services for unit tests: memory store, recording hasher, a real local RSA signer, fixed clock. */
+/** Services for unit tests: memory stores, recording hasher, a real local RSA signer, fixed clock. */
 export async function memoryServices(overrides: Partial<Services> = {}) {
   const users = new MemoryUserStore();
+  const refreshTokens = new MemoryRefreshTokenStore();
   const attempts = new MemoryAttemptStore();
   const hasher = new RecordingHasher();
-  const clock = fixedClock();
+  const clock = new FixedClock(Date.parse('2026-11-26T12:00:00.000Z'));
   const signer = await LocalSigner.fromDataDir(mkdtempSync(join(tmpdir(), 'passgate-unit-')));
   const services: Services = {
     config: parseConfig(testConfig()),
     users,
+    refreshTokens,
     attempts,
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
@@ -147,5 +231,5 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     issuer: 'https://auth.example.com/',
     ...overrides,
   };
-  return { services, users, attempts, hasher, clock, signer };
+  return { services, users, refreshTokens, attempts, hasher, clock, signer };
 }

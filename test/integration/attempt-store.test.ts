@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
-import { localTableNames } from '../../functions/store-schema.ts';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.ts';
+import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 
-let dynamo: TestDynamo;
+let dynamo: TestStore;
 let store: DynamoAttemptStore;
 
 beforeAll(async () => {
-  dynamo = await startTestDynamo();
-  store = new DynamoAttemptStore(dynamo.db, localTableNames.attempts);
+  dynamo = await openTestStore();
+  store = new DynamoAttemptStore(dynamo.db, dynamo.names.attempts);
 });
 afterAll(() => dynamo.close());
 

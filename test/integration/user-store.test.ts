@@ -1,103 +1,105 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { type NewUser, UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
-import { localTableNames } from '../../functions/store-schema.ts';
-import { startTestDynamo, type TestDynamo } from '../helpers/dynamo.ts';
+import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 
-let dynamo: TestDynamo;
-let store: DynamoUserStore;
-
-const newUser = (username: string, overrides: Partial<NewUser> = {}): NewUser => ({
-  realm: 'customers',
-  user_id: `id-${username}`,
-  username,
-  username_key: username.toLowerCase(),
-  email_verified: false,
-  blocked: false,
-  created_at: '2026-11-26T10:00:00.000Z',
-  password_hash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA',
-  permissions: {},
-  ...overrides,
-});
-
+let store: TestStore;
+let users: DynamoUserStore;
 beforeAll(async () => {
-  dynamo = await startTestDynamo();
-  store = new DynamoUserStore(dynamo.db, localTableNames.users);
+  store = await openTestStore();
+  users = new DynamoUserStore(store.db, store.names.users);
 });
-afterAll(() => dynamo.close());
+afterAll(() => store?.close());
 
-describe('DynamoDB user store', () => {
-  it('creates a user and finds it by realm and username key, and by id', async () => {
-    const created = await store.create(newUser('Alice', { email: 'alice@example.com' }));
-    expect(created).toMatchObject({ logins_count: 0, updated_at: '2026-11-26T10:00:00.000Z' });
-    expect(await store.findByUsername('customers', 'alice')).toEqual(created);
-    expect(await store.findById('customers', 'id-Alice')).toEqual(created);
-    expect(await store.findByUsername('employees', 'alice')).toBeUndefined();
-    expect(await store.findById('employees', 'id-Alice')).toBeUndefined();
+const AT = '2030-01-01T00:00:00.000Z';
+let sequence = 0;
+
+function newUser(overrides: Partial<NewUser> = {}): NewUser {
+  const name = `user${sequence++}`;
+  return {
+    realm: 'customers',
+    user_id: `${name}-id`,
+    username: name,
+    username_key: name,
+    email_verified: false,
+    blocked: false,
+    created_at: AT,
+    password_hash: '$argon2id$placeholder',
+    permissions: {},
+    ...overrides,
+  };
+}
+
+describe('user store', () => {
+  it('creates a user once per realm and username, and finds it by name and by id', async () => {
+    const user = newUser();
+    const created = await users.create(user);
+    expect(created).toEqual({ ...user, updated_at: AT, logins_count: 0 });
+    await expect(users.create({ ...user, user_id: 'other' })).rejects.toBeInstanceOf(UserExistsError);
+    expect(await users.findByUsername('customers', user.username_key)).toEqual(created);
+    expect(await users.findById('customers', user.user_id)).toEqual(created);
+    expect(await users.findByUsername('employees', user.username_key)).toBeUndefined();
   });
 
-  it('never overwrites an existing username in the same realm, but allows it in another', async () => {
-    await store.create(newUser('bob'));
-    await expect(store.create(newUser('bob', { user_id: 'other' }))).rejects.toBeInstanceOf(UserExistsError);
-    await expect(store.create(newUser('bob', { realm: 'employees' }))).resolves.toMatchObject({
-      realm: 'employees',
-    });
+  it('ends sessions in the same write that sets a password or blocks (session_epoch)', async () => {
+    const user = newUser();
+    await users.create(user);
+    expect((await users.setPassword('customers', user.username_key, 'new-hash', AT)).session_epoch).toBe(1);
+    const blocked = await users.setBlocked('customers', user.username_key, true, AT);
+    expect(blocked).toMatchObject({ blocked: true, session_epoch: 2, password_hash: 'new-hash' });
+    expect((await users.setBlocked('customers', user.username_key, false, AT)).session_epoch).toBe(3);
+  });
+
+  it('does not touch session_epoch when counting logins or granting permissions', async () => {
+    const user = newUser();
+    const created = await users.create(user);
+    await users.recordLogin(created, AT);
+    const granted = await users.setPermissions('customers', user.username_key, 'https://api/', ['read'], AT);
+    expect(granted.session_epoch).toBeUndefined();
+    expect(granted.logins_count).toBe(1);
+  });
+
+  it('deletes, and reports a missing user on every update', async () => {
+    const user = newUser();
+    await users.create(user);
+    expect((await users.delete('customers', user.username_key)).user_id).toBe(user.user_id);
+    expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
+    await expect(users.setPassword('customers', user.username_key, 'x', AT)).rejects.toBeInstanceOf(
+      UserNotFoundError,
+    );
+    await expect(users.setBlocked('customers', user.username_key, true, AT)).rejects.toBeInstanceOf(
+      UserNotFoundError,
+    );
+    await expect(users.delete('customers', user.username_key)).rejects.toBeInstanceOf(UserNotFoundError);
   });
 
   it('counts logins atomically, also when they happen at once', async () => {
-    const carol = await store.create(newUser('carol'));
-    await Promise.all(Array.from({ length: 10 }, () => store.recordLogin(carol, '2026-11-26T11:00:00.000Z')));
-    expect(await store.findByUsername('customers', 'carol')).toMatchObject({
+    const user = await users.create(newUser());
+    await Promise.all(Array.from({ length: 10 }, () => users.recordLogin(user, AT)));
+    expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
       logins_count: 10,
-      last_login: '2026-11-26T11:00:00.000Z',
+      last_login: AT,
     });
   });
 
   it('does not resurrect a deleted user or count a namesake when recording a login', async () => {
-    const dave = await store.create(newUser('dave'));
-    await store.delete('customers', 'dave');
-    await store.recordLogin(dave, '2026-11-26T11:00:00.000Z');
-    expect(await store.findByUsername('customers', 'dave')).toBeUndefined();
-    await store.create(newUser('dave', { user_id: 'new-dave' }));
-    await store.recordLogin(dave, '2026-11-26T11:00:00.000Z');
-    expect(await store.findByUsername('customers', 'dave')).toMatchObject({
-      user_id: 'new-dave',
+    const user = await users.create(newUser());
+    await users.delete('customers', user.username_key);
+    await users.recordLogin(user, AT);
+    expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
+    await users.create({ ...user, user_id: 'a-new-id' });
+    await users.recordLogin(user, AT);
+    expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
+      user_id: 'a-new-id',
       logins_count: 0,
     });
   });
 
-  it('updates password, block flag and permissions, and reports a missing user', async () => {
-    await store.create(newUser('erin'));
-    await store.setPassword('customers', 'erin', 'new-hash', '2026-11-26T12:00:00.000Z');
-    await store.setBlocked('customers', 'erin', true, '2026-11-26T12:01:00.000Z');
-    const updated = await store.setPermissions(
-      'customers',
-      'erin',
-      'https://api/',
-      ['read'],
-      '2026-11-26T12:02:00.000Z',
-    );
-    expect(updated).toMatchObject({
-      password_hash: 'new-hash',
-      blocked: true,
-      permissions: { 'https://api/': ['read'] },
-      updated_at: '2026-11-26T12:02:00.000Z',
-    });
-    await expect(store.setBlocked('customers', 'nobody', true, 'x')).rejects.toBeInstanceOf(
-      UserNotFoundError,
-    );
-    await expect(store.setPassword('customers', 'nobody', 'h', 'x')).rejects.toBeInstanceOf(
-      UserNotFoundError,
-    );
-    await expect(store.delete('customers', 'nobody')).rejects.toBeInstanceOf(UserNotFoundError);
-    expect(await store.findByUsername('customers', 'nobody')).toBeUndefined();
-  });
-
   it('lists the users of one realm only', async () => {
-    await store.create(newUser('frank', { realm: 'staff' }));
-    await store.create(newUser('grace', { realm: 'staff' }));
+    const frank = await users.create(newUser({ realm: 'staff' }));
+    const grace = await users.create(newUser({ realm: 'staff' }));
     const listed = [];
-    for await (const user of store.list('staff')) listed.push(user.username);
-    expect(listed.sort()).toEqual(['frank', 'grace']);
+    for await (const user of users.list('staff')) listed.push(user.username);
+    expect(listed.sort()).toEqual([frank.username, grace.username].sort());
   });
 });

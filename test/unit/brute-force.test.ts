@@ -5,7 +5,7 @@ import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { testConfig } from '../helpers/config.ts';
 import {
-  type fixedClock,
+  type FixedClock,
   type MemoryAttemptStore,
   memoryServices,
   type RecordingHasher,
@@ -14,7 +14,7 @@ import {
 let services: Services;
 let hasher: RecordingHasher;
 let attempts: MemoryAttemptStore;
-let clock: ReturnType<typeof fixedClock>;
+let clock: FixedClock;
 
 const login = (password: string, sourceIp = '198.51.100.7', username = 'alice') =>
   handleTokenRequest(

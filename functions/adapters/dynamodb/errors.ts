@@ -32,3 +32,23 @@ export function translateDynamoError(error: unknown, operation: string): unknown
     (sdk?.$metadata?.httpStatusCode === undefined && typeof sdk?.code === 'string'); // ECONNRESET and kin
   return transient ? new DependencyUnavailableError('dynamodb', operation, error) : error;
 }
+
+/** Runs one DynamoDB call, translating its failure with translateDynamoError. */
+export async function dynamoCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw translateDynamoError(error, operation);
+  }
+}
+
+/** Runs one conditional write: true when it was written, false when its condition failed. */
+export async function conditionalWrite(operation: string, run: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailed(error)) return false;
+    throw translateDynamoError(error, operation);
+  }
+}

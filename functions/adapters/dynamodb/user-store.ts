@@ -14,7 +14,7 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import { isConditionalCheckFailed, translateDynamoError } from './errors.ts';
+import { dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
 
 const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
@@ -33,16 +33,8 @@ export class DynamoUserStore implements UserStore {
     private readonly tableName: string,
   ) {}
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw translateDynamoError(error, operation);
-    }
-  }
-
   async findByUsername(realm: string, usernameKey: string): Promise<UserRecord | undefined> {
-    const { Item } = await this.call('GetItem', () =>
+    const { Item } = await dynamoCall('GetItem', () =>
       this.db.send(
         new GetCommand({ TableName: this.tableName, Key: userKey(realm, usernameKey), ConsistentRead: true }),
       ),
@@ -51,7 +43,7 @@ export class DynamoUserStore implements UserStore {
   }
 
   async findById(realm: string, userId: string): Promise<UserRecord | undefined> {
-    const { Items } = await this.call('Query', () =>
+    const { Items } = await dynamoCall('Query', () =>
       this.db.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -64,7 +56,7 @@ export class DynamoUserStore implements UserStore {
     const key = Items?.[0]?.pk as string | undefined;
     if (!key) return undefined;
     // The index is eventually consistent: confirm on the table with a strongly consistent read.
-    const { Item } = await this.call('GetItem', () =>
+    const { Item } = await dynamoCall('GetItem', () =>
       this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
     );
     return Item && Item.user_id === userId ? toRecord(Item) : undefined;
@@ -140,12 +132,10 @@ export class DynamoUserStore implements UserStore {
     return this.update(
       realm,
       usernameKey,
-      'SET password_hash = :hash, updated_at = :at',
+      // One write changes the password and ends the sessions: no crash can separate the two.
+      'SET password_hash = :hash, updated_at = :at ADD session_epoch :one',
       {},
-      {
-        ':hash': passwordHash,
-        ':at': at,
-      },
+      { ':hash': passwordHash, ':at': at, ':one': 1 },
     );
   }
 
@@ -153,12 +143,10 @@ export class DynamoUserStore implements UserStore {
     return this.update(
       realm,
       usernameKey,
-      'SET blocked = :blocked, updated_at = :at',
+      // Blocking ends the sessions in the same write; unblocking starts afresh (a new login).
+      'SET blocked = :blocked, updated_at = :at ADD session_epoch :one',
       {},
-      {
-        ':blocked': blocked,
-        ':at': at,
-      },
+      { ':blocked': blocked, ':at': at, ':one': 1 },
     );
   }
 
@@ -199,7 +187,7 @@ export class DynamoUserStore implements UserStore {
   async *list(realm: string): AsyncIterable<UserRecord> {
     let startKey: Record<string, unknown> | undefined;
     do {
-      const page = await this.call('Scan', () =>
+      const page = await dynamoCall('Scan', () =>
         this.db.send(
           new ScanCommand({
             TableName: this.tableName,

@@ -2,8 +2,9 @@ import type { GrantType } from '../../config/schema.ts';
 import type { Grant } from './grant.ts';
 import { passwordGrant } from './password.ts';
 import { passwordRealmGrant } from './password-realm.ts';
+import { refreshTokenGrant } from './refresh-token.ts';
 
 /** The grants the token endpoint serves, by `grant_type`. */
 export const grants: ReadonlyMap<string, Grant> = new Map<GrantType, Grant>(
-  [passwordGrant, passwordRealmGrant].map((grant) => [grant.grantType, grant]),
+  [passwordGrant, passwordRealmGrant, refreshTokenGrant].map((grant) => [grant.grantType, grant]),
 );

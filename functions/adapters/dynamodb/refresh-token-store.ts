@@ -1,0 +1,110 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore } from '../../oauth/ports.ts';
+import { conditionalWrite, dynamoCall } from './errors.ts';
+
+const tokenKey = (tokenHash: string) => ({ pk: `token#${tokenHash}` });
+const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
+
+/** DynamoDB TTL wants epoch seconds; the records keep milliseconds. */
+const ttlSeconds = (epochMs: number) => Math.ceil(epochMs / 1000);
+
+function withoutStorageFields<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, expires_at: _ttl, ...record } = item;
+  return record as T;
+}
+
+/** Refresh token families and tokens in one DynamoDB table, see store-schema.ts. */
+export class DynamoRefreshTokenStore implements RefreshTokenStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  private async get<T>(key: { pk: string }): Promise<T | undefined> {
+    const { Item } = await dynamoCall('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+    );
+    return Item ? withoutStorageFields<T>(Item) : undefined;
+  }
+
+  findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    return this.get(tokenKey(tokenHash));
+  }
+
+  findFamily(familyId: string): Promise<RefreshFamily | undefined> {
+    return this.get(familyKey(familyId));
+  }
+
+  private async putNew(key: { pk: string }, record: object, absoluteExpiresAt: number): Promise<void> {
+    const written = await conditionalWrite('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...record, ...key, expires_at: ttlSeconds(absoluteExpiresAt) },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+    );
+    // 256-bit random values do not collide; if one ever does, refuse rather than overwrite.
+    if (!written) throw new Error(`refresh token store: ${key.pk.split('#')[0]} already exists`);
+  }
+
+  createFamily(family: RefreshFamily): Promise<void> {
+    return this.putNew(familyKey(family.family_id), family, family.absolute_expires_at);
+  }
+
+  putToken(token: RefreshTokenRecord): Promise<void> {
+    return this.putNew(tokenKey(token.token_hash), token, token.absolute_expires_at);
+  }
+
+  advanceFamily(
+    familyId: string,
+    change: { from: string; to: string; at: number; successorSeal: string },
+  ): Promise<boolean> {
+    return conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: familyKey(familyId),
+          UpdateExpression: 'SET #current = :to, previous = :from, rotated_at = :at, successor_seal = :seal',
+          ConditionExpression: '#current = :from AND revoked = :false',
+          ExpressionAttributeNames: { '#current': 'current' },
+          ExpressionAttributeValues: {
+            ':to': change.to,
+            ':from': change.from,
+            ':at': change.at,
+            ':seal': change.successorSeal,
+            ':false': false,
+          },
+        }),
+      ),
+    );
+  }
+
+  async revokeFamily(familyId: string, at: number): Promise<void> {
+    // A family that is gone (or never was) has nothing left to revoke.
+    await conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: familyKey(familyId),
+          UpdateExpression: 'SET revoked = :true, revoked_at = if_not_exists(revoked_at, :at)',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':true': true, ':at': at },
+        }),
+      ),
+    );
+  }
+
+  async deleteToken(tokenHash: string): Promise<void> {
+    await dynamoCall('DeleteItem', () =>
+      this.db.send(new DeleteCommand({ TableName: this.tableName, Key: tokenKey(tokenHash) })),
+    );
+  }
+}

@@ -1,0 +1,18 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Services } from '../../oauth/services.ts';
+import type { TableNames } from '../../store-schema.ts';
+import { DynamoAttemptStore } from './attempt-store.ts';
+import { DynamoRefreshTokenStore } from './refresh-token-store.ts';
+import { DynamoUserStore } from './user-store.ts';
+
+/** Every DynamoDB-backed port, for a composition root (local server, Lambda, CLI). */
+export function dynamoStores(
+  db: DynamoDBDocumentClient,
+  names: TableNames,
+): Pick<Services, 'users' | 'refreshTokens' | 'attempts'> {
+  return {
+    users: new DynamoUserStore(db, names.users),
+    refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
+    attempts: new DynamoAttemptStore(db, names.attempts),
+  };
+}

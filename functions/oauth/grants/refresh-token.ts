@@ -1,0 +1,10 @@
+import { GRANT_REFRESH_TOKEN } from '../../config/schema.ts';
+import { refreshAccess } from '../refresh-rotation.ts';
+import type { Grant } from './grant.ts';
+
+/** RFC 6749 §6, with rotation and reuse detection: the old token stops working at every use. */
+export const refreshTokenGrant: Grant = {
+  grantType: GRANT_REFRESH_TOKEN,
+  requiredParameters: ['refresh_token'],
+  handle: (request, services) => refreshAccess(request, services),
+};

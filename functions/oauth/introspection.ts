@@ -1,0 +1,76 @@
+import { verifyAccessToken } from './access-tokens.ts';
+import { authenticateClient, type PresentedCredentials } from './client-auth.ts';
+import { invalidClient, invalidRequest } from './errors.ts';
+import { classifyRefreshToken, lookUpRefreshToken, sessionUserProblem } from './refresh-tokens.ts';
+import type { RequestInfo, Services } from './services.ts';
+import { subjectOf } from './tokens.ts';
+
+/** RFC 7662 §2.2: anything not active is just this, with no reason given. */
+const INACTIVE = { active: false } as const;
+
+const seconds = (epochMs: number) => Math.floor(epochMs / 1000);
+
+/**
+ * RFC 7662 token introspection, for confidential clients only (§2.1: the endpoint MUST require
+ * authorisation, and a public client's `client_id` proves nothing). Refresh tokens are answered
+ * from the store, and only to the client they were issued to; access tokens by signature, issuer,
+ * audience and expiry, to any confidential client (a resource server). Introspection never changes
+ * anything: a rotated-out refresh token is simply inactive here, not a reuse.
+ */
+export async function handleIntrospection(
+  params: Readonly<Record<string, string | undefined>>,
+  credentials: PresentedCredentials,
+  info: RequestInfo,
+  services: Services,
+): Promise<Record<string, unknown>> {
+  const client = authenticateClient(services.config, credentials);
+  if (client.clientSecretHash === undefined) {
+    throw invalidClient('a public client may not introspect', credentials.method === 'client_secret_basic');
+  }
+  const token = params.token;
+  if (token === undefined) throw invalidRequest('token is required.');
+
+  const found = await lookUpRefreshToken(services, token);
+  if (found.token) {
+    const now = services.clock.now();
+    // No leeway: only the current token of a family is active.
+    const presented = classifyRefreshToken(
+      { value: token, hash: found.hash },
+      found.token,
+      found.family,
+      client.clientId,
+      now,
+      { ...services.config.refreshTokens, reuseLeewaySeconds: 0 },
+    );
+    if (presented.state !== 'current' || sessionUserProblem(presented.family, found.user)) return INACTIVE;
+    const { family } = presented;
+    return {
+      active: true,
+      token_type: 'refresh_token',
+      scope: family.scope.join(' '),
+      client_id: family.client_id,
+      username: found.user?.username,
+      sub: subjectOf(family),
+      aud: family.audience,
+      iss: info.issuer,
+      iat: seconds(presented.token.issued_at),
+      exp: seconds(presented.token.idle_expires_at),
+    };
+  }
+  const claims = await verifyAccessToken(services, info.issuer, token);
+  if (!claims) return INACTIVE;
+  return {
+    active: true,
+    token_type: 'access_token',
+    scope: claims.scope,
+    client_id: claims.client_id,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    iat: claims.iat,
+    exp: claims.exp,
+    jti: claims.jti,
+    ...(claims.gty === undefined ? {} : { gty: claims.gty }),
+    ...(claims.permissions === undefined ? {} : { permissions: claims.permissions }),
+  };
+}

@@ -1,0 +1,189 @@
+import type { ClientConfig } from '../config/schema.ts';
+import { audit } from './audit.ts';
+import { clientIp } from './client-ip.ts';
+import { invalidGrant, invalidRequest, OAuthError } from './errors.ts';
+import type { TokenRequest } from './grants/grant.ts';
+import type { RefreshFamily, UserRecord } from './ports.ts';
+import {
+  classifyRefreshToken,
+  hashRefreshToken,
+  lookUpRefreshToken,
+  newRefreshToken,
+  offersRefreshToken,
+  sealSuccessor,
+  sessionUserProblem,
+  tokenRecord,
+} from './refresh-tokens.ts';
+import { grantScopes, parseScope, resolveApi } from './scopes.ts';
+import type { RequestInfo, Services } from './services.ts';
+import { mintTokens, type TokenResponse } from './tokens.ts';
+
+/** One public message for every refused refresh token; the reason goes to the log only. */
+export const REFRESH_TOKEN_REFUSED = 'The refresh token is invalid, expired or revoked.';
+
+const refused = (detail: string) => invalidGrant(REFRESH_TOKEN_REFUSED, detail);
+
+/** Losing the rotation race more often than this means others keep moving the family: give up. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+ *
+ * Crash safety, with single-item conditional writes only: tokens are signed first (a KMS failure
+ * writes nothing), then (1) the successor's record is put, then (2) the family's `current` is
+ * moved from the presented token to the successor on the condition that it still is the presented
+ * one. Before (2) the presented token is still the live one and the successor is unreachable; (2)
+ * is the single point at which the rotation happens, and only then is the successor sent out.
+ * N requests racing with one token all reach (2) and exactly one passes its condition; every
+ * other one re-reads the family and is judged as if it had come after: within the reuse leeway it
+ * is answered with the winner's successor (never a second live token), after it the family ends.
+ */
+export async function refreshAccess(request: TokenRequest, services: Services): Promise<TokenResponse> {
+  const { client, info } = request;
+  let family: RefreshFamily | undefined;
+  const event = (type: 'sertft' | 'fertft', description: string) =>
+    audit(services.logger, info, {
+      type,
+      description,
+      client_id: client.clientId,
+      realm: family?.realm,
+      user_id: family?.user_id,
+      ip: clientIp(info, client),
+    });
+  try {
+    const response = await rotate(request, services, (seen) => {
+      family = seen;
+    });
+    event('sertft', 'Successful exchange of refresh token for access token');
+    return response;
+  } catch (error) {
+    if (error instanceof OAuthError && error.status < 500) event('fertft', error.description);
+    throw error;
+  }
+}
+
+async function rotate(
+  request: TokenRequest,
+  services: Services,
+  seen: (family: RefreshFamily) => void,
+): Promise<TokenResponse> {
+  const { params, client, info } = request;
+  const value = params.refresh_token as string;
+  // The client's own mistakes in the request are reported whatever the token turns out to be.
+  const requested = params.scope === undefined ? undefined : parseScope(params.scope);
+  const named =
+    params.audience === undefined && params.resource === undefined
+      ? undefined
+      : resolveApi(services.config, params.audience, params.resource).identifier;
+
+  const found = await lookUpRefreshToken(services, value);
+  let family = found.family;
+  let minted: TokenResponse | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const now = services.clock.now();
+    const presented = classifyRefreshToken(
+      { value, hash: found.hash },
+      found.token,
+      family,
+      client.clientId,
+      now,
+      services.config.refreshTokens,
+    );
+    if (presented.state === 'invalid') throw refused(presented.detail);
+    seen(presented.family);
+    if (presented.state === 'reused') {
+      await endFamilyOnReuse(services, presented.family, client, info, now);
+      throw refused('rotated-out refresh token presented again: family revoked');
+    }
+    const userProblem = sessionUserProblem(presented.family, found.user);
+    if (userProblem) throw refused(userProblem);
+    const session = { family: presented.family, user: found.user as UserRecord, requested, named, now };
+    minted ??= await mintRefreshed(request, services, session);
+    if (presented.state === 'grace') return { ...minted, refresh_token: presented.successor };
+
+    const next = newRefreshToken();
+    const nextHash = hashRefreshToken(next);
+    // (1) Harmless alone: not current, and nobody holds its value.
+    await services.refreshTokens.putToken(tokenRecord(services.config, presented.family, nextHash, now));
+    // (2) The rotation itself.
+    const advanced = await services.refreshTokens.advanceFamily(presented.family.family_id, {
+      from: found.hash,
+      to: nextHash,
+      at: now,
+      successorSeal: sealSuccessor(value, next),
+    });
+    if (advanced) return { ...minted, refresh_token: next };
+    family = await services.refreshTokens.findFamily(presented.family.family_id);
+    // An SDK retry of our own committed write fails its condition: the rotation did happen.
+    if (family?.current === nextHash) return { ...minted, refresh_token: next };
+    // Never sent out and never current, so unusable either way; removing it only saves space.
+    await services.refreshTokens.deleteToken(nextHash).catch(() => undefined);
+    if (attempt >= MAX_ATTEMPTS) throw refused('the family kept moving under this request');
+  }
+}
+
+/**
+ * The new access token (and ID token): the family's audience and scope, narrowed on request only
+ * (RFC 6749 §6), and filtered again by the user's current permissions where the API enforces them.
+ */
+async function mintRefreshed(
+  request: TokenRequest,
+  services: Services,
+  session: {
+    family: RefreshFamily;
+    user: UserRecord;
+    requested: readonly string[] | undefined;
+    named: string | undefined;
+    now: number;
+  },
+): Promise<TokenResponse> {
+  const { client } = request;
+  const { family, user, requested } = session;
+  if (session.named !== undefined && session.named !== family.audience) {
+    throw invalidRequest('The refresh token was not issued for this audience.');
+  }
+  const api = services.config.apis.find((candidate) => candidate.identifier === family.audience);
+  if (!api || !offersRefreshToken(client, api, family.scope) || !client.realms.includes(family.realm)) {
+    throw refused('the configuration no longer allows this refresh token (API, realm or offline access)');
+  }
+  const beyond = (requested ?? []).filter((scope) => !family.scope.includes(scope));
+  if (beyond.length > 0) {
+    throw new OAuthError(
+      400,
+      'invalid_scope',
+      'The requested scope exceeds the scope originally granted.',
+      `not granted: ${beyond.join(' ').slice(0, 200)}`,
+    );
+  }
+  return mintTokens(services.signer, {
+    issuer: request.info.issuer,
+    client,
+    api,
+    user,
+    scopes: grantScopes(requested ?? family.scope, api, user.permissions[api.identifier]),
+    gty: 'refresh_token',
+    now: Math.floor(session.now / 1000),
+    authTime: Math.floor(family.created_at / 1000),
+  });
+}
+
+/** RFC 9700 §4.14.2: a rotated-out token used again means one of two holders is an attacker. */
+async function endFamilyOnReuse(
+  services: Services,
+  family: RefreshFamily,
+  client: ClientConfig,
+  info: RequestInfo,
+  now: number,
+) {
+  await services.refreshTokens.revokeFamily(family.family_id, now);
+  audit(services.logger, info, {
+    type: 'ferrt',
+    description: `Refresh token reuse detected: family ${family.family_id} revoked${
+      family.rotated_at === undefined ? '' : `, ${now - family.rotated_at} ms after its rotation`
+    }`,
+    client_id: client.clientId,
+    realm: family.realm,
+    user_id: family.user_id,
+    ip: clientIp(info, client),
+  });
+}

@@ -1,0 +1,186 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { defaults } from '../config/defaults.ts';
+import {
+  type ApiConfig,
+  type ClientConfig,
+  GRANT_REFRESH_TOKEN,
+  type TenantConfig,
+} from '../config/schema.ts';
+import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from './ports.ts';
+import type { Services } from './services.ts';
+
+/** 256 bits in base64url without padding: exactly 43 characters. */
+const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
+
+export const isWellFormedRefreshToken = (value: string) => WELL_FORMED.test(value);
+
+export const newRefreshToken = () => randomBytes(defaults.refreshTokenBytes).toString('base64url');
+
+/** Only this hash is stored: a copy of the table gives no usable token. */
+export const hashRefreshToken = (value: string) =>
+  createHash('sha256').update(value, 'utf8').digest('base64url');
+
+/**
+ * The successor of a rotated token, sealed so that only the holder of the rotated token can open
+ * it: XOR with HMAC-SHA-256 keyed by that token's value, which the store never sees. This lets the
+ * server answer a retry within the reuse leeway with the same successor, never a second live token.
+ */
+function successorPad(previous: string): Buffer {
+  return createHmac('sha256', Buffer.from(previous, 'base64url'))
+    .update('passgate refresh token successor')
+    .digest();
+}
+
+const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((byte, i) => byte ^ (b[i] ?? 0)));
+
+export const sealSuccessor = (previous: string, successor: string) =>
+  xor(Buffer.from(successor, 'base64url'), successorPad(previous)).toString('base64url');
+
+export const unsealSuccessor = (previous: string, seal: string) =>
+  xor(Buffer.from(seal, 'base64url'), successorPad(previous)).toString('base64url');
+
+/** CONTRACT §3: `offline_access` granted, the API allows offline access, the client has the grant. */
+export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
+  return (
+    scopes.includes('offline_access') &&
+    api.allowOfflineAccess &&
+    (client.grantTypes as readonly string[]).includes(GRANT_REFRESH_TOKEN)
+  );
+}
+
+const seconds = (value: number) => value * 1000;
+
+/** A new token record of a family: idle lifetime from now, never past the family's absolute expiry. */
+export function tokenRecord(
+  config: TenantConfig,
+  family: RefreshFamily,
+  tokenHash: string,
+  now: number,
+): RefreshTokenRecord {
+  return {
+    token_hash: tokenHash,
+    family_id: family.family_id,
+    realm: family.realm,
+    username_key: family.username_key,
+    issued_at: now,
+    idle_expires_at: Math.min(now + seconds(config.refreshTokens.idleTtlSeconds), family.absolute_expires_at),
+    absolute_expires_at: family.absolute_expires_at,
+  };
+}
+
+/**
+ * Starts a rotation family and returns its first token. The family is written first and the token
+ * record second: until the token record exists nothing can find the family, so a crash in between
+ * leaves only an unreachable family that its TTL removes, and the client has received nothing.
+ */
+export async function startSession(
+  store: RefreshTokenStore,
+  config: TenantConfig,
+  session: {
+    client: ClientConfig;
+    api: ApiConfig;
+    user: UserRecord;
+    scopes: readonly string[];
+    now: number;
+  },
+): Promise<string> {
+  const value = newRefreshToken();
+  const family: RefreshFamily = {
+    family_id: randomBytes(16).toString('base64url'),
+    client_id: session.client.clientId,
+    realm: session.user.realm,
+    user_id: session.user.user_id,
+    username_key: session.user.username_key,
+    session_epoch: session.user.session_epoch ?? 0,
+    audience: session.api.identifier,
+    scope: [...session.scopes],
+    created_at: session.now,
+    absolute_expires_at: session.now + seconds(config.refreshTokens.absoluteTtlSeconds),
+    current: hashRefreshToken(value),
+    revoked: false,
+  };
+  await store.createFamily(family);
+  await store.putToken(tokenRecord(config, family, family.current, session.now));
+  return value;
+}
+
+/** What a presented refresh token turned out to be, before the user is looked at. */
+export type PresentedRefreshToken =
+  | { readonly state: 'current'; readonly token: RefreshTokenRecord; readonly family: RefreshFamily }
+  /** The token rotated out moments ago, within the reuse leeway: answer with its successor. */
+  | {
+      readonly state: 'grace';
+      readonly token: RefreshTokenRecord;
+      readonly family: RefreshFamily;
+      readonly successor: string;
+    }
+  /** A rotated-out token presented again after the leeway: the family must end. */
+  | { readonly state: 'reused'; readonly token: RefreshTokenRecord; readonly family: RefreshFamily }
+  | { readonly state: 'invalid'; readonly detail: string };
+
+/**
+ * Classifies a presented token against its family (pure; `now` in epoch ms). Only a token of the
+ * authenticating client counts at all: another client's token is `invalid` and changes nothing.
+ */
+export function classifyRefreshToken(
+  presented: { value: string; hash: string },
+  token: RefreshTokenRecord | undefined,
+  family: RefreshFamily | undefined,
+  clientId: string,
+  now: number,
+  lifetimes: Pick<TenantConfig['refreshTokens'], 'idleTtlSeconds' | 'reuseLeewaySeconds'>,
+): PresentedRefreshToken {
+  if (!token) return { state: 'invalid', detail: 'unknown refresh token' };
+  if (!family) return { state: 'invalid', detail: 'refresh token family not found' };
+  if (family.client_id !== clientId) {
+    return { state: 'invalid', detail: `refresh token of client ${family.client_id}` };
+  }
+  if (family.revoked) return { state: 'invalid', detail: 'refresh token family revoked' };
+  if (now >= family.absolute_expires_at) {
+    return { state: 'invalid', detail: 'refresh token past its absolute lifetime' };
+  }
+  if (presented.hash === family.current) {
+    if (now >= token.idle_expires_at) return { state: 'invalid', detail: 'refresh token idle too long' };
+    return { state: 'current', token, family };
+  }
+  // The successor was issued at `rotated_at`: it must itself still be inside its idle lifetime.
+  const withinLeeway =
+    presented.hash === family.previous &&
+    family.rotated_at !== undefined &&
+    family.successor_seal !== undefined &&
+    now - family.rotated_at < seconds(Math.min(lifetimes.reuseLeewaySeconds, lifetimes.idleTtlSeconds));
+  if (withinLeeway) {
+    const successor = unsealSuccessor(presented.value, family.successor_seal as string);
+    if (hashRefreshToken(successor) === family.current) return { state: 'grace', token, family, successor };
+  }
+  return { state: 'reused', token, family };
+}
+
+/**
+ * Why the family's user may no longer refresh, or undefined. The user is read strongly consistent;
+ * a deleted user, a new user under the same name, a block or a new password (epoch bump) end it.
+ */
+export function sessionUserProblem(family: RefreshFamily, user: UserRecord | undefined): string | undefined {
+  if (!user || user.user_id !== family.user_id) return 'user deleted';
+  if (user.blocked) return 'user blocked';
+  if ((user.session_epoch ?? 0) !== family.session_epoch)
+    return "user's sessions ended (new password or block)";
+  return undefined;
+}
+
+/** The token, its family and the family's user, read as a refresh, revocation or introspection needs. */
+export async function lookUpRefreshToken(
+  stores: Pick<Services, 'refreshTokens' | 'users'>,
+  value: string,
+): Promise<{ hash: string; token?: RefreshTokenRecord; family?: RefreshFamily; user?: UserRecord }> {
+  const hash = hashRefreshToken(value);
+  if (!isWellFormedRefreshToken(value)) return { hash };
+  const token = await stores.refreshTokens.findToken(hash);
+  if (!token) return { hash };
+  // The token carries the user's key, so the family and the user are read side by side.
+  const [family, user] = await Promise.all([
+    stores.refreshTokens.findFamily(token.family_id),
+    stores.users.findByUsername(token.realm, token.username_key),
+  ]);
+  return { hash, token, family, user };
+}

@@ -1,0 +1,249 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
+import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
+import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
+import { parseConfig } from '../../functions/config/load.ts';
+import { silentLogger } from '../../functions/logging.ts';
+import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
+import type { RefreshFamily, RefreshTokenRecord } from '../../functions/oauth/ports.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
+import { refreshTokensTable } from '../../functions/store-schema.ts';
+import { testConfig } from '../helpers/config.ts';
+import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
+import { FixedClock, plainHasher } from '../helpers/memory-ports.ts';
+
+let store: TestStore;
+let tokens: DynamoRefreshTokenStore;
+let keyDir: string;
+beforeAll(async () => {
+  store = await openTestStore();
+  tokens = new DynamoRefreshTokenStore(store.db, store.names['refresh-tokens']);
+  keyDir = mkdtempSync(join(tmpdir(), 'passgate-store-'));
+});
+afterAll(async () => {
+  await store?.close();
+  rmSync(keyDir, { recursive: true, force: true });
+});
+
+let sequence = 0;
+const unique = (label: string) => `${label}-${Date.now().toString(36)}-${(sequence++).toString(36)}`;
+const NOW = Date.UTC(2030, 0, 1);
+
+function family(overrides: Partial<RefreshFamily> = {}): RefreshFamily {
+  return {
+    family_id: unique('family'),
+    client_id: 'mobile-app',
+    realm: 'customers',
+    user_id: 'a11ce0000000000000000000',
+    username_key: 'alice',
+    session_epoch: 0,
+    audience: 'https://api.example.com/',
+    scope: ['openid', 'offline_access', 'read:orders'],
+    created_at: NOW,
+    absolute_expires_at: NOW + 30 * 86_400_000 + 1,
+    current: unique('hash-0'),
+    revoked: false,
+    ...overrides,
+  };
+}
+
+function token(of: RefreshFamily, tokenHash = of.current): RefreshTokenRecord {
+  return {
+    token_hash: tokenHash,
+    family_id: of.family_id,
+    realm: of.realm,
+    username_key: of.username_key,
+    issued_at: NOW,
+    idle_expires_at: NOW + 15 * 86_400_000,
+    absolute_expires_at: of.absolute_expires_at,
+  };
+}
+
+describe('refresh token store', () => {
+  it('reads back a family and a token exactly as written, without storage attributes', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    await tokens.putToken(token(written));
+    expect(await tokens.findFamily(written.family_id)).toEqual(written);
+    expect(await tokens.findToken(written.current)).toEqual(token(written));
+    expect(await tokens.findFamily('nope')).toBeUndefined();
+    expect(await tokens.findToken('nope')).toBeUndefined();
+  });
+
+  it('stores the TTL attribute in epoch seconds on both kinds of item', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    await tokens.putToken(token(written));
+    const ttl = Math.ceil(written.absolute_expires_at / 1000);
+    for (const pk of [`family#${written.family_id}`, `token#${written.current}`]) {
+      const { Item } = await store.db.send(
+        new GetCommand({ TableName: store.names['refresh-tokens'], Key: { pk }, ConsistentRead: true }),
+      );
+      expect(Item?.[refreshTokensTable.ttlAttribute]).toBe(ttl);
+    }
+  });
+
+  it('never overwrites an existing family or token', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    await tokens.putToken(token(written));
+    await expect(tokens.createFamily({ ...written, client_id: 'other' })).rejects.toThrow(/already exists/);
+    await expect(tokens.putToken({ ...token(written), family_id: 'other' })).rejects.toThrow(
+      /already exists/,
+    );
+    expect((await tokens.findFamily(written.family_id))?.client_id).toBe('mobile-app');
+  });
+
+  it('advances a family only from its current token', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    const change = { from: written.current, to: 'hash-1', at: NOW + 5, successorSeal: 'seal-1' };
+    expect(await tokens.advanceFamily(written.family_id, change)).toBe(true);
+    expect(await tokens.findFamily(written.family_id)).toEqual({
+      ...written,
+      current: 'hash-1',
+      previous: written.current,
+      rotated_at: NOW + 5,
+      successor_seal: 'seal-1',
+    });
+    expect(await tokens.advanceFamily(written.family_id, { ...change, to: 'hash-2' })).toBe(false);
+    expect(await tokens.advanceFamily('missing', change)).toBe(false);
+  });
+
+  it('lets exactly one of many simultaneous advances from one token win', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        tokens.advanceFamily(written.family_id, {
+          from: written.current,
+          to: `racer-${i}`,
+          at: NOW,
+          successorSeal: 's',
+        }),
+      ),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const winner = results.indexOf(true);
+    expect((await tokens.findFamily(written.family_id))?.current).toBe(`racer-${winner}`);
+  });
+
+  it('revokes idempotently, keeps the first revocation time, and never advances a revoked family', async () => {
+    const written = family();
+    await tokens.createFamily(written);
+    await tokens.revokeFamily(written.family_id, NOW + 1);
+    await tokens.revokeFamily(written.family_id, NOW + 2);
+    expect(await tokens.findFamily(written.family_id)).toMatchObject({ revoked: true, revoked_at: NOW + 1 });
+    const change = { from: written.current, to: 'x', at: NOW, successorSeal: 's' };
+    expect(await tokens.advanceFamily(written.family_id, change)).toBe(false);
+    await tokens.revokeFamily('missing', NOW); // nothing to revoke, no error
+    expect(await tokens.findFamily('missing')).toBeUndefined();
+  });
+
+  it('deletes a token record, and deleting a missing one is fine', async () => {
+    const written = family();
+    await tokens.putToken(token(written));
+    await tokens.deleteToken(written.current);
+    expect(await tokens.findToken(written.current)).toBeUndefined();
+    await tokens.deleteToken(written.current);
+  });
+
+  it('turns an unreachable engine into DependencyUnavailableError (503)', async () => {
+    const db = documentClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'local',
+      credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
+      maxAttempts: 1,
+    });
+    const unreachable = new DynamoRefreshTokenStore(db, 'passgate-refresh-tokens');
+    await expect(unreachable.findToken('x')).rejects.toBeInstanceOf(DependencyUnavailableError);
+    db.destroy();
+  });
+});
+
+describe('refresh_token grant on a real engine', () => {
+  async function services(reuseLeewaySeconds: number): Promise<Services> {
+    return {
+      config: parseConfig(
+        testConfig({ refreshTokens: { absoluteTtlSeconds: 3600, idleTtlSeconds: 600, reuseLeewaySeconds } }),
+      ),
+      ...dynamoStores(store.db, store.names),
+      counterHashKey: Buffer.alloc(32, 7),
+      hasher: plainHasher,
+      signer: await LocalSigner.fromDataDir(keyDir),
+      clock: new FixedClock(),
+      logger: silentLogger,
+      issuer: 'https://auth.example.com/',
+    };
+  }
+  const info = {
+    issuer: 'https://auth.example.com/',
+    requestId: 'r',
+    sourceIp: '198.51.100.7',
+    userAgent: undefined,
+    forwardedFor: undefined,
+  };
+  const mobile = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+
+  async function login(s: Services, username: string) {
+    await s.users
+      .create({
+        realm: 'customers',
+        user_id: `${username}-id`,
+        username,
+        username_key: username,
+        email_verified: false,
+        blocked: false,
+        created_at: new Date(NOW).toISOString(),
+        password_hash: 'plain:pw',
+        permissions: {},
+      })
+      .catch(() => undefined);
+    const response = await handleTokenRequest(
+      { grant_type: 'password', username, password: 'pw', scope: 'offline_access' },
+      mobile,
+      info,
+      s,
+    );
+    return response.refresh_token as string;
+  }
+  const refresh = (s: Services, refreshToken: string) =>
+    handleTokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken }, mobile, info, s);
+
+  it.each([2, 8])('gives exactly one of %i parallel refreshes a token at leeway 0', async (n) => {
+    const s = await services(0);
+    const value = await login(s, unique('racer'));
+    const results = await Promise.allSettled(Array.from({ length: n }, () => refresh(s, value)));
+    const won = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    expect(won).toHaveLength(1);
+    // The losers presented a token rotated out by then: the family ends, nothing of it is live.
+    await expect(refresh(s, won[0]?.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+  });
+
+  it('gives every parallel refresh the same successor within the leeway', async () => {
+    const s = await services(5);
+    const value = await login(s, unique('leeway'));
+    const results = await Promise.all(Array.from({ length: 8 }, () => refresh(s, value)));
+    expect(new Set(results.map((result) => result.refresh_token)).size).toBe(1);
+    expect((await refresh(s, results[0]?.refresh_token as string)).refresh_token).toBeDefined();
+  });
+
+  it('ends the sessions of a user whose password changes, in the same write', async () => {
+    const s = await services(0);
+    const username = unique('changer');
+    const value = await login(s, username);
+    const before = await s.users.findByUsername('customers', username);
+    const after = await s.users.setPassword('customers', username, 'plain:new', new Date(NOW).toISOString());
+    expect(after.session_epoch).toBe((before?.session_epoch ?? 0) + 1);
+    expect(after.password_hash).toBe('plain:new');
+    await expect(refresh(s, value)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+});

@@ -1,0 +1,420 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
+import { parseConfig } from '../../functions/config/load.ts';
+import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
+import type { Signer } from '../../functions/oauth/ports.ts';
+import { hashRefreshToken } from '../../functions/oauth/refresh-tokens.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
+import type { TokenResponse } from '../../functions/oauth/tokens.ts';
+import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
+import {
+  FixedClock,
+  MemoryAttemptStore,
+  MemoryRefreshTokenStore,
+  MemoryUserStore,
+  plainHasher,
+} from '../helpers/memory-ports.ts';
+
+const ISSUER = 'https://auth.example.com/';
+const PASSWORD = 'correct horse battery staple';
+const DAY = 86_400;
+
+let keyDir: string;
+let signer: Signer;
+beforeAll(async () => {
+  keyDir = mkdtempSync(join(tmpdir(), 'passgate-unit-'));
+  signer = await LocalSigner.fromDataDir(keyDir);
+});
+afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
+
+interface LogLine {
+  level: string;
+  message: string;
+  [field: string]: unknown;
+}
+
+async function setup(
+  lifetimes: { absoluteTtlSeconds?: number; idleTtlSeconds?: number; reuseLeewaySeconds?: number } = {},
+) {
+  const clock = new FixedClock();
+  const users = new MemoryUserStore();
+  const store = new MemoryRefreshTokenStore();
+  const lines: LogLine[] = [];
+  const services: Services = {
+    config: parseConfig(
+      testConfig({
+        refreshTokens: {
+          absoluteTtlSeconds: 30 * DAY,
+          idleTtlSeconds: 15 * DAY,
+          reuseLeewaySeconds: 0,
+          ...lifetimes,
+        },
+      }),
+    ),
+    users,
+    refreshTokens: store,
+    attempts: new MemoryAttemptStore(),
+    counterHashKey: Buffer.alloc(32, 7),
+    hasher: plainHasher,
+    signer,
+    clock,
+    logger: { log: (level, message, fields) => lines.push({ level, message, ...fields }) },
+    issuer: ISSUER,
+  };
+  const info = {
+    issuer: ISSUER,
+    requestId: 'request-1',
+    sourceIp: '198.51.100.7',
+    userAgent: undefined,
+    forwardedFor: undefined,
+  };
+  const user = await users.create({
+    realm: 'customers',
+    user_id: 'a11ce0000000000000000000',
+    username: 'alice',
+    username_key: 'alice',
+    email: 'alice@example.com',
+    email_verified: true,
+    name: 'Alice',
+    blocked: false,
+    created_at: new Date(clock.now()).toISOString(),
+    password_hash: `plain:${PASSWORD}`,
+    permissions: {},
+  });
+  const token = (params: Record<string, string>, clientId = 'mobile-app') => {
+    const clientSecret = clientId === 'backoffice' ? BACKOFFICE_SECRET : undefined;
+    const method = clientSecret ? 'client_secret_post' : 'none';
+    return handleTokenRequest(params, { clientId, clientSecret, method }, info, services);
+  };
+  const login = async (scope = 'openid profile offline_access read:orders') =>
+    token({ grant_type: 'password', username: 'alice', password: PASSWORD, scope });
+  const refresh = (refreshToken: string, extra: Record<string, string> = {}, clientId?: string) =>
+    token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, clientId);
+  const familyOf = (refreshToken: string) => {
+    const record = store.tokens.get(hashRefreshToken(refreshToken));
+    return record && store.families.get(record.family_id);
+  };
+  return { clock, users, store, lines, services, user, login, refresh, familyOf };
+}
+
+/** Refreshes must be refused with one public message; the reason is only in the private detail. */
+async function expectRefused(promise: Promise<unknown>, detail: RegExp) {
+  await expect(promise).rejects.toMatchObject({
+    status: 400,
+    error: 'invalid_grant',
+    description: 'The refresh token is invalid, expired or revoked.',
+    detail: expect.stringMatching(detail),
+  });
+}
+
+const refreshTokenOf = (response: TokenResponse) => {
+  expect(response.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return response.refresh_token as string;
+};
+
+describe('refresh token issuance', () => {
+  it('issues a refresh token only with offline_access, stored only as its SHA-256 hash', async () => {
+    const { login, store } = await setup();
+    expect((await login('openid read:orders')).refresh_token).toBeUndefined();
+    const value = refreshTokenOf(await login());
+    expect(store.tokens.size).toBe(1);
+    expect(store.tokens.has(hashRefreshToken(value))).toBe(true);
+    expect(JSON.stringify([...store.tokens.values(), ...store.families.values()])).not.toContain(value);
+  });
+
+  it('issues none where the API does not allow offline access', async () => {
+    const { login, services } = await setup();
+    const strict = {
+      ...services,
+      config: { ...services.config, defaultAudience: 'https://strict.example.com/' },
+    };
+    const response = await handleTokenRequest(
+      { grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'offline_access' },
+      { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
+      {
+        issuer: ISSUER,
+        requestId: 'r',
+        sourceIp: '198.51.100.7',
+        userAgent: undefined,
+        forwardedFor: undefined,
+      },
+      strict,
+    );
+    expect(response.refresh_token).toBeUndefined();
+    expect((await login()).refresh_token).toBeDefined();
+  });
+});
+
+describe('refresh_token grant: rotation', () => {
+  it('rotates at every use and issues an access token with gty refresh_token', async () => {
+    const { login, refresh, clock } = await setup();
+    const first = refreshTokenOf(await login());
+    clock.advance(60);
+    const response = await refresh(first);
+    const second = refreshTokenOf(response);
+    expect(second).not.toBe(first);
+    expect(response.scope).toBe('openid profile offline_access read:orders');
+    expect(decodeJwt(response.access_token)).toMatchObject({
+      gty: 'refresh_token',
+      sub: 'customers|a11ce0000000000000000000',
+    });
+    const idToken = decodeJwt(response.id_token as string);
+    expect(idToken.auth_time).toBe(Number(idToken.iat) - 60); // the original login, not the refresh
+    expect(refreshTokenOf(await refresh(second))).not.toBe(second);
+  });
+
+  it('narrows the access token scope on request without narrowing the refresh token', async () => {
+    const { login, refresh } = await setup();
+    const narrowed = await refresh(refreshTokenOf(await login()), { scope: 'read:orders' });
+    expect(narrowed.scope).toBe('read:orders');
+    expect(narrowed.id_token).toBeUndefined();
+    const full = await refresh(refreshTokenOf(narrowed));
+    expect(full.scope).toBe('openid profile offline_access read:orders');
+  });
+
+  it('refuses a scope beyond the one originally granted with invalid_scope (RFC 6749 §6)', async () => {
+    const { login, refresh } = await setup();
+    const value = refreshTokenOf(await login());
+    await expect(refresh(value, { scope: 'read:orders write:orders' })).rejects.toMatchObject({
+      status: 400,
+      error: 'invalid_scope',
+    });
+    expect((await refresh(value)).refresh_token).toBeDefined(); // the refused request changed nothing
+  });
+
+  it('refuses another audience than the one the token was issued for', async () => {
+    const { login, refresh } = await setup();
+    const value = refreshTokenOf(await login());
+    await expect(refresh(value, { audience: 'https://strict.example.com/' })).rejects.toMatchObject({
+      error: 'invalid_request',
+    });
+    expect((await refresh(value, { audience: 'https://api.example.com/' })).refresh_token).toBeDefined();
+  });
+
+  it.each([
+    ['too short', 'abc'],
+    ['not base64url', `${'a'.repeat(42)}!`],
+    ['unknown', 'A'.repeat(43)],
+  ])('refuses an %s refresh token', async (_name, value) => {
+    const { refresh } = await setup();
+    await expectRefused(refresh(value), /unknown/);
+  });
+
+  it("refuses another client's token and changes nothing", async () => {
+    const { login, refresh, familyOf } = await setup();
+    const value = refreshTokenOf(await login());
+    const before = familyOf(value);
+    await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
+    expect(familyOf(value)).toEqual(before);
+    expect((await refresh(value)).refresh_token).toBeDefined();
+  });
+});
+
+describe('refresh_token grant: reuse detection', () => {
+  it('revokes the whole family, the newest token included, when a rotated-out token comes back', async () => {
+    const { login, refresh, familyOf, lines, clock } = await setup();
+    const first = refreshTokenOf(await login());
+    const second = refreshTokenOf(await refresh(first));
+    clock.advance(1);
+    await expectRefused(refresh(first), /presented again: family revoked/);
+    expect(familyOf(second)?.revoked).toBe(true);
+    await expectRefused(refresh(second), /revoked/);
+    const reuse = lines.filter((line) => line.type === 'ferrt');
+    expect(reuse).toHaveLength(1);
+    expect(reuse[0]).toMatchObject({
+      level: 'warn',
+      audit: true,
+      request_id: 'request-1',
+      client_id: 'mobile-app',
+      realm: 'customers',
+      user_id: 'a11ce0000000000000000000',
+      description: expect.stringMatching(/revoked, 1000 ms after its rotation$/),
+    });
+    expect(JSON.stringify(lines)).not.toContain(first);
+    expect(JSON.stringify(lines)).not.toContain(second);
+    expect(JSON.stringify(lines)).not.toContain(hashRefreshToken(first));
+  });
+
+  it('treats a token two rotations old as reuse too', async () => {
+    const { login, refresh } = await setup({ reuseLeewaySeconds: 30 });
+    const first = refreshTokenOf(await login());
+    const second = refreshTokenOf(await refresh(first));
+    const third = refreshTokenOf(await refresh(second));
+    await expectRefused(refresh(first), /presented again/);
+    await expectRefused(refresh(third), /revoked/);
+  });
+
+  it('answers a rotated-out token within the leeway with the same successor, never a new one', async () => {
+    const { login, refresh, familyOf, clock, store } = await setup({ reuseLeewaySeconds: 10 });
+    const first = refreshTokenOf(await login());
+    const second = refreshTokenOf(await refresh(first));
+    clock.advance(9);
+    const again = await refresh(first);
+    expect(again.refresh_token).toBe(second);
+    expect(decodeJwt(again.access_token).gty).toBe('refresh_token');
+    expect(familyOf(second)?.current).toBe(hashRefreshToken(second));
+    expect(store.tokens.size).toBe(2);
+    clock.advance(1);
+    await expectRefused(refresh(first), /presented again: family revoked/);
+    await expectRefused(refresh(second), /revoked/);
+  });
+});
+
+describe('refresh_token grant: lifetimes', () => {
+  it('never answers within the leeway with a successor that is itself idle-expired', async () => {
+    const { login, refresh, clock } = await setup({ idleTtlSeconds: 5, reuseLeewaySeconds: 60 });
+    const first = refreshTokenOf(await login());
+    const second = refreshTokenOf(await refresh(first));
+    clock.advance(4);
+    expect((await refresh(first)).refresh_token).toBe(second);
+    clock.advance(1);
+    await expectRefused(refresh(first), /presented again/);
+  });
+
+  it('ends a token left unused for the idle lifetime', async () => {
+    const { login, refresh, clock } = await setup({ idleTtlSeconds: 3600 });
+    const first = refreshTokenOf(await login());
+    clock.advance(3599);
+    const second = refreshTokenOf(await refresh(first));
+    clock.advance(3600);
+    await expectRefused(refresh(second), /idle/);
+  });
+
+  it('ends the family at its absolute lifetime, which rotation does not extend', async () => {
+    const { login, refresh, clock } = await setup({ absoluteTtlSeconds: 100, idleTtlSeconds: 60 });
+    let value = refreshTokenOf(await login());
+    for (const step of [50, 40, 9]) {
+      clock.advance(step);
+      value = refreshTokenOf(await refresh(value));
+    }
+    clock.advance(1); // 100 s after the login
+    await expectRefused(refresh(value), /absolute/);
+  });
+});
+
+describe('refresh_token grant: the user', () => {
+  it.each([
+    [
+      'blocked',
+      (s: Awaited<ReturnType<typeof setup>>) => s.users.setBlocked('customers', 'alice', true, 'x'),
+      /blocked/,
+    ],
+    [
+      'given a new password',
+      (s: Awaited<ReturnType<typeof setup>>) =>
+        s.users.setPassword('customers', 'alice', 'plain:new password', 'x'),
+      /sessions ended/,
+    ],
+    ['deleted', (s: Awaited<ReturnType<typeof setup>>) => s.users.delete('customers', 'alice'), /deleted/],
+  ])('refuses the refresh tokens of a user %s', async (_name, change, detail) => {
+    const s = await setup();
+    const value = refreshTokenOf(await s.login());
+    await change(s);
+    await expectRefused(s.refresh(value), detail);
+  });
+
+  it('keeps them ended after an unblock, and refuses a new user who took the name', async () => {
+    const s = await setup();
+    const value = refreshTokenOf(await s.login());
+    await s.users.setBlocked('customers', 'alice', true, 'x');
+    await s.users.setBlocked('customers', 'alice', false, 'x');
+    await expectRefused(s.refresh(value), /sessions ended/);
+    const fresh = refreshTokenOf(await s.login());
+    const user = await s.users.delete('customers', 'alice');
+    await s.users.create({ ...user, user_id: 'b0b000000000000000000000' });
+    await expectRefused(s.refresh(fresh), /deleted/);
+  });
+});
+
+describe('refresh_token grant: races and crashes', () => {
+  it.each([2, 8])('gives exactly one of %i parallel refreshes a token at leeway 0', async (n) => {
+    const { login, refresh, familyOf, store } = await setup();
+    const value = refreshTokenOf(await login());
+    const family = familyOf(value);
+    const results = await Promise.allSettled(Array.from({ length: n }, () => refresh(value)));
+    const won = results.filter((result) => result.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const lost of results.filter((result) => result.status === 'rejected')) {
+      expect(lost.reason).toMatchObject({ error: 'invalid_grant' });
+    }
+    // The losers came with a token that was rotated out by then: reuse, so the family ends.
+    expect(store.families.get(family?.family_id as string)?.revoked).toBe(true);
+    expect([...store.tokens.values()].filter((token) => token.family_id === family?.family_id)).toHaveLength(
+      2,
+    );
+  });
+
+  it('gives all parallel refreshes the same successor within the leeway', async () => {
+    const { login, refresh, familyOf } = await setup({ reuseLeewaySeconds: 5 });
+    const value = refreshTokenOf(await login());
+    const results = await Promise.all(Array.from({ length: 8 }, () => refresh(value)));
+    const successors = new Set(results.map((result) => result.refresh_token));
+    expect(successors.size).toBe(1);
+    const [successor] = successors;
+    expect(familyOf(value)?.current).toBe(hashRefreshToken(successor as string));
+    expect(familyOf(value)?.revoked).toBe(false);
+  });
+
+  it.each(['putToken', 'advanceFamily'] as const)(
+    'keeps the presented token working when the store fails at %s',
+    async (operation) => {
+      const { login, refresh, store } = await setup();
+      const value = refreshTokenOf(await login());
+      store.fail = (op) =>
+        op === operation ? new DependencyUnavailableError('dynamodb', op, new Error('timeout')) : undefined;
+      await expect(refresh(value)).rejects.toBeInstanceOf(DependencyUnavailableError);
+      store.fail = () => undefined;
+      expect(refreshTokenOf(await refresh(value))).not.toBe(value);
+    },
+  );
+
+  it('writes nothing when signing fails', async () => {
+    const s = await setup();
+    const value = refreshTokenOf(await s.login());
+    const tokens = new Map(s.store.tokens);
+    const families = new Map(s.store.families);
+    const failing = {
+      ...s.services,
+      signer: {
+        currentKeyId: () => signer.currentKeyId(),
+        publicJwks: () => signer.publicJwks(),
+        sign: () => Promise.reject(new DependencyUnavailableError('kms', 'Sign', new Error('KMS down'))),
+      },
+    };
+    await expect(
+      handleTokenRequest(
+        { grant_type: 'refresh_token', refresh_token: value },
+        { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
+        {
+          issuer: ISSUER,
+          requestId: 'r',
+          sourceIp: '198.51.100.7',
+          userAgent: undefined,
+          forwardedFor: undefined,
+        },
+        failing,
+      ),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
+    expect(s.store.tokens).toEqual(tokens);
+    expect(s.store.families).toEqual(families);
+    expect(refreshTokenOf(await s.refresh(value))).not.toBe(value);
+  });
+
+  it('counts a rotation whose success report was lost (an SDK retry of a committed write)', async () => {
+    const { login, refresh, store, familyOf } = await setup();
+    const value = refreshTokenOf(await login());
+    const advance = store.advanceFamily.bind(store);
+    store.advanceFamily = async (familyId, change) => {
+      await advance(familyId, change); // committed, but the retry's condition fails
+      return false;
+    };
+    const next = refreshTokenOf(await refresh(value));
+    expect(familyOf(value)?.current).toBe(hashRefreshToken(next));
+    expect(familyOf(value)?.revoked).toBe(false);
+  });
+});
