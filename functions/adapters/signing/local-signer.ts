@@ -1,8 +1,9 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type { PublicJwk, Signer } from '../../oauth/ports.ts';
+import { publicJwkOf } from './jwk.ts';
 
 export const SIGNING_KEY_FILE = 'signing-key.json';
 
@@ -27,14 +28,6 @@ function loadOrCreatePrivateKey(dataDir: string): KeyObject {
     throw error;
   }
   return privateKey;
-}
-
-/** Public JWK with `kid` = RFC 7638 thumbprint, so the same key always has the same id. */
-export async function publicJwkOf(publicKey: KeyObject): Promise<PublicJwk> {
-  const { n, e } = publicKey.export({ format: 'jwk' });
-  if (typeof n !== 'string' || typeof e !== 'string') throw new Error('not an RSA public key');
-  const kid = await calculateJwkThumbprint({ kty: 'RSA', n, e }, 'sha256');
-  return { kty: 'RSA', kid, alg: 'RS256', use: 'sig', n, e };
 }
 
 /** Signs with a local RSA-2048 key: local mode only; in AWS the KMS signer takes its place. */
