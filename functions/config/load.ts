@@ -21,15 +21,15 @@ function formatPath(path: PropertyKey[]): string {
   );
 }
 
+/** One line per problem of a failed zod parse, each naming its field (`clients[1].realms[0]: …`). */
+export function problemsOf(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string[] {
+  return error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+}
+
 /** Validates a parsed config document, reporting every problem at once; the result is deep-frozen. */
 export function parseConfig(document: unknown, source = 'config'): TenantConfig {
   const result = tenantConfigSchema.safeParse(document);
-  if (!result.success) {
-    throw new ConfigError(
-      source,
-      result.error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`),
-    );
-  }
+  if (!result.success) throw new ConfigError(source, problemsOf(result.error));
   return deepFreeze(result.data);
 }
 
