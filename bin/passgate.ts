@@ -1,5 +1,7 @@
 /** `npx passgate …`: the operator CLI (CONTRACT §5). */
 import { parseArgs } from 'node:util';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { documentClient } from '../functions/adapters/dynamodb/client.ts';
 import { DynamoUserStore } from '../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import {
@@ -19,8 +21,9 @@ import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
 import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
-import { localTableNames } from '../functions/store-schema.ts';
+import { localTableNames, type TableNames } from '../functions/store-schema.ts';
 import { readNewPassword } from './cli/read-password.ts';
+import { tableNamesFromStack } from './cli/stack-tables.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
 
@@ -35,6 +38,8 @@ const USAGE = `usage: passgate <command> [options] [--json]
   clients secret
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
+--stack NAME works on a deployed stack (tables from its CloudFormation outputs; AWS credentials
+and region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -50,6 +55,7 @@ const { values: options, positionals } = (() => {
         name: { type: 'string' },
         api: { type: 'string' },
         scopes: { type: 'string' },
+        stack: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -76,14 +82,28 @@ const describe = (user: UserRecord) =>
   `${user.username} (${user.realm}|${user.user_id})${user.blocked ? ' [blocked]' : ''}` +
   `${user.email ? ` <${user.email}>` : ''}, ${user.logins_count} login(s)`;
 
+/** The deployed stack's tables (`--stack NAME`), or the local store's. */
+async function openStore(): Promise<{
+  db: DynamoDBDocumentClient;
+  tableNames: TableNames;
+  close(): Promise<void>;
+}> {
+  if (options.stack !== undefined) {
+    const tableNames = await tableNamesFromStack(options.stack);
+    const db = documentClient();
+    return { db, tableNames, close: async () => db.destroy() };
+  }
+  const store = await openLocalStore(localPaths().dataDir);
+  return { db: store.db, tableNames: localTableNames, close: () => store.close() };
+}
+
 async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
-  const { configPath, dataDir } = localPaths();
-  const config = loadConfigFile(configPath);
-  const store = await openLocalStore(dataDir);
+  const config = loadConfigFile(localPaths().configPath);
+  const store = await openStore();
   try {
     return await run({
       config,
-      users: new DynamoUserStore(store.db, localTableNames.users),
+      users: new DynamoUserStore(store.db, store.tableNames.users),
       hasher: new Argon2Hasher(),
       clock: systemClock,
     });

@@ -5,7 +5,7 @@ import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dyna
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
-import { localTableNames, type TableDefinition, tables } from '../store-schema.ts';
+import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -91,7 +91,7 @@ export async function openLocalStore(dataDir: string): Promise<LocalStore> {
   return { endpoint, db, close: async () => db.destroy() };
 }
 
-function createTableInput(table: TableDefinition) {
+function createTableInput(table: TableDefinition, tableName: string) {
   const keys = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
   const indexKeys = table.globalIndexes.flatMap((index) => [
     index.partitionKey,
@@ -99,7 +99,7 @@ function createTableInput(table: TableDefinition) {
   ]);
   const attributes = new Map([...keys, ...indexKeys].map((key) => [key.name, key.type]));
   return {
-    TableName: localTableNames[table.id],
+    TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
       AttributeName,
@@ -124,11 +124,14 @@ function createTableInput(table: TableDefinition) {
   };
 }
 
-/** Creates the tables of store-schema.ts that do not exist yet. */
-export async function ensureTables(db: DynamoDBDocumentClient): Promise<void> {
+/** Creates the tables of store-schema.ts that do not exist yet (under other names in tests of `--stack`). */
+export async function ensureTables(
+  db: DynamoDBDocumentClient,
+  tableNames: TableNames = localTableNames,
+): Promise<void> {
   for (const table of tables) {
     try {
-      await db.send(new CreateTableCommand(createTableInput(table)));
+      await db.send(new CreateTableCommand(createTableInput(table, tableNames[table.id])));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }
