@@ -1,5 +1,8 @@
 /** `npx passgate …`: the operator CLI (CONTRACT §5). */
 import { parseArgs } from 'node:util';
+import { documentClient } from '../functions/adapters/dynamodb/client.ts';
+import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import {
   AdminError,
   type AdminServices,
@@ -17,8 +20,9 @@ import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
-import type { UserRecord } from '../functions/oauth/ports.ts';
+import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
 import { readNewPassword } from './cli/read-password.ts';
+import { counterHashKeyFromStack, tableNamesFromStack } from './cli/stack-tables.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
 
@@ -34,6 +38,8 @@ const USAGE = `usage: passgate <command> [options] [--json]
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
 set-password, block and delete end every refresh token of the user at once.
+--stack NAME works on a deployed stack (tables from its CloudFormation outputs; AWS credentials
+and region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -49,6 +55,7 @@ const { values: options, positionals } = (() => {
         name: { type: 'string' },
         api: { type: 'string' },
         scopes: { type: 'string' },
+        stack: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -75,9 +82,32 @@ const describe = (user: UserRecord) =>
   `${user.username} (${user.realm}|${user.user_id})${user.blocked ? ' [blocked]' : ''}` +
   `${user.email ? ` <${user.email}>` : ''}, ${user.logins_count} login(s)`;
 
+/** What `--stack NAME` needs of a deployed stack: its tables and the counters' keyed-hash secret. */
+async function deployedStack(stackName: string) {
+  return {
+    tableNames: await tableNamesFromStack(stackName),
+    counterHashKey: await counterHashKeyFromStack(stackName),
+  };
+}
+
 async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
   const { configPath, dataDir } = localPaths();
-  loadConfigFile(configPath); // a bad config is reported before the store is opened
+  const config = loadConfigFile(configPath); // a bad config is reported before any store is opened
+  if (options.stack !== undefined) {
+    const deployed = await deployedStack(options.stack);
+    const db = documentClient();
+    try {
+      return await run({
+        config,
+        ...dynamoStores(db, deployed.tableNames),
+        counterHashKey: deployed.counterHashKey,
+        hasher: new Argon2Hasher(),
+        clock: systemClock,
+      });
+    } finally {
+      db.destroy();
+    }
+  }
   const store = await openLocalStore(dataDir);
   try {
     return await run(localAdminServices({ configPath, dataDir, store }));

@@ -5,7 +5,11 @@ import { tokenEndpoint } from './endpoints/token.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
 import type { Endpoint } from './http/handler.ts';
 
-/** One Lambda function per endpoint; the stack and the local server both route by this table. */
+/**
+ * One Lambda function per endpoint; the stack and the local server both route by this table.
+ * A new endpoint also needs its entry point in functions/handlers/<name>.ts and its IAM and memory
+ * in endpoint-needs.ts (TypeScript and the build refuse it otherwise); the stack picks it up from there.
+ */
 export const endpoints = {
   token: tokenEndpoint,
   revoke: revokeEndpoint,

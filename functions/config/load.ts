@@ -21,12 +21,17 @@ function formatPath(path: PropertyKey[]): string {
   );
 }
 
+/** One line per problem of a failed zod parse, each naming its field (`clients[1].realms[0]: …`). */
+export function problemsOf(error: { issues: readonly { path: PropertyKey[]; message: string }[] }): string[] {
+  return error.issues.map((issue) => `${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+}
+
 /** Validates a parsed config document, reporting every problem at once; the result is deep-frozen. */
 export function parseConfig(document: unknown, source = 'config'): TenantConfig {
   const result = tenantConfigSchema.safeParse(document);
-  const problems = [...(result.error?.issues ?? []), ...crossReferenceProblems(document)].map(
-    (problem) => `${formatPath(problem.path) || '(root)'}: ${problem.message}`,
-  );
+  const problems = problemsOf({
+    issues: [...(result.error?.issues ?? []), ...crossReferenceProblems(document)],
+  });
   if (!result.success || problems.length > 0) throw new ConfigError(source, problems);
   return deepFreeze(result.data);
 }

@@ -94,7 +94,7 @@ export async function openLocalStore(dataDir: string): Promise<LocalStore> {
   return { endpoint, db, close: async () => db.destroy() };
 }
 
-function createTableInput(table: TableDefinition, names: TableNames) {
+function createTableInput(table: TableDefinition, tableName: string) {
   const keys = [table.partitionKey, ...(table.sortKey ? [table.sortKey] : [])];
   const indexKeys = table.globalIndexes.flatMap((index) => [
     index.partitionKey,
@@ -102,7 +102,7 @@ function createTableInput(table: TableDefinition, names: TableNames) {
   ]);
   const attributes = new Map([...keys, ...indexKeys].map((key) => [key.name, key.type]));
   return {
-    TableName: names[table.id],
+    TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST' as const,
     AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
       AttributeName,
@@ -128,16 +128,16 @@ function createTableInput(table: TableDefinition, names: TableNames) {
 }
 
 /**
- * Creates the tables of store-schema.ts that do not exist yet. Neither dynalite nor the local server
- * needs TTL: expiry is checked on every read, TTL only sweeps.
+ * Creates the tables of store-schema.ts that do not exist yet (under other names in tests). Neither
+ * dynalite nor the local server needs TTL: expiry is checked on every read, TTL only sweeps.
  */
 export async function ensureTables(
   db: DynamoDBDocumentClient,
-  names: TableNames = localTableNames,
+  tableNames: TableNames = localTableNames,
 ): Promise<void> {
   for (const table of tables) {
     try {
-      await db.send(new CreateTableCommand(createTableInput(table, names)));
+      await db.send(new CreateTableCommand(createTableInput(table, tableNames[table.id])));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
     }

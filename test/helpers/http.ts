@@ -27,7 +27,11 @@ export function postFormFrom(
         let text = '';
         res.on('data', (chunk) => (text += chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text ? JSON.parse(text) : undefined }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: text ? JSON.parse(text) : undefined,
+          }),
         );
       },
     );

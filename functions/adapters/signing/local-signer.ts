@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { join } from 'node:path';
-import { calculateJwkThumbprint } from 'jose';
 import type { PublicJwk, Signer } from '../../oauth/ports.ts';
 import { readOrCreateSecretFile } from '../files/read-or-create.ts';
+import { publicJwkOf } from './jwk.ts';
 
 export const SIGNING_KEY_FILE = 'signing-key.json';
 
@@ -12,14 +12,6 @@ function loadOrCreatePrivateKey(dataDir: string): KeyObject {
     JSON.stringify(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' })),
   );
   return createPrivateKey({ key: JSON.parse(jwk.toString('utf8')), format: 'jwk' });
-}
-
-/** Public JWK with `kid` = RFC 7638 thumbprint, so the same key always has the same id. */
-export async function publicJwkOf(publicKey: KeyObject): Promise<PublicJwk> {
-  const { n, e } = publicKey.export({ format: 'jwk' });
-  if (typeof n !== 'string' || typeof e !== 'string') throw new Error('not an RSA public key');
-  const kid = await calculateJwkThumbprint({ kty: 'RSA', n, e }, 'sha256');
-  return { kty: 'RSA', kid, alg: 'RS256', use: 'sig', n, e };
 }
 
 /** Signs with a local RSA-2048 key: local mode only; in AWS the KMS signer takes its place. */

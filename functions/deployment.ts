@@ -1,0 +1,47 @@
+import type { TableDefinition } from './store-schema.ts';
+
+/**
+ * The names the CDK stack and the code it deploys agree on: environment variables, stack outputs
+ * and the config file in each function's asset. The stack writes them, the Lambda composition root
+ * and the CLI's `--stack` mode read them; nothing else spells them out.
+ */
+export type TableId = TableDefinition['id'];
+
+/**
+ * Where the functions run: the build picks native binaries and the syntax target from it, the stack
+ * the Lambda runtime and architecture (Graviton: about 20 % cheaper per GB-second than x86).
+ */
+export const lambdaPlatform = { architecture: 'arm64', nodeMajor: 24 } as const;
+
+/** The tenant config file in each function's asset, next to index.mjs (`LAMBDA_TASK_ROOT`). */
+export const CONFIG_FILE_NAME = 'passgate.config.json';
+
+export const environment = {
+  /** KMS key (ARN) that signs new tokens. */
+  signingKeyId: 'PASSGATE_SIGNING_KEY_ID',
+  /** Comma-separated KMS key ARNs published in the JWKS besides the signing key (rotation). */
+  verificationKeyIds: 'PASSGATE_VERIFICATION_KEY_IDS',
+  /** Fixed issuer for a custom domain; absent, the issuer comes from each request (request-info.ts). */
+  issuer: 'PASSGATE_ISSUER',
+} as const;
+
+const words = (id: string) => id.split(/[^A-Za-z0-9]+/).filter(Boolean);
+
+/** `users` → `PASSGATE_TABLE_USERS`, `refresh-tokens` → `PASSGATE_TABLE_REFRESH_TOKENS`. */
+export const tableEnvironmentVariable = (id: TableId) =>
+  `PASSGATE_TABLE_${words(id)
+    .map((word) => word.toUpperCase())
+    .join('_')}`;
+
+/** `users` → `UsersTableName`: the stack output the CLI's `--stack` mode reads (CONTRACT §5). */
+export const tableOutputKey = (id: TableId) =>
+  `${words(id)
+    .map((word) => word[0]?.toUpperCase() + word.slice(1))
+    .join('')}TableName`;
+
+/** The other outputs, for operators and the README's curl. */
+export const outputKeys = {
+  issuer: 'Issuer',
+  tokenEndpoint: 'TokenEndpoint',
+  jwksUri: 'JwksUri',
+} as const;

@@ -1,0 +1,10 @@
+/**
+ * Lambda entry point of `POST /oauth/token`. The only function that hashes passwords, so the only
+ * one whose bundle carries argon2's native module.
+ */
+import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
+import { proxyHandler } from '../http/handler.ts';
+import { endpoints } from '../routes.ts';
+import { awsServices } from '../runtime/aws-services.ts';
+
+export const handler = proxyHandler(endpoints.token, awsServices({ hasher: new Argon2Hasher() }));

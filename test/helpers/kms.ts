@@ -1,0 +1,118 @@
+import {
+  constants,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  privateEncrypt,
+  randomUUID,
+} from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** RFC 8017 §9.2, note 1: the DER DigestInfo prefix of a SHA-256 digest. */
+const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+export interface TestKmsKey {
+  readonly keyId: string;
+  readonly privateKey: KeyObject;
+  readonly publicKeyDer: Buffer;
+}
+
+/** A real RSA-2048 key standing in for an asymmetric KMS key. */
+export function testKmsKey(): TestKmsKey {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    keyId: `arn:aws:kms:eu-west-1:111122223333:key/${randomUUID()}`,
+    privateKey,
+    publicKeyDer: createPublicKey(privateKey).export({ format: 'der', type: 'spki' }),
+  };
+}
+
+/**
+ * What KMS `Sign` does with `MessageType: DIGEST` and RSASSA_PKCS1_V1_5_SHA_256: no hashing, just
+ * PKCS #1 v1.5 padding of DigestInfo ‖ digest under the private key (RFC 8017 §8.2.1).
+ */
+export function signDigest(privateKey: KeyObject, digest: Uint8Array): Buffer {
+  if (digest.length !== 32)
+    throw new Error('Digest is invalid length for algorithm RSASSA_PKCS1_V1_5_SHA_256.');
+  return privateEncrypt(
+    { key: privateKey, padding: constants.RSA_PKCS1_PADDING },
+    Buffer.concat([SHA256_DIGEST_INFO, digest]),
+  );
+}
+
+/** KMS's GetPublicKey answer for a test key. */
+export function publicKeyResponse(key: TestKmsKey) {
+  return {
+    KeyId: key.keyId,
+    PublicKey: new Uint8Array(key.publicKeyDer),
+    KeySpec: 'RSA_2048' as const,
+    KeyUsage: 'SIGN_VERIFY' as const,
+    SigningAlgorithms: [
+      'RSASSA_PSS_SHA_256',
+      'RSASSA_PSS_SHA_384',
+      'RSASSA_PSS_SHA_512',
+      'RSASSA_PKCS1_V1_5_SHA_256',
+      'RSASSA_PKCS1_V1_5_SHA_384',
+      'RSASSA_PKCS1_V1_5_SHA_512',
+    ] as ('RSASSA_PKCS1_V1_5_SHA_256' | 'RSASSA_PSS_SHA_256')[],
+  };
+}
+
+export interface KmsDouble {
+  /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_KMS. */
+  readonly endpoint: string;
+  readonly calls: { target: string; body: Record<string, string> }[];
+  close(): Promise<void>;
+}
+
+/**
+ * KMS on loopback, speaking the AWS JSON 1.1 protocol for `TrentService.Sign` and
+ * `TrentService.GetPublicKey`, for a process that aws-sdk-client-mock cannot reach.
+ */
+export async function startKmsDouble(keys: readonly TestKmsKey[]): Promise<KmsDouble> {
+  const calls: KmsDouble['calls'] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, string>;
+      calls.push({ target, body });
+      const reply = (status: number, document: unknown) => {
+        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+        response.end(JSON.stringify(document));
+      };
+      const key = keys.find((candidate) => candidate.keyId === body.KeyId);
+      if (!key)
+        return reply(400, { __type: 'NotFoundException', message: `Key '${body.KeyId}' does not exist` });
+      if (target === 'TrentService.GetPublicKey') {
+        const answer = publicKeyResponse(key);
+        return reply(200, { ...answer, PublicKey: key.publicKeyDer.toString('base64') });
+      }
+      if (target === 'TrentService.Sign') {
+        if (body.MessageType !== 'DIGEST' || body.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
+          return reply(400, { __type: 'ValidationException', message: 'this double signs digests only' });
+        }
+        const signature = signDigest(key.privateKey, Buffer.from(body.Message ?? '', 'base64'));
+        return reply(200, {
+          KeyId: key.keyId,
+          Signature: signature.toString('base64'),
+          SigningAlgorithm: body.SigningAlgorithm,
+        });
+      }
+      reply(400, { __type: 'UnknownOperationException', message: target });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

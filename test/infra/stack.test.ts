@@ -1,0 +1,661 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../functions/config/load.ts';
+import {
+  environment,
+  outputKeys,
+  type TableId,
+  tableEnvironmentVariable,
+  tableOutputKey,
+} from '../../functions/deployment.ts';
+import { endpointNeeds } from '../../functions/endpoint-needs.ts';
+import { type EndpointName, endpoints, routes } from '../../functions/routes.ts';
+import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/runtime/aws-services.ts';
+import { type TableDefinition, tables } from '../../functions/store-schema.ts';
+import { UserDirectory } from '../../lib/constructs/user-directory.ts';
+import { StackPropsError } from '../../lib/passgate-stack.ts';
+import { API, testConfig } from '../helpers/config.ts';
+import { endpointFunction, synthStack } from '../helpers/stack.ts';
+
+const endpointNames = Object.keys(endpoints) as EndpointName[];
+const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+/** The execute-api stage URL API Gateway reports, as CloudFormation builds it. */
+const stageUrl = (suffix = '') => ({
+  'Fn::Join': [
+    '',
+    [
+      'https://',
+      { Ref: Match.stringLikeRegexp('^TokenApi') },
+      '.execute-api.',
+      { Ref: 'AWS::Region' },
+      '.',
+      { Ref: 'AWS::URLSuffix' },
+      '/',
+      { Ref: Match.stringLikeRegexp('^TokenApiDeploymentStageprod') },
+      `/${suffix}`,
+    ],
+  ],
+});
+
+function tableLogicalId(template: Template, id: TableId): string {
+  const ref = new Capture();
+  template.hasOutput(tableOutputKey(id), { Value: { Ref: ref } });
+  return ref.asString();
+}
+
+function keyLogicalId(template: Template, name: string): string {
+  const key = new Capture();
+  template.hasResourceProperties('AWS::KMS::Alias', {
+    AliasName: `alias/Passgate/signing-key-${name}`,
+    TargetKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+  });
+  return key.asString();
+}
+
+/** Every statement of the one policy attached to an endpoint's role. */
+function policyStatements(template: Template, endpoint: EndpointName) {
+  const role = (endpointFunction(template, endpoint).properties.Role as { 'Fn::GetAtt': [string] })[
+    'Fn::GetAtt'
+  ][0];
+  const policies = Object.values(
+    template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } }),
+  );
+  expect(policies).toHaveLength(1);
+  return { role, statements: (policies[0]?.Properties.PolicyDocument.Statement ?? []) as unknown[] };
+}
+
+let template: Template;
+beforeAll(() => {
+  template = synthStack().template;
+});
+
+describe('DynamoDB tables', () => {
+  it('one per definition in store-schema.ts: on demand, PITR, deletion protection, retained', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', tables.length);
+    for (const table of tables) {
+      const logicalId = tableLogicalId(template, table.id);
+      template.hasResource('AWS::DynamoDB::Table', {
+        DeletionPolicy: 'Retain',
+        UpdateReplacePolicy: 'Retain',
+        Properties: Match.objectLike({
+          BillingMode: 'PAY_PER_REQUEST',
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+          KeySchema: [
+            { AttributeName: table.partitionKey.name, KeyType: 'HASH' },
+            ...(table.sortKey ? [{ AttributeName: table.sortKey.name, KeyType: 'RANGE' }] : []),
+          ],
+          ...(table.ttlAttribute
+            ? { TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true } }
+            : {}),
+        }),
+      });
+      expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toContain(logicalId);
+    }
+  });
+
+  it('keeps the users table lookup by user id as a keys-only index', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-user-id',
+          KeySchema: [{ AttributeName: 'user_ref', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
+  it('switches TTL on for a table whose definition names an expiry attribute', () => {
+    const expiring: TableDefinition = {
+      id: 'users',
+      partitionKey: { name: 'pk', type: 'S' },
+      sortKey: { name: 'sk', type: 'N' },
+      globalIndexes: [],
+      ttlAttribute: 'expires_at',
+    };
+    const stack = new Stack(new App(), 'Tables');
+    new UserDirectory(stack, 'Directory', [expiring]);
+    Template.fromStack(stack).hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'sk', AttributeType: 'N' }]),
+    });
+  });
+});
+
+describe('KMS signing keys', () => {
+  it('are asymmetric RSA_2048 SIGN_VERIFY keys, aliased and retained', () => {
+    template.resourceCountIs('AWS::KMS::Key', 1);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        KeySpec: 'RSA_2048',
+        KeyUsage: 'SIGN_VERIFY',
+        EnableKeyRotation: Match.absent(),
+      }),
+    });
+    keyLogicalId(template, 'initial');
+  });
+
+  it('rotate without replacing a key: swapping current and verification keys keeps both', () => {
+    const before = synthStack({ signingKey: 'k1', verificationKeys: ['k2'] }).template;
+    const after = synthStack({ signingKey: 'k2', verificationKeys: ['k1'] }).template;
+    const ids = (t: Template) => Object.keys(t.findResources('AWS::KMS::Key')).sort();
+    expect(ids(after)).toEqual(ids(before));
+    expect(ids(after)).toHaveLength(2);
+    expect(endpointFunction(after, 'token').properties.Environment).toMatchObject({
+      Variables: {
+        [environment.signingKeyId]: arnOf(keyLogicalId(after, 'k2')),
+        // Fn.join of a single ARN is the ARN itself: a one-item comma-separated list.
+        [environment.verificationKeyIds]: arnOf(keyLogicalId(after, 'k1')),
+      },
+    });
+  });
+});
+
+describe('Lambda functions', () => {
+  it.each(endpointNames)(
+    '%s: Node.js 24 on arm64, sized by endpoint-needs.ts, traced, JSON logs',
+    (endpoint) => {
+      const { properties } = endpointFunction(template, endpoint);
+      expect(properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: endpointNeeds[endpoint].memoryMiB,
+        Timeout: FUNCTION_TIMEOUT_SECONDS,
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      });
+      const logGroup = (properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(template.toJSON().Resources[logGroup]).toMatchObject({
+        Type: 'AWS::Logs::LogGroup',
+        Properties: { RetentionInDays: 90 },
+        DeletionPolicy: 'Retain',
+      });
+    },
+  );
+
+  it.each(endpointNames)(
+    '%s: finds its tables and keys in the environment (functions/deployment.ts)',
+    (endpoint) => {
+      const variables = (endpointFunction(template, endpoint).properties.Environment as { Variables: object })
+        .Variables;
+      expect(variables).toEqual({
+        ...Object.fromEntries(
+          tables.map((table) => [
+            tableEnvironmentVariable(table.id),
+            { Ref: tableLogicalId(template, table.id) },
+          ]),
+        ),
+        [environment.signingKeyId]: arnOf(keyLogicalId(template, 'initial')),
+        NODE_OPTIONS: '--enable-source-maps',
+      });
+    },
+  );
+
+  it('gives the password-hashing token function one full vCPU (1769 MB)', () => {
+    expect(endpointFunction(template, 'token').properties.MemorySize).toBe(1769);
+  });
+});
+
+describe('IAM: least privilege per function', () => {
+  it('token: its logs, X-Ray, GetItem/UpdateItem on users, RS256 digest signing with the current key', () => {
+    const logGroup = (
+      endpointFunction(template, 'token').properties.LoggingConfig as { LogGroup: { Ref: string } }
+    ).LogGroup.Ref;
+    const key = keyLogicalId(template, 'initial');
+    expect(policyStatements(template, 'token').statements).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: arnOf(logGroup) },
+      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: arnOf(tableLogicalId(template, 'users')),
+      },
+      {
+        Action: 'kms:Sign',
+        Condition: {
+          StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', 'kms:MessageType': 'DIGEST' },
+        },
+        Effect: 'Allow',
+        Resource: arnOf(key),
+      },
+      { Action: 'kms:GetPublicKey', Effect: 'Allow', Resource: arnOf(key) },
+    ]);
+  });
+
+  it('metadata: its logs, X-Ray and the public halves of every key in rotation; no table', () => {
+    const { template: rotating } = synthStack({ verificationKeys: ['next'] });
+    const logGroup = (
+      endpointFunction(rotating, 'metadata').properties.LoggingConfig as { LogGroup: { Ref: string } }
+    ).LogGroup.Ref;
+    expect(policyStatements(rotating, 'metadata').statements).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: arnOf(logGroup) },
+      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      {
+        Action: 'kms:GetPublicKey',
+        Effect: 'Allow',
+        Resource: [arnOf(keyLogicalId(rotating, 'initial')), arnOf(keyLogicalId(rotating, 'next'))],
+      },
+    ]);
+    // The token function signs and names its kid with the current key only.
+    expect(JSON.stringify(policyStatements(rotating, 'token').statements)).not.toContain(
+      keyLogicalId(rotating, 'next'),
+    );
+  });
+
+  it.each(endpointNames)(
+    '%s: a role of its own, no managed policies, assumable by Lambda only',
+    (endpoint) => {
+      const { role } = policyStatements(template, endpoint);
+      expect(template.toJSON().Resources[role]).toMatchObject({
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {
+            Statement: [
+              { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
+            ],
+          },
+        },
+      });
+      expect(template.toJSON().Resources[role].Properties.ManagedPolicyArns).toBeUndefined();
+    },
+  );
+
+  it.each(endpointNames)('%s: table actions exactly as endpoint-needs.ts declares them', (endpoint) => {
+    const declared = endpointNeeds[endpoint].tables as Partial<Record<TableId, readonly string[]>>;
+    const dynamo = policyStatements(template, endpoint).statements.filter((statement) =>
+      JSON.stringify(statement).includes('dynamodb:'),
+    );
+    expect(dynamo).toEqual(
+      Object.entries(declared).map(([tableId, actions]) => {
+        const arn = arnOf(tableLogicalId(template, tableId as TableId));
+        const indexes = actions?.some((action) => action === 'Query' || action === 'Scan');
+        const list = (actions ?? []).map((action) => `dynamodb:${action}`);
+        return {
+          Action: list.length === 1 ? list[0] : list,
+          Effect: 'Allow',
+          Resource: indexes ? [arn, { 'Fn::Join': ['', [arn, '/index/*']] }] : arn,
+        };
+      }),
+    );
+  });
+});
+
+describe('API Gateway', () => {
+  it('is a regional REST API with the execute-api URL on when there is no custom domain', () => {
+    template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Name: 'Passgate',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      DisableExecuteApiEndpoint: false,
+    });
+  });
+
+  it('routes every path of routes.ts to its endpoint function, without an authorizer', () => {
+    interface ApiResource {
+      Type: string;
+      Properties: { ParentId: { Ref?: string }; PathPart: string };
+    }
+    const resources = template.toJSON().Resources as Record<string, ApiResource>;
+    const pathOf = (resourceId: string | undefined): string[] =>
+      resourceId && resources[resourceId]?.Type === 'AWS::ApiGateway::Resource'
+        ? [
+            ...pathOf(resources[resourceId]?.Properties.ParentId.Ref),
+            resources[resourceId]?.Properties.PathPart,
+          ]
+        : [];
+    const deployed = Object.values(template.findResources('AWS::ApiGateway::Method')).map(
+      ({ Properties }) => {
+        expect(Properties).toMatchObject({
+          AuthorizationType: 'NONE',
+          Integration: { Type: 'AWS_PROXY', IntegrationHttpMethod: 'POST' },
+        });
+        const target = JSON.stringify(Properties.Integration.Uri).match(
+          /"Fn::GetAtt":\["([^"]+)","Arn"\]/,
+        )?.[1];
+        return `${Properties.HttpMethod} ${pathOf(Properties.ResourceId.Ref).join('/')} → ${target}`;
+      },
+    );
+    expect(deployed.sort()).toEqual(
+      routes
+        .map(
+          (route) =>
+            `${route.method} ${route.path} → ${endpointFunction(template, route.endpoint).logicalId}`,
+        )
+        .sort(),
+    );
+    for (const route of routes) {
+      template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'apigateway.amazonaws.com',
+        FunctionName: arnOf(endpointFunction(template, route.endpoint).logicalId),
+        SourceArn: { 'Fn::Join': ['', Match.arrayWith([`/${route.method}/${route.path}`])] },
+      });
+    }
+    template.resourceCountIs('AWS::Lambda::Permission', routes.length);
+  });
+
+  it('throttles the stage, traces it and writes JSON access logs without bodies or headers', () => {
+    const format = new Capture();
+    const destination = new Capture();
+    const logGroupIds = Object.keys(template.findResources('AWS::Logs::LogGroup'));
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      TracingEnabled: true,
+      MethodSettings: [
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 100,
+          ThrottlingBurstLimit: 200,
+          DataTraceEnabled: false,
+        }),
+      ],
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::Join': ['', destination] },
+        Format: format,
+      },
+    });
+    const fields = JSON.parse(format.asString());
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      sourceIp: '$context.identity.sourceIp',
+      status: '$context.status',
+      resourcePath: '$context.resourcePath',
+      integrationError: '$context.integration.error',
+      wafStatus: '$context.waf.status',
+    });
+    expect(format.asString()).not.toMatch(/\$input|requestOverride|\$context\.authorizer/);
+    const logGroup = (destination.asArray() as { Ref?: string }[])
+      .map((part) => part.Ref)
+      .find((ref) => ref !== undefined && logGroupIds.includes(ref));
+    expect(template.toJSON().Resources[logGroup as string]).toMatchObject({
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { RetentionInDays: 90 },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('answers its own refusals in the OAuth error format, never cached', () => {
+    template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
+      StatusCode: '404',
+      ResponseParameters: {
+        'gatewayresponse.header.Cache-Control': "'no-store'",
+        'gatewayresponse.header.Pragma': "'no-cache'",
+      },
+      ResponseTemplates: {
+        'application/json': '{"error":"invalid_request","error_description":"Unknown endpoint."}',
+      },
+    });
+    for (const [type, error] of [
+      ['THROTTLED', 'temporarily_unavailable'],
+      ['WAF_FILTERED', 'access_denied'],
+      ['DEFAULT_4XX', 'invalid_request'],
+      ['DEFAULT_5XX', 'temporarily_unavailable'],
+    ]) {
+      const body = new Capture();
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseTemplates: { 'application/json': body },
+      });
+      expect(body.asString()).toMatch(new RegExp(`^\\{"error":"${error}","error_description":.+\\}$`));
+    }
+  });
+
+  it('changes the stage, throttling and retention through props', () => {
+    const { template: custom } = synthStack({
+      stageName: 'v1',
+      throttling: { rateLimit: 25, burstLimit: 50 },
+      logRetention: RetentionDays.ONE_YEAR,
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 50 })],
+    });
+    custom.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+  });
+});
+
+describe('AWS WAF', () => {
+  it('is on by default: a per-IP rate limit on the token endpoint and the IP reputation list', () => {
+    template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [
+        Match.objectLike({
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: {
+              Limit: 300,
+              EvaluationWindowSec: 300,
+              AggregateKeyType: 'IP',
+              ScopeDownStatement: {
+                ByteMatchStatement: {
+                  FieldToMatch: { UriPath: {} },
+                  PositionalConstraint: 'ENDS_WITH',
+                  SearchString: '/oauth/token',
+                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+                },
+              },
+            },
+          },
+        }),
+        Match.objectLike({
+          OverrideAction: { None: {} },
+          Statement: {
+            ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' },
+          },
+        }),
+      ],
+    });
+  });
+
+  it('is associated with the API stage', () => {
+    const acl = Object.keys(template.findResources('AWS::WAFv2::WebACL'))[0] as string;
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      WebACLArn: arnOf(acl),
+      ResourceArn: {
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            '::/restapis/',
+            { Ref: Match.stringLikeRegexp('^TokenApi') },
+            '/stages/',
+            { Ref: Match.stringLikeRegexp('^TokenApiDeploymentStageprod') },
+          ]),
+        ],
+      },
+    });
+  });
+
+  it('adds account takeover prevention on the token endpoint only when asked', () => {
+    expect(JSON.stringify(template.toJSON())).not.toContain('AWSManagedRulesATPRuleSet');
+    const { template: atp } = synthStack({
+      waf: { tokenRequestsPer5MinutesPerIp: 1000, accountTakeoverPrevention: { payloadType: 'JSON' } },
+    });
+    atp.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({ Statement: { RateBasedStatement: Match.objectLike({ Limit: 1000 }) } }),
+        Match.objectLike({
+          OverrideAction: { None: {} },
+          Statement: {
+            ManagedRuleGroupStatement: Match.objectLike({
+              VendorName: 'AWS',
+              Name: 'AWSManagedRulesATPRuleSet',
+              ManagedRuleGroupConfigs: [
+                {
+                  AWSManagedRulesATPRuleSet: {
+                    LoginPath: '/prod/oauth/token',
+                    RequestInspection: {
+                      PayloadType: 'JSON',
+                      UsernameField: { Identifier: '/username' },
+                      PasswordField: { Identifier: '/password' },
+                    },
+                  },
+                },
+              ],
+            }),
+          },
+        }),
+      ]),
+    });
+  });
+
+  it('can be switched off', () => {
+    const { template: bare } = synthStack({ waf: false });
+    bare.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    bare.resourceCountIs('AWS::WAFv2::WebACLAssociation', 0);
+  });
+});
+
+describe('issuer and custom domain', () => {
+  it('without a custom domain, outputs the stage URL as issuer and lets functions read it from requests', () => {
+    template.hasOutput(outputKeys.issuer, { Value: stageUrl() });
+    template.hasOutput(outputKeys.tokenEndpoint, { Value: stageUrl('oauth/token') });
+    template.hasOutput(outputKeys.jwksUri, { Value: stageUrl('.well-known/jwks.json') });
+    for (const endpoint of endpointNames) {
+      const variables = (endpointFunction(template, endpoint).properties.Environment as { Variables: object })
+        .Variables;
+      expect(variables).not.toHaveProperty(environment.issuer);
+    }
+  });
+
+  it('with a custom domain, disables execute-api and fixes the issuer in every function', () => {
+    const { template: custom } = synthStack({
+      customDomain: {
+        domainName: 'auth.example.com',
+        certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab',
+        hostedZone: { hostedZoneId: 'Z0123456789ABC', zoneName: 'example.com' },
+      },
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::RestApi', { DisableExecuteApiEndpoint: true });
+    custom.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      DomainName: 'auth.example.com',
+      RegionalCertificateArn:
+        'arn:aws:acm:eu-west-1:111122223333:certificate/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+      SecurityPolicy: 'TLS_1_2',
+    });
+    custom.hasResourceProperties('AWS::ApiGateway::BasePathMapping', {
+      DomainName: { Ref: Match.stringLikeRegexp('^TokenApiDomain') },
+      Stage: { Ref: Match.stringLikeRegexp('^TokenApiDeploymentStageprod') },
+    });
+    custom.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'auth.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789ABC',
+      AliasTarget: Match.objectLike({ DNSName: Match.anyValue() }),
+    });
+    custom.hasOutput(outputKeys.issuer, { Value: 'https://auth.example.com/' });
+    custom.hasOutput(outputKeys.tokenEndpoint, { Value: 'https://auth.example.com/oauth/token' });
+    for (const endpoint of endpointNames) {
+      expect(endpointFunction(custom, endpoint).properties.Environment).toMatchObject({
+        Variables: { [environment.issuer]: 'https://auth.example.com/' },
+      });
+    }
+    custom.hasResourceProperties('AWS::WAFv2::WebACL', Match.anyValue());
+  });
+
+  it('without a hosted zone, tells where to point the CNAME', () => {
+    const { template: custom } = synthStack({
+      customDomain: {
+        domainName: 'auth.example.com',
+        certificateArn: 'arn:aws:acm:eu-west-1:111122223333:certificate/abc',
+      },
+    });
+    custom.resourceCountIs('AWS::Route53::RecordSet', 0);
+    custom.hasOutput('CustomDomainTarget', {
+      Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^TokenApiDomain'), 'RegionalDomainName'] },
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('name every table for `passgate --stack`', () => {
+    for (const table of tables) {
+      template.hasOutput(tableOutputKey(table.id), { Value: { Ref: tableLogicalId(template, table.id) } });
+    }
+    expect(Object.keys(template.toJSON().Outputs).sort()).toEqual(
+      [
+        outputKeys.issuer,
+        outputKeys.tokenEndpoint,
+        outputKeys.jwksUri,
+        ...tables.map((t) => tableOutputKey(t.id)),
+      ].sort(),
+    );
+  });
+});
+
+describe('example protected API', () => {
+  it('is off by default', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 0);
+  });
+
+  it('puts GET /claims behind a JWT authorizer for the issuer and the default audience', () => {
+    const { template: example } = synthStack({ exampleApi: {} });
+    const authorizer = new Capture();
+    example.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: stageUrl(), Audience: [API] },
+    });
+    example.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: 'GET /claims',
+      AuthorizationType: 'JWT',
+      AuthorizerId: { Ref: authorizer },
+    });
+    expect(example.toJSON().Resources[authorizer.asString()].Type).toBe('AWS::ApiGatewayV2::Authorizer');
+    example.hasOutput('ExampleApiUrl', Match.anyValue());
+  });
+});
+
+describe('stack props', () => {
+  it('reports every problem at once, before building anything', () => {
+    let error: unknown;
+    try {
+      synthStack({
+        signingKey: 'not a name',
+        verificationKeys: ['next', 'next'],
+        customDomain: { domainName: 'Auth_Example', certificateArn: 'arn:aws:iam::1:role/x' },
+        waf: { tokenRequestsPer5MinutesPerIp: 5 },
+        stageName: 'prod stage',
+        throttling: { rateLimit: 0, burstLimit: 1.5 },
+        exampleApi: { audience: 'https://unknown.example.com/' },
+        bundlesDir: '/nonexistent',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StackPropsError);
+    expect((error as StackPropsError).problems).toEqual([
+      'signingKey: "not a name" must be 1-32 letters, digits or "-"',
+      'verificationKeys[1]: key "next" is listed twice',
+      'customDomain.domainName: "Auth_Example" is not a lowercase host name',
+      'customDomain.certificateArn: must be the ARN of an ACM certificate',
+      'waf.tokenRequestsPer5MinutesPerIp: must be a whole number from 10 (WAF minimum)',
+      'stageName: "prod stage" must be letters, digits, "_" or "-"',
+      'throttling.rateLimit: must be above 0',
+      'throttling.burstLimit: must be a whole number above 0',
+      'exampleApi.audience: "https://unknown.example.com/" is not the identifier of an API in the config',
+      ...endpointNames.map(
+        (endpoint) =>
+          `bundlesDir: no bundle for endpoint "${endpoint}" in /nonexistent (run \`npm run build\` first)`,
+      ),
+    ]);
+  });
+
+  it('refuses a tenant config that does not validate', () => {
+    expect(() => synthStack({ config: { ...testConfig(), defaultRealm: 'staff' } })).toThrow(ConfigError);
+  });
+});
