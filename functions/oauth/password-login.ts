@@ -2,6 +2,7 @@ import type { RealmConfig } from '../config/schema.ts';
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CREDENTIALS } from './errors.ts';
 import type { TokenRequest } from './grants/grant.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
+import { upgradePasswordHashIfOutdated } from './password-upgrade.ts';
 import type { UserRecord } from './ports.ts';
 import { grantScopes, parseScope, resolveApi } from './scopes.ts';
 import type { Services } from './services.ts';
@@ -69,5 +70,6 @@ async function verifyCredentials(
     throw invalidGrant(WRONG_CREDENTIALS, user.blocked ? 'wrong password (user blocked)' : 'wrong password');
   }
   if (user.blocked) throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
+  await upgradePasswordHashIfOutdated(services, user, password);
   return user;
 }
