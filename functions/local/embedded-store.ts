@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
@@ -124,13 +124,22 @@ function createTableInput(table: TableDefinition) {
   };
 }
 
-/** Creates the tables of store-schema.ts that do not exist yet. */
+/** Creates the tables of store-schema.ts that do not exist yet, and waits until they take writes. */
 export async function ensureTables(db: DynamoDBDocumentClient): Promise<void> {
   for (const table of tables) {
     try {
       await db.send(new CreateTableCommand(createTableInput(table)));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    // dynalite answers CreateTable with CREATING and turns ACTIVE on a timer; until then every
+    // read or write of the table fails with ResourceNotFoundException.
+    const TableName = localTableNames[table.id];
+    for (let wait = 0; ; wait++) {
+      const { Table } = await db.send(new DescribeTableCommand({ TableName }));
+      if (Table?.TableStatus === 'ACTIVE') break;
+      if (wait === 500) throw new Error(`table ${TableName} did not become ACTIVE`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }
