@@ -1,7 +1,11 @@
 /** `npx passgate …`: the operator CLI (CONTRACT §5). */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoUserStore } from '../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
+import { Argon2WorkerPool } from '../functions/adapters/passwords/argon2-worker-pool.ts';
+import { parseUserFile } from '../functions/admin/auth0-user-format.ts';
 import {
   AdminError,
   type AdminServices,
@@ -14,12 +18,16 @@ import {
   setBlocked,
   setPassword,
 } from '../functions/admin/user-admin.ts';
+import { importUsers } from '../functions/admin/user-import.ts';
+import { defaults } from '../functions/config/defaults.ts';
 import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
-import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
 import { localTableNames } from '../functions/store-schema.ts';
+import { formatImportReport } from './cli/import-report.ts';
+import { progressDisplay } from './cli/progress.ts';
 import { readNewPassword } from './cli/read-password.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
@@ -32,9 +40,11 @@ const USAGE = `usage: passgate <command> [options] [--json]
   users set-password --realm R --username U [--password-stdin]
   users list --realm R
   users grant --realm R --username U --api A --scopes "s1 s2"
+  users import --realm R FILE [--upsert] [--concurrency N]
   clients secret
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
+users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/import.md.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -51,6 +61,8 @@ const { values: options, positionals } = (() => {
         api: { type: 'string' },
         scopes: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
+        upsert: { type: 'boolean', default: false },
+        concurrency: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -76,7 +88,10 @@ const describe = (user: UserRecord) =>
   `${user.username} (${user.realm}|${user.user_id})${user.blocked ? ' [blocked]' : ''}` +
   `${user.email ? ` <${user.email}>` : ''}, ${user.logins_count} login(s)`;
 
-async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  run: (services: AdminServices) => Promise<T>,
+  hasher: PasswordHasher = new Argon2Hasher(),
+): Promise<T> {
   const { configPath, dataDir } = localPaths();
   const config = loadConfigFile(configPath);
   const store = await openLocalStore(dataDir);
@@ -84,7 +99,7 @@ async function withServices<T>(run: (services: AdminServices) => Promise<T>): Pr
     return await run({
       config,
       users: new DynamoUserStore(store.db, localTableNames.users),
-      hasher: new Argon2Hasher(),
+      hasher,
       clock: systemClock,
     });
   } finally {
@@ -139,8 +154,49 @@ async function usersCommand(action: string | undefined): Promise<void> {
         `${user.username} now holds on ${required('api')}: ${granted.join(' ') || '(none)'}`,
       );
     }
+    case 'import':
+      return importCommand();
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);
+  }
+}
+
+/** Exits non-zero when a row was rejected or failed, after printing the whole report. */
+async function importCommand(): Promise<void> {
+  const realm = required('realm');
+  const file = positionals[2];
+  if (file === undefined || positionals.length > 3) throw new UsageError('users import takes one FILE');
+  const concurrency = Number(options.concurrency ?? 32);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+    throw new UsageError('--concurrency must be an integer from 1 to 1000');
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new AdminError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const rows = parseUserFile(text, file);
+  const display = progressDisplay(process.stderr, { plain: options.json });
+  // Plain passwords are hashed on a worker thread per core (see argon2-worker-pool.ts).
+  const pool = new Argon2WorkerPool(availableParallelism());
+  const report = await withServices(
+    (services) =>
+      importUsers(services, {
+        realm,
+        rows,
+        upsert: options.upsert,
+        concurrency,
+        hashConcurrency: 2 * pool.size, // one hashing, one queued, per worker
+        onProgress: (progress) => display.update(progress),
+      }),
+    new Argon2Hasher(defaults.argon2, pool),
+  ).finally(() => pool.close());
+  display.finish(report);
+  print(report, formatImportReport(report));
+  if (report.rejected + report.failed > 0) {
+    process.stderr.write(`passgate: ${report.rejected} row(s) rejected, ${report.failed} failed\n`);
+    process.exitCode = 1;
   }
 }
 

@@ -2,6 +2,7 @@ import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
+import { Argon2WorkerPool } from '../../functions/adapters/passwords/argon2-worker-pool.ts';
 import {
   decodeB64,
   formatPbkdf2,
@@ -184,5 +185,25 @@ describe('hash upgrade at login', () => {
     const { fake, calls } = services(async () => true);
     await upgradePasswordHashIfOutdated(fake, { ...user, password_hash: await hasher.hash('pw') }, 'pw');
     expect(calls).toEqual([]);
+  });
+});
+
+describe('argon2 worker pool (bulk imports)', () => {
+  it('hashes on worker threads into the same current argon2id strings', async () => {
+    const pool = new Argon2WorkerPool(2);
+    try {
+      const pooled = new Argon2Hasher(undefined, pool);
+      const passwords = Array.from({ length: 6 }, (_, i) => `pooled password ${i}`);
+      const hashes = await Promise.all(passwords.map((password) => pooled.hash(password)));
+      for (const [i, hash] of hashes.entries()) {
+        expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+        expect(hasher.needsRehash(hash)).toBe(false);
+        expect(await hasher.verify(hash, passwords[i] as string)).toBe(true);
+      }
+      await expect(pool.hash('pw', { memoryCost: 0 })).rejects.toThrow(/^argon2 worker: /);
+      expect(await pooled.hash('still works')).toMatch(/^\$argon2id\$/);
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import { hash, verify } from '@node-rs/argon2';
 import { defaults } from '../../config/defaults.ts';
 import { parsePasswordHash } from '../../oauth/password-hash-format.ts';
 import type { PasswordHasher } from '../../oauth/ports.ts';
+import type { Argon2WorkerPool } from './argon2-worker-pool.ts';
 import { verifyBcrypt } from './bcrypt-verifier.ts';
 import { verifyPbkdf2 } from './pbkdf2-verifier.ts';
 import { verifyScrypt } from './scrypt-verifier.ts';
@@ -26,10 +27,15 @@ export interface Argon2Parameters {
 export class Argon2Hasher implements PasswordHasher {
   private dummyHash: Promise<string> | undefined;
 
-  constructor(private readonly parameters: Argon2Parameters = defaults.argon2) {}
+  /** `pool`: hash on these worker threads instead of libuv's pool (bulk imports). */
+  constructor(
+    private readonly parameters: Argon2Parameters = defaults.argon2,
+    private readonly pool?: Argon2WorkerPool,
+  ) {}
 
   hash(password: string): Promise<string> {
-    return hash(password, { algorithm: ARGON2ID, ...this.parameters });
+    const options = { algorithm: ARGON2ID, ...this.parameters };
+    return this.pool ? this.pool.hash(password, options) : hash(password, options);
   }
 
   async verify(passwordHash: string, password: string): Promise<boolean> {
