@@ -27,12 +27,13 @@ export function progressDisplay(
   options: { plain: boolean; now?: () => number },
 ): ProgressDisplay {
   const now = options.now ?? (() => performance.now());
-  const started = now();
+  // From the first update, not from start-up: opening the store is not importing.
+  let started: number | undefined;
   const tty = stream.isTTY === true && !options.plain;
   let lastDraw = Number.NEGATIVE_INFINITY;
   let lastTenth = -1;
 
-  const rate = (p: ImportProgress) => p.done / Math.max((now() - started) / 1000, 0.001);
+  const rate = (p: ImportProgress) => p.done / Math.max((now() - (started ?? now())) / 1000, 0.001);
 
   function bar(p: ImportProgress): string {
     const fraction = p.total === 0 ? 1 : p.done / p.total;
@@ -48,6 +49,7 @@ export function progressDisplay(
 
   return {
     update(p) {
+      started ??= now();
       if (tty) {
         if (now() - lastDraw < 100) return;
         lastDraw = now();
