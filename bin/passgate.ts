@@ -1,11 +1,7 @@
 /** `npx passgate …`: the operator CLI (CONTRACT §5). */
-import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoUserStore } from '../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
-import { Argon2WorkerPool } from '../functions/adapters/passwords/argon2-worker-pool.ts';
-import { parseUserFile } from '../functions/admin/auth0-user-format.ts';
 import {
   AdminError,
   type AdminServices,
@@ -18,16 +14,14 @@ import {
   setBlocked,
   setPassword,
 } from '../functions/admin/user-admin.ts';
-import { importUsers } from '../functions/admin/user-import.ts';
-import { defaults } from '../functions/config/defaults.ts';
 import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
 import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
 import { localTableNames } from '../functions/store-schema.ts';
+import { importFile } from './cli/import-command.ts';
 import { formatImportReport } from './cli/import-report.ts';
-import { progressDisplay } from './cli/progress.ts';
 import { readNewPassword } from './cli/read-password.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
@@ -154,49 +148,28 @@ async function usersCommand(action: string | undefined): Promise<void> {
         `${user.username} now holds on ${required('api')}: ${granted.join(' ') || '(none)'}`,
       );
     }
-    case 'import':
-      return importCommand();
+    case 'import': {
+      const file = positionals[2];
+      if (file === undefined || positionals.length > 3) throw new UsageError('users import takes one FILE');
+      const concurrency = Number(options.concurrency ?? 32);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+        throw new UsageError('--concurrency must be an integer from 1 to 1000');
+      }
+      const { upsert, json } = options;
+      const report = await importFile(
+        { realm: required('realm'), file, upsert, concurrency, json },
+        withServices,
+      );
+      print(report, formatImportReport(report));
+      // The report is printed either way; a rejected or failed row makes the exit status 1.
+      if (report.rejected + report.failed > 0) {
+        process.stderr.write(`passgate: ${report.rejected} row(s) rejected, ${report.failed} failed\n`);
+        process.exitCode = 1;
+      }
+      return;
+    }
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);
-  }
-}
-
-/** Exits non-zero when a row was rejected or failed, after printing the whole report. */
-async function importCommand(): Promise<void> {
-  const realm = required('realm');
-  const file = positionals[2];
-  if (file === undefined || positionals.length > 3) throw new UsageError('users import takes one FILE');
-  const concurrency = Number(options.concurrency ?? 32);
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
-    throw new UsageError('--concurrency must be an integer from 1 to 1000');
-  }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new AdminError(`cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-  }
-  const rows = parseUserFile(text, file);
-  const display = progressDisplay(process.stderr, { plain: options.json });
-  // Plain passwords are hashed on a worker thread per core (see argon2-worker-pool.ts).
-  const pool = new Argon2WorkerPool(availableParallelism());
-  const report = await withServices(
-    (services) =>
-      importUsers(services, {
-        realm,
-        rows,
-        upsert: options.upsert,
-        concurrency,
-        hashConcurrency: 2 * pool.size, // one hashing, one queued, per worker
-        onProgress: (progress) => display.update(progress),
-      }),
-    new Argon2Hasher(defaults.argon2, pool),
-  ).finally(() => pool.close());
-  display.finish(report);
-  print(report, formatImportReport(report));
-  if (report.rejected + report.failed > 0) {
-    process.stderr.write(`passgate: ${report.rejected} row(s) rejected, ${report.failed} failed\n`);
-    process.exitCode = 1;
   }
 }
 
