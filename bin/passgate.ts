@@ -20,7 +20,9 @@ import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
-import { systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import { importFile } from './cli/import-command.ts';
+import { formatImportReport } from './cli/import-report.ts';
 import { readNewPassword } from './cli/read-password.ts';
 import { counterHashKeyFromStack, tableNamesFromStack } from './cli/stack-tables.ts';
 
@@ -34,12 +36,14 @@ const USAGE = `usage: passgate <command> [options] [--json]
   users set-password --realm R --username U [--password-stdin]
   users list --realm R
   users grant --realm R --username U --api A --scopes "s1 s2"
+  users import --realm R FILE [--upsert] [--concurrency N]
   clients secret
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
 set-password, block and delete end every refresh token of the user at once.
 --stack NAME works on a deployed stack (tables from its CloudFormation outputs; AWS credentials
 and region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
+users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/import.md.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -57,6 +61,8 @@ const { values: options, positionals } = (() => {
         scopes: { type: 'string' },
         stack: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
+        upsert: { type: 'boolean', default: false },
+        concurrency: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -90,7 +96,10 @@ async function deployedStack(stackName: string) {
   };
 }
 
-async function withServices<T>(run: (services: AdminServices) => Promise<T>): Promise<T> {
+async function withServices<T>(
+  run: (services: AdminServices) => Promise<T>,
+  hasher: PasswordHasher = new Argon2Hasher(),
+): Promise<T> {
   const { configPath, dataDir } = localPaths();
   const config = loadConfigFile(configPath); // a bad config is reported before any store is opened
   if (options.stack !== undefined) {
@@ -101,7 +110,7 @@ async function withServices<T>(run: (services: AdminServices) => Promise<T>): Pr
         config,
         ...dynamoStores(db, deployed.tableNames),
         counterHashKey: deployed.counterHashKey,
-        hasher: new Argon2Hasher(),
+        hasher,
         clock: systemClock,
       });
     } finally {
@@ -110,7 +119,7 @@ async function withServices<T>(run: (services: AdminServices) => Promise<T>): Pr
   }
   const store = await openLocalStore(dataDir);
   try {
-    return await run(localAdminServices({ configPath, dataDir, store }));
+    return await run({ ...localAdminServices({ configPath, dataDir, store }), hasher });
   } finally {
     await store.close();
   }
@@ -166,6 +175,26 @@ async function usersCommand(action: string | undefined): Promise<void> {
         publicUser(user),
         `${user.username} now holds on ${required('api')}: ${granted.join(' ') || '(none)'}`,
       );
+    }
+    case 'import': {
+      const file = positionals[2];
+      if (file === undefined || positionals.length > 3) throw new UsageError('users import takes one FILE');
+      const concurrency = Number(options.concurrency ?? 32);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+        throw new UsageError('--concurrency must be an integer from 1 to 1000');
+      }
+      const { upsert, json } = options;
+      const report = await importFile(
+        { realm: required('realm'), file, upsert, concurrency, json },
+        withServices,
+      );
+      print(report, formatImportReport(report));
+      // The report is printed either way; a rejected or failed row makes the exit status 1.
+      if (report.rejected + report.failed > 0) {
+        process.stderr.write(`passgate: ${report.rejected} row(s) rejected, ${report.failed} failed\n`);
+        process.exitCode = 1;
+      }
+      return;
     }
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);

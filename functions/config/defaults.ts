@@ -9,6 +9,23 @@ export const defaults = {
   passwordMinLength: 8,
   /** Bound on argon2 input so a huge password cannot cost CPU before it is refused. */
   passwordMaxBytes: 1024,
+  /**
+   * Imported hashes are verified once, at the user's next login: parameters past these bounds
+   * would let one import row make a login cost seconds of CPU or gigabytes of memory.
+   */
+  importedHashLimits: {
+    /** 256 MiB: 4× RFC 9106 §4's memory-constrained option (64 MiB); its 2 GiB option would need 2 GiB per concurrent login. */
+    argon2: { maxMemoryKiB: 262_144, maxTimeCost: 16, maxParallelism: 16 },
+    /** Cost 15 is ~2 s in pure-JS bcrypt; real deployments use 10-13. */
+    bcrypt: { maxCost: 15 },
+    /** 2 M iterations: over three times OWASP's 600 000 for PBKDF2-HMAC-SHA256. */
+    pbkdf2: { maxIterations: 2_000_000 },
+    /** scrypt memory is 128·N·r bytes; 256 MiB is 16 times the scrypt paper's interactive setting (N=2^14, r=8). */
+    scrypt: { maxMemoryBytes: 256 * 1024 * 1024, maxParallelization: 16 },
+    /** Derived keys shorter than 16 bytes (128 bits) match wrong passwords too easily; longer than 1 KiB is not a password hash. */
+    minKeyBytes: 16,
+    maxKeyBytes: 1024,
+  },
   /** Usernames are identifiers, not prose: bounded so keys stay small. */
   usernameMaxLength: 128,
   /** Auth0's default access token lifetime for an API is 24 h; we prefer short-lived tokens (RFC 9700 §4.14). */

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
@@ -128,8 +128,9 @@ function createTableInput(table: TableDefinition, tableName: string) {
 }
 
 /**
- * Creates the tables of store-schema.ts that do not exist yet (under other names in tests). Neither
- * dynalite nor the local server needs TTL: expiry is checked on every read, TTL only sweeps.
+ * Creates the tables of store-schema.ts that do not exist yet (under other names in tests), and
+ * waits until they take writes. Neither dynalite nor the local server needs TTL: expiry is checked
+ * on every read, TTL only sweeps.
  */
 export async function ensureTables(
   db: DynamoDBDocumentClient,
@@ -140,6 +141,15 @@ export async function ensureTables(
       await db.send(new CreateTableCommand(createTableInput(table, tableNames[table.id])));
     } catch (error) {
       if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    // dynalite answers CreateTable with CREATING and turns ACTIVE on a timer; until then every
+    // read or write of the table fails with ResourceNotFoundException.
+    const TableName = tableNames[table.id];
+    for (let wait = 0; ; wait++) {
+      const { Table } = await db.send(new DescribeTableCommand({ TableName }));
+      if (Table?.TableStatus === 'ACTIVE') break;
+      if (wait === 500) throw new Error(`table ${TableName} did not become ACTIVE`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
   }
 }

@@ -11,6 +11,7 @@ import { clientIp } from './client-ip.ts';
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CREDENTIALS } from './errors.ts';
 import type { TokenRequest } from './grants/grant.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
+import { upgradePasswordHashIfOutdated } from './password-upgrade.ts';
 import type { UserRecord } from './ports.ts';
 import { offersRefreshToken, startSession } from './refresh-tokens.ts';
 import { grantScopes, parseScope, resolveApi } from './scopes.ts';
@@ -122,6 +123,7 @@ async function verifyCredentials(
     event('f', 'User is blocked', user);
     throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
   }
+  await upgradePasswordHashIfOutdated(services, user, password);
   await clearAfterSuccess(services, counters);
   return user;
 }

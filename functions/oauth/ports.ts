@@ -19,7 +19,11 @@ export interface UserRecord {
   readonly updated_at: string;
   readonly last_login?: string;
   readonly logins_count: number;
-  /** PHC string; never logged, never returned by the CLI. */
+  /**
+   * PHC string naming its algorithm (see password-hash-format.ts): argon2id for passwords set
+   * here, or a hash imported as it was (argon2i, bcrypt, PBKDF2, scrypt) until the user's next
+   * login upgrades it. Never logged, never returned by the CLI.
+   */
   readonly password_hash: string;
   /** API identifier → scopes the user holds, for APIs with `enforcePermissions`. */
   readonly permissions: Readonly<Record<string, readonly string[]>>;
@@ -52,6 +56,17 @@ export interface UserStore {
   findById(realm: string, userId: string): Promise<UserRecord | undefined>;
   /** Fails with UserExistsError when the username is taken in that realm. */
   create(user: NewUser): Promise<UserRecord>;
+  /**
+   * An import row with --upsert: creates the user, or overwrites the profile and password of the
+   * user with this username and the same user_id, keeping its creation time, login count and
+   * permissions. Fails with UserExistsError when the username belongs to a user with another id.
+   */
+  upsert(user: NewUser): Promise<'created' | 'updated'>;
+  /**
+   * Replaces the password hash only while it is still `oldHash`, so a password changed since it
+   * was verified is never overwritten. False when the hash (or the user) changed meanwhile.
+   */
+  upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
   /** Counts a successful login; a no-op when the user was deleted meanwhile. */
   recordLogin(user: UserRecord, at: string): Promise<void>;
   /**
@@ -163,7 +178,13 @@ export interface Signer {
 export interface PasswordHasher {
   /** An argon2id PHC string with the current parameters. */
   hash(password: string): Promise<string>;
+  /** Verifies against any stored hash format the hasher knows; a malformed hash never verifies. */
   verify(passwordHash: string, password: string): Promise<boolean>;
+  /**
+   * True for anything other than argon2id with the current parameters (another algorithm, or
+   * argon2id with older ones): after a successful verify the login re-hashes the password.
+   */
+  needsRehash(passwordHash: string): boolean;
   /**
    * Spends what a real verify spends and always fails: the unknown-user path calls it so that
    * an unknown username costs the same time as a wrong password.

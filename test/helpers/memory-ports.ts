@@ -37,6 +37,7 @@ export class FixedClock implements Clock {
 export const plainHasher: PasswordHasher = {
   hash: async (password) => `plain:${password}`,
   verify: async (hash, password) => hash === `plain:${password}`,
+  needsRehash: () => false,
   verifyDummy: async () => false,
 };
 
@@ -61,6 +62,27 @@ export class MemoryUserStore implements UserStore {
     const record: UserRecord = { ...user, updated_at: user.created_at, logins_count: 0 };
     this.users.set(key, record);
     return record;
+  }
+  async upsert(user: NewUser) {
+    const key = this.key(user.realm, user.username_key);
+    const stored = this.users.get(key);
+    if (stored && stored.user_id !== user.user_id) throw new UserExistsError();
+    this.users.set(key, {
+      ...user,
+      created_at: stored?.created_at ?? user.created_at,
+      updated_at: user.created_at,
+      logins_count: stored?.logins_count ?? 0,
+      permissions: stored?.permissions ?? user.permissions,
+      session_epoch: (stored?.session_epoch ?? 0) + 1,
+    });
+    return stored ? ('updated' as const) : ('created' as const);
+  }
+  async upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string) {
+    const key = this.key(user.realm, user.username_key);
+    const stored = this.users.get(key);
+    if (stored?.user_id !== user.user_id || stored.password_hash !== oldHash) return false;
+    this.users.set(key, { ...stored, password_hash: newHash });
+    return true;
   }
   async recordLogin(user: UserRecord, at: string) {
     const stored = this.users.get(this.key(user.realm, user.username_key));
@@ -203,6 +225,9 @@ export class RecordingHasher implements PasswordHasher {
   async verify(passwordHash: string, password: string) {
     this.calls.push('verify');
     return passwordHash === `plain:${password}`;
+  }
+  needsRehash(_passwordHash: string) {
+    return false;
   }
   async verifyDummy(_password: string): Promise<false> {
     this.calls.push('verifyDummy');

@@ -84,6 +84,73 @@ export class DynamoUserStore implements UserStore {
     return record;
   }
 
+  async upsert(user: NewUser): Promise<'created' | 'updated'> {
+    // Profile and password from the import; identity, history and permissions kept when present.
+    const attributes: [name: string, value: unknown, keepExisting: boolean][] = [
+      ['user_id', user.user_id, true],
+      ['user_ref', userRef(user.realm, user.user_id), true],
+      ['created_at', user.created_at, true],
+      ['logins_count', 0, true],
+      ['permissions', user.permissions, true],
+      ['realm', user.realm, false],
+      ['username', user.username, false],
+      ['username_key', user.username_key, false],
+      ['email_verified', user.email_verified, false],
+      ['blocked', user.blocked, false],
+      ['password_hash', user.password_hash, false],
+      ['updated_at', user.created_at, false],
+      ['email', user.email, false],
+      ['name', user.name, false],
+    ];
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const assignments: string[] = [];
+    attributes.forEach(([name, value, keepExisting], i) => {
+      if (value === undefined) return; // absent from the file: the stored value stays
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      assignments.push(keepExisting ? `#a${i} = if_not_exists(#a${i}, :a${i})` : `#a${i} = :a${i}`);
+    });
+    try {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(user.realm, user.username_key),
+          // An overwrite on purpose may replace the password: it ends the user's sessions too (ports.ts).
+          UpdateExpression: `SET ${assignments.join(', ')} ADD session_epoch :one`,
+          // A user's id never changes: the same username under another id is another user.
+          ConditionExpression: 'attribute_not_exists(pk) OR #a0 = :a0',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...values, ':one': 1 },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return Attributes ? 'updated' : 'created';
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new UserExistsError();
+      throw translateDynamoError(error, 'UpdateItem');
+    }
+  }
+
+  async upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string): Promise<boolean> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(user.realm, user.username_key),
+          UpdateExpression: 'SET password_hash = :new',
+          // Only the hash that was verified: a password set meanwhile (or a re-created user) wins.
+          ConditionExpression: 'user_id = :id AND password_hash = :old',
+          ExpressionAttributeValues: { ':new': newHash, ':old': oldHash, ':id': user.user_id },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw translateDynamoError(error, 'UpdateItem');
+    }
+  }
+
   async recordLogin(user: UserRecord, at: string): Promise<void> {
     try {
       await this.db.send(

@@ -1,0 +1,274 @@
+import { availableParallelism } from 'node:os';
+import { DependencyUnavailableError } from '../oauth/errors.ts';
+import { normalizePassword } from '../oauth/normalize.ts';
+import { type NewUser, UserExistsError, type UserRecord } from '../oauth/ports.ts';
+import {
+  type ImportCandidate,
+  type ImportRow,
+  isRejection,
+  type Rejection,
+  readImportRow,
+} from './auth0-user-format.ts';
+import { type AdminServices, newUserId, realmOf } from './user-admin.ts';
+
+/**
+ * `passgate users import`: Auth0 bulk-import rows into one realm, many users in flight at once.
+ * Pure over the ports, so the local CLI and a `--stack` CLI run the same code.
+ *
+ * Each user is one conditional write (`create`: only where the username is free), so rerunning a
+ * file never duplicates a user nor overwrites one who changed their password since; `upsert`
+ * overwrites on purpose. Plain passwords are hashed to argon2id; hashes are kept as they are
+ * and upgraded at the user's next login.
+ */
+
+export interface RetryPolicy {
+  /** Tries per store call, the first included. */
+  readonly attempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+/** Full-jitter exponential backoff (the AWS SDKs' choice): ~13 s of patience per call in all. */
+export const defaultRetry: RetryPolicy = { attempts: 8, baseDelayMs: 50, maxDelayMs: 5_000 };
+
+export interface ImportOptions {
+  readonly realm: string;
+  readonly rows: readonly ImportRow[];
+  /** Overwrite users that exist (same username and user_id) instead of skipping them. */
+  readonly upsert?: boolean;
+  /** Users in flight at once (store calls and hashing); default 32. */
+  readonly concurrency?: number;
+  /** Plain passwords hashed at once; default one per core. */
+  readonly hashConcurrency?: number;
+  readonly retry?: RetryPolicy;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  /** Called after every row. */
+  readonly onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportCounts {
+  /** Created. */
+  readonly imported: number;
+  /** Overwritten with --upsert. */
+  readonly updated: number;
+  /** Already present (same username), left as they are. */
+  readonly skipped: number;
+  readonly rejected: number;
+  /** The store stayed unavailable through every retry: rerun the file for these. */
+  readonly failed: number;
+}
+
+export interface ImportProgress extends ImportCounts {
+  readonly done: number;
+  readonly total: number;
+}
+
+export interface ImportFailure {
+  readonly row: number;
+  readonly username: string;
+  readonly reason: string;
+}
+
+export interface ImportReport extends ImportProgress {
+  readonly realm: string;
+  readonly upsert: boolean;
+  readonly seconds: number;
+  readonly rejections: readonly Rejection[];
+  readonly failures: readonly ImportFailure[];
+}
+
+type Outcome = 'imported' | 'updated' | 'skipped' | Rejection;
+
+/** At most `limit` calls of `run` at once. */
+function limiter(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(run: () => Promise<T>): Promise<T> => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await run();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Checks every row on its own, then across rows: the first row with a username or user_id wins. */
+function triage(rows: readonly ImportRow[], options: ImportOptions, services: AdminServices) {
+  const realm = realmOf(services.config, options.realm);
+  const candidates: ImportCandidate[] = [];
+  const rejections: Rejection[] = [];
+  const byUsername = new Map<string, number>();
+  const byUserId = new Map<string, number>();
+  for (const row of rows) {
+    const result = readImportRow(row, realm);
+    if (isRejection(result)) {
+      rejections.push(result);
+      continue;
+    }
+    const sameName = byUsername.get(result.usernameKey);
+    const sameId = result.userId === undefined ? undefined : byUserId.get(result.userId);
+    if (sameName !== undefined || sameId !== undefined) {
+      rejections.push({
+        row: result.row,
+        code: 'duplicate_in_file',
+        reason:
+          sameName !== undefined
+            ? `duplicate in the file: username "${result.username}" is also on row ${sameName}`
+            : `duplicate in the file: user_id "${result.userId}" is also on row ${sameId}`,
+        username: result.username,
+      });
+      continue;
+    }
+    byUsername.set(result.usernameKey, result.row);
+    if (result.userId !== undefined) byUserId.set(result.userId, result.row);
+    candidates.push(result);
+  }
+  return { candidates, rejections };
+}
+
+export async function importUsers(services: AdminServices, options: ImportOptions): Promise<ImportReport> {
+  const started = services.clock.now();
+  const realm = options.realm;
+  const upsert = options.upsert ?? false;
+  const retryPolicy = options.retry ?? defaultRetry;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  const hashSlot = limiter(options.hashConcurrency ?? availableParallelism());
+  const { candidates, rejections } = triage(options.rows, options, services);
+  const failures: ImportFailure[] = [];
+  const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
+  const total = options.rows.length;
+  const progress = () =>
+    options.onProgress?.({ ...counts, total, done: Object.values(counts).reduce((a, b) => a + b, 0) });
+
+  /** Retries what DynamoDB refused for being busy or unreachable; `attempt` counts from 1. */
+  async function retrying<T>(call: (attempt: number) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call(attempt);
+      } catch (error) {
+        if (!(error instanceof DependencyUnavailableError) || attempt >= retryPolicy.attempts) throw error;
+        const ceiling = Math.min(retryPolicy.maxDelayMs, retryPolicy.baseDelayMs * 2 ** (attempt - 1));
+        await sleep(random() * ceiling);
+      }
+    }
+  }
+
+  const reject = (candidate: ImportCandidate, reason: string): Rejection => ({
+    row: candidate.row,
+    code: 'user_id_conflict',
+    reason,
+    username: candidate.username,
+  });
+
+  async function importOne(candidate: ImportCandidate): Promise<Outcome> {
+    const { users } = services;
+    let userId = candidate.userId;
+    let existing: UserRecord | undefined;
+    if (userId !== undefined) {
+      const id = userId;
+      existing = await retrying(() => users.findById(realm, id));
+      if (existing && existing.username_key !== candidate.usernameKey) {
+        return reject(candidate, `user_id "${id}" already belongs to user "${existing.username}"`);
+      }
+    } else if (upsert || candidate.secret.kind === 'plain') {
+      // Looked up first so a rerun does not spend an argon2id hash on a user it will skip.
+      existing = await retrying(() => users.findByUsername(realm, candidate.usernameKey));
+      userId = existing?.user_id;
+    }
+    if (existing && !upsert) return 'skipped';
+
+    const { secret } = candidate;
+    const passwordHash =
+      secret.kind === 'plain'
+        ? await hashSlot(() => services.hasher.hash(normalizePassword(secret.password)))
+        : secret.hash;
+    const user: NewUser = {
+      realm,
+      user_id: userId ?? newUserId(),
+      username: candidate.username,
+      username_key: candidate.usernameKey,
+      email: candidate.email,
+      email_verified: candidate.emailVerified,
+      name: candidate.name,
+      blocked: candidate.blocked,
+      created_at: new Date(services.clock.now()).toISOString(),
+      password_hash: passwordHash,
+      permissions: {},
+    };
+
+    if (upsert) {
+      try {
+        const written = await retrying(() => users.upsert(user));
+        return written === 'created' ? 'imported' : 'updated';
+      } catch (error) {
+        if (!(error instanceof UserExistsError)) throw error;
+        return reject(candidate, `username "${candidate.username}" belongs to a user with another user_id`);
+      }
+    }
+    let retried = false;
+    try {
+      await retrying((attempt) => {
+        retried = attempt > 1;
+        return users.create(user);
+      });
+      return 'imported';
+    } catch (error) {
+      if (!(error instanceof UserExistsError)) throw error;
+      if (!retried) return 'skipped';
+      // A retried write may have landed the first time: then the user found is ours.
+      const found = await retrying(() => users.findByUsername(realm, user.username_key));
+      return found?.user_id === user.user_id && found.password_hash === passwordHash ? 'imported' : 'skipped';
+    }
+  }
+
+  let next = 0;
+  let fatal: { error: unknown } | undefined;
+  async function worker() {
+    while (!fatal && next < candidates.length) {
+      const candidate = candidates[next++] as ImportCandidate;
+      try {
+        const outcome = await importOne(candidate);
+        if (typeof outcome === 'string') counts[outcome]++;
+        else {
+          rejections.push(outcome);
+          counts.rejected++;
+        }
+      } catch (error) {
+        if (!(error instanceof DependencyUnavailableError)) {
+          // Not a busy store but a bug or a refusal (access denied, missing table): stop, rerun later.
+          fatal ??= { error };
+          return;
+        }
+        failures.push({
+          row: candidate.row,
+          username: candidate.username,
+          reason: `${error.message} after ${retryPolicy.attempts} attempts`,
+        });
+        counts.failed++;
+      }
+      progress();
+    }
+  }
+
+  progress();
+  const workers = Math.max(1, Math.min(options.concurrency ?? 32, candidates.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  if (fatal) throw fatal.error;
+
+  const seconds = (services.clock.now() - started) / 1000;
+  return {
+    realm,
+    upsert,
+    total,
+    done: total,
+    ...counts,
+    seconds,
+    rejections: rejections.sort((a, b) => a.row - b.row),
+    failures: failures.sort((a, b) => a.row - b.row),
+  };
+}

@@ -1,0 +1,209 @@
+import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { describe, expect, it } from 'vitest';
+import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
+import { Argon2WorkerPool } from '../../functions/adapters/passwords/argon2-worker-pool.ts';
+import {
+  decodeB64,
+  formatPbkdf2,
+  formatScrypt,
+  parsePasswordHash,
+} from '../../functions/oauth/password-hash-format.ts';
+import { upgradePasswordHashIfOutdated } from '../../functions/oauth/password-upgrade.ts';
+import type { UserRecord } from '../../functions/oauth/ports.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import { argon2Fields } from '../helpers/legacy-hashes.ts';
+
+const hasher = new Argon2Hasher();
+const salt = randomBytes(16);
+const pbkdf2 = (password: string) =>
+  formatPbkdf2('sha256', 1000, salt, pbkdf2Sync(password, salt, 1000, 32, 'sha256'));
+const scrypt = (password: string) =>
+  formatScrypt(1024, 8, 1, salt, scryptSync(password, salt, 32, { N: 1024, r: 8, p: 1 }));
+const argon2 = async (password: string, variant: 'argon2i' | 'argon2id') =>
+  ((await argon2Fields(password, variant)).custom_password_hash as { hash: { value: string } }).hash.value;
+
+describe('stored password hash formats', () => {
+  it('reads each algorithm and its parameters', async () => {
+    expect(parsePasswordHash(await hasher.hash('pw'))).toEqual({
+      algorithm: 'argon2id',
+      version: 19,
+      memoryCost: 19456,
+      timeCost: 2,
+      parallelism: 1,
+    });
+    expect(parsePasswordHash(bcrypt.hashSync('pw', 5))).toEqual({ algorithm: 'bcrypt', cost: 5 });
+    expect(parsePasswordHash(pbkdf2('pw'))).toMatchObject({
+      algorithm: 'pbkdf2',
+      digest: 'sha256',
+      iterations: 1000,
+    });
+    expect(parsePasswordHash(scrypt('pw'))).toMatchObject({
+      algorithm: 'scrypt',
+      cost: 1024,
+      blockSize: 8,
+      parallelization: 1,
+    });
+  });
+
+  it('takes Auth0 defaults (i=100000, l=64) for a PBKDF2 string without parameters', () => {
+    const hash = Buffer.alloc(64, 1).toString('base64').replace(/=+$/, '');
+    expect(parsePasswordHash(`$pbkdf2-sha512$c2FsdHNhbHQ$${hash}`)).toMatchObject({
+      iterations: 100_000,
+      digest: 'sha512',
+    });
+  });
+
+  it.each([
+    ['', 'not a PHC string ($<algorithm>$…)'],
+    ['5f4dcc3b5aa765d61d8327deb882cf99', 'not a PHC string ($<algorithm>$…)'],
+    ['$md5$abc', 'unknown algorithm "md5"'],
+    [
+      '$2x$10$0123456789012345678901uAbCdEfGhIjKlMnOpQrStUvWxYz0123',
+      'bcrypt prefix $2x$ is not supported ($2a$, $2b$, $2y$)',
+    ],
+    ['$2b$10$tooShort', 'not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters)'],
+    [
+      '$2b$31$0123456789012345678901uAbCdEfGhIjKlMnOpQrStUvWxYz0123',
+      'bcrypt cost 31 is out of bounds (4-15)',
+    ],
+    ['$pbkdf2-md5$i=1000,l=16$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA', 'PBKDF2 with md5 is refused: a broken digest'],
+    ['$pbkdf2-sha256$i=1000,l=32$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA', 'PBKDF2 l=32 but the hash is 16 bytes'],
+    [
+      '$pbkdf2-sha256$i=9000000,l=16$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA',
+      'PBKDF2 i=9000000 is out of bounds (1-2000000)',
+    ],
+    ['$pbkdf2-sha256$i=1000,l=16$c2F*dA$AAAAAAAAAAAAAAAAAAAAAA', 'PBKDF2: the salt is missing or not B64'],
+    [
+      '$pbkdf2$i=1000$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA',
+      'PBKDF2 hashes must name their digest ($pbkdf2-sha256$…)',
+    ],
+    ['$scrypt$ln=22,r=8,p=1$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA', 'scrypt N=4194304, r=8 needs more than 256 MiB'],
+    ['$scrypt$n=14,r=8,p=1$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA', 'scrypt parameters must be ln=, r= and p='],
+    [
+      '$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA',
+      'argon2 m=4194304 is out of bounds (8·p to 262144 KiB)',
+    ],
+    [
+      '$argon2id$v=18$m=4096,t=2,p=1$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA',
+      'argon2 version v=18 is not 16 or 19',
+    ],
+    [
+      '$argon2id$v=19$m=4096,t=2,p=1,keyid=abc$c2FsdHNhbHQ$AAAAAAAAAAAAAAAAAAAAAA',
+      'argon2 parameters must be m=, t= and p= (hashes with a keyid or data are not supported)',
+    ],
+    ['$argon2id$v=19$m=4096,t=2,p=1$c2FsdHNhbHQ$AAAA', 'argon2: the hash is 3 bytes (16 to 1024 accepted)'],
+  ])('refuses %j: %s', (text, problem) => {
+    expect(parsePasswordHash(text)).toBe(problem);
+  });
+
+  it('reads B64 strictly: standard alphabet, padding optional, nothing that cannot be base64', () => {
+    expect(decodeB64('c2FsdA')).toEqual(Buffer.from('salt'));
+    expect(decodeB64('c2FsdA==')).toEqual(Buffer.from('salt'));
+    expect(decodeB64('c2F-dA')).toBeUndefined();
+    expect(decodeB64('c2FsdAx')).toBeUndefined(); // not canonical: trailing bits set
+    expect(decodeB64('c')).toBeUndefined();
+  });
+});
+
+describe('password hasher', () => {
+  it('verifies every kept algorithm, and refuses the wrong password with each', async () => {
+    const hashes = [
+      bcrypt.hashSync('right password', 5),
+      bcrypt.hashSync('right password', 5).replace('$2b$', '$2a$'),
+      bcrypt.hashSync('right password', 5).replace('$2b$', '$2y$'),
+      pbkdf2('right password'),
+      scrypt('right password'),
+      await argon2('right password', 'argon2i'),
+      await argon2('right password', 'argon2id'),
+      await hasher.hash('right password'),
+    ];
+    for (const hash of hashes) {
+      expect(await hasher.verify(hash, 'right password'), hash).toBe(true);
+      expect(await hasher.verify(hash, 'wrong password'), hash).toBe(false);
+    }
+  });
+
+  it('never verifies a malformed hash', async () => {
+    expect(await hasher.verify('$2b$10$tooShort', 'pw')).toBe(false);
+    expect(await hasher.verify('plain-text-password', 'plain-text-password')).toBe(false);
+    expect(await hasher.verify('$pbkdf2-md5$i=1$c2FsdA$AAAAAAAAAAAAAAAAAAAAAA', 'pw')).toBe(false);
+  });
+
+  it('asks for a re-hash of anything but argon2id with the current parameters', async () => {
+    expect(hasher.needsRehash(await hasher.hash('pw'))).toBe(false);
+    expect(hasher.needsRehash(await argon2('pw', 'argon2id'))).toBe(true); // m=4096,t=3
+    expect(hasher.needsRehash(await argon2('pw', 'argon2i'))).toBe(true);
+    expect(hasher.needsRehash(bcrypt.hashSync('pw', 4))).toBe(true);
+    expect(hasher.needsRehash(pbkdf2('pw'))).toBe(true);
+    expect(hasher.needsRehash(scrypt('pw'))).toBe(true);
+    const stronger = new Argon2Hasher({ memoryCost: 19456, timeCost: 3, parallelism: 1 });
+    expect(stronger.needsRehash(await hasher.hash('pw'))).toBe(true);
+  });
+});
+
+describe('hash upgrade at login', () => {
+  const user = { realm: 'customers', user_id: 'u1', password_hash: bcrypt.hashSync('pw', 4) } as UserRecord;
+
+  function services(upgrade: () => Promise<boolean>) {
+    const logs: [string, string][] = [];
+    const calls: string[][] = [];
+    const fake = {
+      hasher,
+      users: {
+        upgradePasswordHash: async (_user: UserRecord, oldHash: string, newHash: string) => {
+          calls.push([oldHash, newHash]);
+          return upgrade();
+        },
+      },
+      logger: { log: (level: string, message: string) => logs.push([level, message]) },
+    } as unknown as Services;
+    return { fake, logs, calls };
+  }
+
+  it('stores a fresh argon2id hash conditioned on the verified one', async () => {
+    const { fake, logs, calls } = services(async () => true);
+    await upgradePasswordHashIfOutdated(fake, user, 'pw');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.[0]).toBe(user.password_hash);
+    expect(await hasher.verify(calls[0]?.[1] as string, 'pw')).toBe(true);
+    expect(logs).toEqual([['info', 'password hash upgraded to argon2id']]);
+  });
+
+  it('lets a concurrent password change win, and never fails the login on a store error', async () => {
+    const lost = services(async () => false);
+    await upgradePasswordHashIfOutdated(lost.fake, user, 'pw');
+    expect(lost.logs).toEqual([['info', 'password hash upgrade skipped: changed meanwhile']]);
+    const broken = services(async () => {
+      throw new Error('dynamodb down');
+    });
+    await expect(upgradePasswordHashIfOutdated(broken.fake, user, 'pw')).resolves.toBeUndefined();
+    expect(broken.logs).toEqual([['warn', 'password hash upgrade failed']]);
+  });
+
+  it('does nothing for a current argon2id hash', async () => {
+    const { fake, calls } = services(async () => true);
+    await upgradePasswordHashIfOutdated(fake, { ...user, password_hash: await hasher.hash('pw') }, 'pw');
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('argon2 worker pool (bulk imports)', () => {
+  it('hashes on worker threads into the same current argon2id strings', async () => {
+    const pool = new Argon2WorkerPool(2);
+    try {
+      const pooled = new Argon2Hasher(undefined, pool);
+      const passwords = Array.from({ length: 6 }, (_, i) => `pooled password ${i}`);
+      const hashes = await Promise.all(passwords.map((password) => pooled.hash(password)));
+      for (const [i, hash] of hashes.entries()) {
+        expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+        expect(hasher.needsRehash(hash)).toBe(false);
+        expect(await hasher.verify(hash, passwords[i] as string)).toBe(true);
+      }
+      await expect(pool.hash('pw', { memoryCost: 0 })).rejects.toThrow(/^argon2 worker: /);
+      expect(await pooled.hash('still works')).toMatch(/^\$argon2id\$/);
+    } finally {
+      await pool.close();
+    }
+  });
+});
