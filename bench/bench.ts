@@ -1,0 +1,326 @@
+/**
+ * `npm run bench [-- --quick]`: passgate's performance figures, each measured in the same run as
+ * the ceiling it is compared with; prints a table and writes bench/results.json.
+ *
+ * 1. Password grant efficiency: logins/s through the local server ÷ argon2id verifies/s alone.
+ * 2. Handler CPU per request in-process (password grant without argon2; refresh grant).
+ * 3. Refresh grant end to end through the local server: p50, p99, throughput.
+ * 4. Cold start of the Lambda bundles: sizes, fresh process to first completed token invocation.
+ * 5. Enumeration timing: unknown user vs wrong password, medians side by side.
+ *
+ * `--quick` (CI) runs every section briefly to prove the bench works; it never fails on a target.
+ * The full run prints PASS/MISS per target and exits non-zero on an error, not on a miss.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaults } from '../functions/config/defaults.ts';
+import { repoRoot } from '../functions/local/paths.ts';
+import { measureHandlerCpu } from './handler-cpu.ts';
+import { expectStatus, median, percentile, saturate, tokenClient } from './load.ts';
+import {
+  BENCH_PASSWORD,
+  benchUsername,
+  type ServerProcess,
+  startServerProcess,
+} from './local-server-process.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = values.quick;
+const cores = availableParallelism();
+
+/** How long and how often, per mode. */
+const plan = quick
+  ? {
+      rounds: 1,
+      roundSeconds: 1,
+      users: 200,
+      cpuRequests: 200,
+      refreshRuns: 50,
+      refreshSeconds: 1,
+      enumeration: 10,
+    }
+  : {
+      rounds: 3,
+      roundSeconds: 4,
+      users: 1500,
+      cpuRequests: 2000,
+      refreshRuns: 1000,
+      refreshSeconds: 5,
+      enumeration: 100,
+    };
+/** Logins in flight: two per core keeps both cores busy while some logins wait on the store. */
+const loginConcurrency = 2 * cores;
+const refreshConcurrency = 4 * cores;
+
+interface Figure {
+  readonly section: string;
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly target?: { readonly op: '>=' | '<='; readonly value: number };
+  readonly note?: string;
+}
+
+const figures: Figure[] = [];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+function add(figure: Figure) {
+  figures.push({ ...figure, value: round(figure.value, 3) });
+}
+
+const cpuMs = (before: NodeJS.CpuUsage, after: NodeJS.CpuUsage) =>
+  (after.user - before.user + after.system - before.system) / 1000;
+
+/** Section 1: logins/s through the server vs argon2id verifies/s alone, in alternating rounds. */
+async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, loginConcurrency);
+  const login = async () => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: benchUsername(nextUser()),
+      password: BENCH_PASSWORD,
+      scope: 'openid offline_access read:orders',
+    });
+    expectStatus(reply, 200, 'password grant');
+  };
+  for (let i = 0; i < loginConcurrency * 2; i++) await login(); // warm-up: JIT, connections
+  let verifies = 0;
+  let verifySeconds = 0;
+  let logins = 0;
+  let loginSeconds = 0;
+  let verifyCpu = 0;
+  let loginCpu = 0;
+  for (let r = 0; r < plan.rounds; r++) {
+    let cpu = await server.cpuUsage();
+    const alone = await server.verifyRate(loginConcurrency, plan.roundSeconds);
+    let after = await server.cpuUsage();
+    verifyCpu += cpuMs(cpu, after);
+    verifies += alone.count;
+    verifySeconds += alone.seconds;
+    cpu = after;
+    const run = await saturate(loginConcurrency, plan.roundSeconds, login);
+    after = await server.cpuUsage();
+    loginCpu += cpuMs(cpu, after);
+    logins += run.count;
+    loginSeconds += run.seconds;
+    log(`  round ${r + 1}: ${alone.count / alone.seconds} verifies/s alone, ${run.rate} logins/s`);
+  }
+  client.close();
+  const verifyRate = verifies / verifySeconds;
+  const loginRate = logins / loginSeconds;
+  const section = '1 password grant';
+  add({ section, name: 'argon2id verifies/s alone (ceiling)', value: verifyRate, unit: '/s' });
+  add({ section, name: 'password grants/s through the local server', value: loginRate, unit: '/s' });
+  add({
+    section,
+    name: 'efficiency (grants/s ÷ verifies/s)',
+    value: loginRate / verifyRate,
+    unit: '',
+    target: { op: '>=', value: 0.9 },
+  });
+  add({ section, name: 'server CPU per argon2id verify', value: verifyCpu / verifies, unit: 'ms' });
+  add({ section, name: 'server CPU per password grant', value: loginCpu / logins, unit: 'ms' });
+}
+
+/** Section 2: CPU per request of the token handler in-process. */
+async function handlerCpu() {
+  const cpu = await measureHandlerCpu(plan.cpuRequests);
+  const section = '2 handler CPU';
+  add({
+    section,
+    name: 'password grant without argon2id (openid offline_access)',
+    value: cpu.passwordMs,
+    unit: 'ms',
+  });
+  add({
+    section,
+    name: 'refresh grant (access token)',
+    value: cpu.refreshMs,
+    unit: 'ms',
+    target: { op: '<=', value: 2 },
+  });
+  add({
+    section,
+    name: 'refresh grant with openid (access + ID token)',
+    value: cpu.refreshOpenidMs,
+    unit: 'ms',
+  });
+  add({ section, name: 'one RS256 signature (reference)', value: cpu.signMs, unit: 'ms' });
+}
+
+/** Section 3: refresh grants through the local server: sequential latency, then throughput. */
+async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, refreshConcurrency);
+  const startSession = async () => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: benchUsername(nextUser()),
+      password: BENCH_PASSWORD,
+      scope: 'offline_access read:orders',
+    });
+    return expectStatus(reply, 200, 'password grant').body.refresh_token as string;
+  };
+  const refresh = async (token: string) => {
+    const reply = await client.post({
+      grant_type: 'refresh_token',
+      client_id: 'mobile-app',
+      refresh_token: token,
+    });
+    return expectStatus(reply, 200, 'refresh grant');
+  };
+  let token = await startSession();
+  const times: number[] = [];
+  for (let i = 0; i < plan.refreshRuns + 20; i++) {
+    const reply = await refresh(token);
+    token = reply.body.refresh_token as string;
+    if (i >= 20) times.push(reply.ms);
+  }
+  const sessions = await Promise.all(Array.from({ length: refreshConcurrency }, startSession));
+  const cpuBefore = await server.cpuUsage();
+  const run = await saturate(refreshConcurrency, plan.refreshSeconds, async (_i, worker) => {
+    const reply = await refresh(sessions[worker] as string);
+    sessions[worker] = reply.body.refresh_token as string;
+  });
+  const serverCpu = cpuMs(cpuBefore, await server.cpuUsage());
+  client.close();
+  const section = '3 refresh end to end';
+  add({
+    section,
+    name: 'refresh grant p50 (sequential)',
+    value: median(times),
+    unit: 'ms',
+    target: { op: '<=', value: 10 },
+  });
+  add({ section, name: 'refresh grant p99 (sequential)', value: percentile(times, 99), unit: 'ms' });
+  add({
+    section,
+    name: `refresh grants/s (${refreshConcurrency} sessions in parallel)`,
+    value: run.rate,
+    unit: '/s',
+  });
+  add({ section, name: 'server CPU per refresh grant', value: serverCpu / run.count, unit: 'ms' });
+}
+
+/** Section 5: unknown user vs wrong password, interleaved, sequential, each username used once. */
+async function enumerationTiming(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, 1);
+  const attempt = async (username: string) => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username,
+      password: 'not the password',
+    });
+    return expectStatus(reply, 400, 'failed login').ms;
+  };
+  const unknown: number[] = [];
+  const wrong: number[] = [];
+  for (let i = 0; i < plan.enumeration + 5; i++) {
+    const u = await attempt(`nobody-${i}`);
+    const w = await attempt(benchUsername(nextUser()));
+    if (i >= 5) {
+      unknown.push(u);
+      wrong.push(w);
+    }
+  }
+  client.close();
+  const section = '5 enumeration timing';
+  const unknownMedian = median(unknown);
+  const wrongMedian = median(wrong);
+  add({ section, name: 'unknown user median', value: unknownMedian, unit: 'ms' });
+  add({ section, name: 'wrong password median', value: wrongMedian, unit: 'ms' });
+  add({
+    section,
+    name: 'difference of the medians (|unknown ÷ wrong − 1|)',
+    value: Math.abs(unknownMedian / wrongMedian - 1),
+    unit: '',
+    target: { op: '<=', value: 0.1 },
+  });
+}
+
+const passes = (figure: Figure) =>
+  figure.target === undefined
+    ? undefined
+    : figure.target.op === '>='
+      ? figure.value >= figure.target.value
+      : figure.value <= figure.target.value;
+
+function table(): string {
+  const rows = figures.map((figure) => {
+    const pass = passes(figure);
+    return [
+      figure.section,
+      figure.name,
+      `${figure.value}${figure.unit && figure.unit !== '/s' ? ` ${figure.unit}` : figure.unit}`,
+      figure.target
+        ? `${figure.target.op} ${figure.target.value}${figure.unit === '/s' ? '/s' : ` ${figure.unit}`}`.trim()
+        : '',
+      pass === undefined ? '' : quick ? (pass ? 'pass' : 'miss (quick)') : pass ? 'PASS' : 'MISS',
+    ];
+  });
+  const header = ['section', 'figure', 'value', 'target', 'result'];
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+async function main() {
+  const loadBefore = loadavg();
+  log(
+    `passgate bench (${quick ? 'quick' : 'full'}): ${cores} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const server = await startServerProcess(plan.users);
+  let used = 0;
+  const nextUser = () => {
+    if (used >= plan.users) throw new Error(`the bench ran out of its ${plan.users} users`);
+    return used++;
+  };
+  try {
+    log('1. password grant efficiency …');
+    await passwordGrantEfficiency(server, nextUser);
+    log('5. enumeration timing …');
+    await enumerationTiming(server, nextUser);
+    log('3. refresh grant end to end …');
+    await refreshEndToEnd(server, nextUser);
+  } finally {
+    await server.close();
+  }
+  log('2. handler CPU in-process …');
+  await handlerCpu();
+
+  const output = table();
+  process.stdout.write(`${output}\n`);
+  const machine = {
+    nproc: cores,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadBefore,
+    loadAfter: loadavg(),
+  };
+  writeFileSync(
+    join(repoRoot, 'bench', 'results.json'),
+    `${JSON.stringify(
+      {
+        mode: quick ? 'quick' : 'full',
+        at: new Date().toISOString(),
+        machine,
+        argon2: defaults.argon2,
+        loginConcurrency,
+        refreshConcurrency,
+        figures: figures.map((figure) => ({ ...figure, pass: passes(figure) })),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(
+    `machine: ${machine.cpu}, Node ${machine.node}, load after ${machine.loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const broken = figures.filter((figure) => !Number.isFinite(figure.value));
+  if (broken.length > 0) throw new Error(`no number for: ${broken.map((f) => f.name).join(', ')}`);
+}
+
+await main();
