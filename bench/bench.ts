@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../functions/config/defaults.ts';
 import { repoRoot } from '../functions/local/paths.ts';
+import { measureColdStart } from './cold-start.ts';
 import { measureHandlerCpu } from './handler-cpu.ts';
 import { expectStatus, median, percentile, saturate, tokenClient } from './load.ts';
 import {
@@ -40,6 +41,7 @@ const plan = quick
       refreshRuns: 50,
       refreshSeconds: 1,
       enumeration: 10,
+      coldStarts: 2,
     }
   : {
       rounds: 3,
@@ -49,6 +51,7 @@ const plan = quick
       refreshRuns: 1000,
       refreshSeconds: 5,
       enumeration: 100,
+      coldStarts: 10,
     };
 /** Logins in flight: two per core keeps both cores busy while some logins wait on the store. */
 const loginConcurrency = 2 * cores;
@@ -124,10 +127,17 @@ async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => nu
   });
   add({ section, name: 'server CPU per argon2id verify', value: verifyCpu / verifies, unit: 'ms' });
   add({ section, name: 'server CPU per password grant', value: loginCpu / logins, unit: 'ms' });
+  add({
+    section,
+    name: 'embedded store: CPU per GetItem (SDK client + dynalite)',
+    value: await server.storeReadCpu(quick ? 50 : 500),
+    unit: 'ms',
+  });
+  return verifyCpu / verifies;
 }
 
 /** Section 2: CPU per request of the token handler in-process. */
-async function handlerCpu() {
+async function handlerCpu(verifyCpuMs: number) {
   const cpu = await measureHandlerCpu(plan.cpuRequests);
   const section = '2 handler CPU';
   add({
@@ -150,6 +160,41 @@ async function handlerCpu() {
     unit: 'ms',
   });
   add({ section, name: 'one RS256 signature (reference)', value: cpu.signMs, unit: 'ms' });
+  add({
+    section,
+    name: 'efficiency bound without the embedded store (verify ÷ (verify + handler))',
+    value: verifyCpuMs / (verifyCpuMs + cpu.passwordMs),
+    unit: '',
+  });
+}
+
+/** Section 4: bundle sizes, and fork of a fresh process to the token bundle's first completed call. */
+async function coldStart() {
+  const cold = await measureColdStart(plan.coldStarts);
+  const section = '4 cold start';
+  for (const [endpoint, bytes] of Object.entries(cold.bundleBytes)) {
+    add({
+      section,
+      name: `${endpoint} bundle index.mjs`,
+      value: bytes / 1024,
+      unit: 'KiB',
+      ...(endpoint === 'token' ? { target: { op: '<=' as const, value: 1024 } } : {}),
+    });
+  }
+  add({
+    section,
+    name: `fresh node process to first completed token call (median of ${plan.coldStarts})`,
+    value: cold.totalMs,
+    unit: 'ms',
+    target: { op: '<=', value: 250 },
+  });
+  add({ section, name: 'of which: Node boot + import of the bundle', value: cold.importMs, unit: 'ms' });
+  add({
+    section,
+    name: 'of which: first invocation (config, clients, password grant)',
+    value: cold.firstCallMs,
+    unit: 'ms',
+  });
 }
 
 /** Section 3: refresh grants through the local server: sequential latency, then throughput. */
@@ -274,22 +319,33 @@ async function main() {
   );
   const server = await startServerProcess(plan.users);
   let used = 0;
+  let verifyCpuMs = Number.NaN;
   const nextUser = () => {
     if (used >= plan.users) throw new Error(`the bench ran out of its ${plan.users} users`);
     return used++;
   };
+  /** A section that fails is reported and the others still run; the bench then exits non-zero. */
+  const failures: string[] = [];
+  const section = async (title: string, run: () => Promise<unknown>) => {
+    log(`${title} …`);
+    try {
+      await run();
+    } catch (error) {
+      failures.push(`${title}: ${(error as Error).stack ?? error}`);
+      log(`${title} FAILED: ${(error as Error).message}`);
+    }
+  };
   try {
-    log('1. password grant efficiency …');
-    await passwordGrantEfficiency(server, nextUser);
-    log('5. enumeration timing …');
-    await enumerationTiming(server, nextUser);
-    log('3. refresh grant end to end …');
-    await refreshEndToEnd(server, nextUser);
+    await section('1. password grant efficiency', async () => {
+      verifyCpuMs = await passwordGrantEfficiency(server, nextUser);
+    });
+    await section('5. enumeration timing', () => enumerationTiming(server, nextUser));
+    await section('3. refresh grant end to end', () => refreshEndToEnd(server, nextUser));
   } finally {
     await server.close();
   }
-  log('2. handler CPU in-process …');
-  await handlerCpu();
+  await section('2. handler CPU in-process', () => handlerCpu(verifyCpuMs));
+  await section('4. cold start of the Lambda bundles', coldStart);
 
   const output = table();
   process.stdout.write(`${output}\n`);
@@ -311,6 +367,7 @@ async function main() {
         loginConcurrency,
         refreshConcurrency,
         figures: figures.map((figure) => ({ ...figure, pass: passes(figure) })),
+        failures,
       },
       null,
       2,
@@ -320,7 +377,8 @@ async function main() {
     `machine: ${machine.cpu}, Node ${machine.node}, load after ${machine.loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
   );
   const broken = figures.filter((figure) => !Number.isFinite(figure.value));
-  if (broken.length > 0) throw new Error(`no number for: ${broken.map((f) => f.name).join(', ')}`);
+  if (broken.length > 0) failures.push(`no number for: ${broken.map((f) => f.name).join(', ')}`);
+  if (failures.length > 0) throw new Error(`the bench failed:\n${failures.join('\n')}`);
 }
 
 await main();

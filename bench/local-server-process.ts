@@ -15,6 +15,7 @@ import { createUser } from '../functions/admin/user-admin.ts';
 import type { TenantConfigInput } from '../functions/config/schema.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { startLocalServer } from '../functions/local/server.ts';
+import type { UserStore } from '../functions/oauth/ports.ts';
 import { testConfig } from '../test/helpers/config.ts';
 
 export const BENCH_PASSWORD = 'correct horse battery staple';
@@ -38,13 +39,18 @@ export function benchConfig(): TenantConfigInput {
   };
 }
 
-type Question = { op: 'verify-rate'; concurrency: number; seconds: number } | { op: 'cpu' };
+type Question =
+  | { op: 'verify-rate'; concurrency: number; seconds: number }
+  | { op: 'cpu' }
+  | { op: 'store-read-cpu'; count: number };
 type Request = Question & { id: number };
 
 export interface ServerProcess {
   readonly issuer: string;
   /** argon2id verifies per second in the server process, with nothing else running there. */
   verifyRate(concurrency: number, seconds: number): Promise<{ count: number; seconds: number }>;
+  /** CPU ms of one strongly consistent user read through the embedded store (SDK client + dynalite). */
+  storeReadCpu(count: number): Promise<number>;
   /** `process.cpuUsage()` of the server process, in microseconds. */
   cpuUsage(): Promise<NodeJS.CpuUsage>;
   close(): Promise<void>;
@@ -80,6 +86,7 @@ export async function startServerProcess(users: number): Promise<ServerProcess> 
     issuer,
     verifyRate: (concurrency, seconds) => ask({ op: 'verify-rate', concurrency, seconds }),
     cpuUsage: () => ask({ op: 'cpu' }),
+    storeReadCpu: (count) => ask({ op: 'store-read-cpu', count }),
     close: () =>
       new Promise((resolve) => {
         child.removeAllListeners('exit');
@@ -103,6 +110,14 @@ async function verifyRate(hasher: Argon2Hasher, stored: string, concurrency: num
     }),
   );
   return { count, seconds: (performance.now() - start) / 1000 };
+}
+
+async function storeReadCpu(users: UserStore, count: number) {
+  for (let i = 0; i < 20; i++) await users.findByUsername('customers', benchUsername(i));
+  const before = process.cpuUsage();
+  for (let i = 0; i < count; i++) await users.findByUsername('customers', benchUsername(i));
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / count;
 }
 
 async function child(users: number) {
@@ -134,7 +149,9 @@ async function child(users: number) {
     const result =
       message.op === 'cpu'
         ? process.cpuUsage()
-        : await verifyRate(hasher, stored, message.concurrency, message.seconds);
+        : message.op === 'store-read-cpu'
+          ? await storeReadCpu(admin.users, message.count)
+          : await verifyRate(hasher, stored, message.concurrency, message.seconds);
     process.send?.({ id: message.id, result });
   });
   process.send?.({ ready: server.issuer });
