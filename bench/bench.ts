@@ -97,6 +97,7 @@ async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => nu
   let loginSeconds = 0;
   let verifyCpu = 0;
   let loginCpu = 0;
+  let generatorCpu = 0;
   for (let r = 0; r < plan.rounds; r++) {
     let cpu = await server.cpuUsage();
     const alone = await server.verifyRate(loginConcurrency, plan.roundSeconds);
@@ -105,7 +106,9 @@ async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => nu
     verifies += alone.count;
     verifySeconds += alone.seconds;
     cpu = after;
+    const own = process.cpuUsage();
     const run = await saturate(loginConcurrency, plan.roundSeconds, login);
+    generatorCpu += cpuMs(own, process.cpuUsage());
     after = await server.cpuUsage();
     loginCpu += cpuMs(cpu, after);
     logins += run.count;
@@ -127,6 +130,7 @@ async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => nu
   });
   add({ section, name: 'server CPU per argon2id verify', value: verifyCpu / verifies, unit: 'ms' });
   add({ section, name: 'server CPU per password grant', value: loginCpu / logins, unit: 'ms' });
+  add({ section, name: 'load generator CPU per password grant', value: generatorCpu / logins, unit: 'ms' });
   add({
     section,
     name: 'embedded store: CPU per GetItem (SDK client + dynalite)',
