@@ -43,7 +43,7 @@ Passwords are read from a hidden prompt, or from all of stdin with --password-st
 set-password, block and delete end every refresh token of the user at once.
 --stack NAME works on a deployed stack (tables from its CloudFormation outputs; AWS credentials
 and region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
-users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/import.md.
+users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see the README, "Moving users in".
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
