@@ -14,7 +14,7 @@ import { outputKeys, tableOutputKey } from '../../functions/deployment.ts';
 import { ensureTables, type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { repoRoot } from '../../functions/local/paths.ts';
 import type { OAuthError } from '../../functions/oauth/errors.ts';
-import type { Services } from '../../functions/oauth/services.ts';
+import type { RequestInfo, Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { type TableNames, tables } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -217,6 +217,27 @@ describe('passgate --stack and brute-force blocks', () => {
   const PASSWORD = 'correct horse battery staple';
   let services: Services;
 
+  const info = { issuer: stacks.Passgate?.Issuer as string, requestId: 'r', sourceIp: IP } as RequestInfo;
+  const mobileApp = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+  /** A password grant for bob from IP, as the token function runs it: the HTTP status it ends in. */
+  const login = (password: string) =>
+    handleTokenRequest(
+      { grant_type: 'password', client_id: 'mobile-app', username: 'bob', password },
+      mobileApp,
+      info,
+      services,
+    ).then(
+      () => 200,
+      (error: OAuthError) => error.status,
+    );
+
+  /** `passgate users <command> --realm customers --username bob --stack Passgate`. */
+  const onBob = (command: string[], input?: string) =>
+    passgate(
+      ['users', ...command, '--realm', 'customers', '--username', 'bob', '--stack', 'Passgate'],
+      input,
+    );
+
   beforeAll(async () => {
     ({ services } = await memoryServices({
       config: parseConfig(testConfig()),
@@ -226,39 +247,9 @@ describe('passgate --stack and brute-force blocks', () => {
       hasher: new Argon2Hasher(),
       clock: { now: () => Date.now() },
     }));
-    const created = await passgate(
-      [
-        'users',
-        'create',
-        '--realm',
-        'customers',
-        '--username',
-        'bob',
-        '--password-stdin',
-        '--stack',
-        'Passgate',
-      ],
-      `${PASSWORD}\n`,
-    );
+    const created = await onBob(['create', '--password-stdin'], `${PASSWORD}\n`);
     expect(created.status).toBe(0);
   });
-
-  const login = (password: string) =>
-    handleTokenRequest(
-      { grant_type: 'password', client_id: 'mobile-app', username: 'bob', password },
-      { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
-      {
-        issuer: 'https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod/',
-        requestId: 'r',
-        sourceIp: IP,
-        userAgent: undefined,
-        forwardedFor: undefined,
-      },
-      services,
-    ).then(
-      () => 200,
-      (error: OAuthError) => error.status,
-    );
 
   /** Ten wrong passwords from one IP (the realm's limit): then even the right one gets 429. */
   async function blockBob(rightPassword: string) {
@@ -273,16 +264,7 @@ describe('passgate --stack and brute-force blocks', () => {
 
   it("users unblock lifts the block, with the key from the stack's secret", async () => {
     await blockBob(PASSWORD);
-    const unblocked = await passgate([
-      'users',
-      'unblock',
-      '--realm',
-      'customers',
-      '--username',
-      'bob',
-      '--stack',
-      'Passgate',
-    ]);
+    const unblocked = await onBob(['unblock']);
     expect(unblocked.stderr).toBe('');
     expect(unblocked.status).toBe(0);
     expect(secretsManager.calls).toEqual([
@@ -293,20 +275,7 @@ describe('passgate --stack and brute-force blocks', () => {
 
   it('users set-password lifts it too', async () => {
     await blockBob(PASSWORD);
-    const changed = await passgate(
-      [
-        'users',
-        'set-password',
-        '--realm',
-        'customers',
-        '--username',
-        'bob',
-        '--password-stdin',
-        '--stack',
-        'Passgate',
-      ],
-      'a brand new passphrase\n',
-    );
+    const changed = await onBob(['set-password', '--password-stdin'], 'a brand new passphrase\n');
     expect(changed.status).toBe(0);
     expect(await login('a brand new passphrase')).toBe(200);
   });
@@ -315,16 +284,7 @@ describe('passgate --stack and brute-force blocks', () => {
     await blockBob('a brand new passphrase');
     secretsManager.failWith = 'AccessDeniedException';
     try {
-      const refused = await passgate([
-        'users',
-        'unblock',
-        '--realm',
-        'customers',
-        '--username',
-        'bob',
-        '--stack',
-        'Passgate',
-      ]);
+      const refused = await onBob(['unblock']);
       expect(refused.status).toBe(1);
       expect(refused.stderr).toBe(
         'passgate: stack "Passgate": cannot read the brute-force counter key from Secrets Manager: injected AccessDeniedException\n',
