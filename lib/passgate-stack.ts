@@ -79,7 +79,7 @@ export interface PassgateStackProps extends StackProps {
   readonly signingKey?: string;
   /**
    * Names of further keys published in the JWKS that do not sign: the next key before it takes
-   * over, and the previous one until the tokens it signed have expired (docs/deploy.md, rotation).
+   * over, and the previous one until the tokens it signed have expired (README, "Rotating the signing key").
    * @default none
    */
   readonly verificationKeys?: readonly string[];
