@@ -21,10 +21,11 @@ import { localAdminServices } from '../functions/local/local-services.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
 import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import { noLoginCounters } from '../functions/runtime/refusing-stand-ins.ts';
+import { counterHashKeyOfStack, describeDeployedStack } from './cli/deployed-stack.ts';
 import { importFile } from './cli/import-command.ts';
 import { formatImportReport } from './cli/import-report.ts';
 import { readNewPassword } from './cli/read-password.ts';
-import { counterHashKeyFromStack, tableNamesFromStack } from './cli/stack-tables.ts';
 
 const USAGE = `usage: passgate <command> [options] [--json]
 
@@ -41,9 +42,10 @@ const USAGE = `usage: passgate <command> [options] [--json]
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
 set-password, block and delete end every refresh token of the user at once.
---stack NAME works on a deployed stack (tables from its CloudFormation outputs; AWS credentials
-and region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
-users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/import.md.
+--stack NAME works on a deployed stack (tables from its CloudFormation outputs; unblock and
+set-password also read its brute-force counter key from Secrets Manager; AWS credentials and
+region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
+users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see the README, "Moving users in".
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -88,28 +90,29 @@ const describe = (user: UserRecord) =>
   `${user.username} (${user.realm}|${user.user_id})${user.blocked ? ' [blocked]' : ''}` +
   `${user.email ? ` <${user.email}>` : ''}, ${user.logins_count} login(s)`;
 
-/** What `--stack NAME` needs of a deployed stack: its tables and the counters' keyed-hash secret. */
-async function deployedStack(stackName: string) {
-  return {
-    tableNames: await tableNamesFromStack(stackName),
-    counterHashKey: await counterHashKeyFromStack(stackName),
-  };
-}
-
+/**
+ * Runs an admin command on the local store, or on a deployed stack's tables with `--stack`. There,
+ * the brute-force counters (and the Secrets Manager read of their key) are only for the commands
+ * that lift blocks: the others work with read-and-write access to the tables alone.
+ */
 async function withServices<T>(
   run: (services: AdminServices) => Promise<T>,
-  hasher: PasswordHasher = new Argon2Hasher(),
+  needs: { counters?: boolean; hasher?: PasswordHasher } = {},
 ): Promise<T> {
   const { configPath, dataDir } = localPaths();
   const config = loadConfigFile(configPath); // a bad config is reported before any store is opened
+  const hasher = needs.hasher ?? new Argon2Hasher();
   if (options.stack !== undefined) {
-    const deployed = await deployedStack(options.stack);
+    const deployed = await describeDeployedStack(options.stack);
+    const counters = needs.counters
+      ? { counterHashKey: await counterHashKeyOfStack(options.stack, deployed) }
+      : noLoginCounters;
     const db = documentClient();
     try {
       return await run({
         config,
         ...dynamoStores(db, deployed.tableNames),
-        counterHashKey: deployed.counterHashKey,
+        ...counters,
         hasher,
         clock: systemClock,
       });
@@ -146,8 +149,9 @@ async function usersCommand(action: string | undefined): Promise<void> {
     }
     case 'block':
     case 'unblock': {
-      const user = await withServices((s) =>
-        setBlocked(s, required('realm'), required('username'), action === 'block'),
+      const user = await withServices(
+        (s) => setBlocked(s, required('realm'), required('username'), action === 'block'),
+        { counters: action === 'unblock' },
       );
       const ended = action === 'block' ? '; their refresh tokens no longer work' : '';
       return print(publicUser(user), `${action}ed ${describe(user)}${ended}`);
@@ -156,7 +160,7 @@ async function usersCommand(action: string | undefined): Promise<void> {
       const realm = required('realm');
       const username = required('username');
       const password = await readNewPassword(options['password-stdin']);
-      const user = await withServices((s) => setPassword(s, realm, username, password));
+      const user = await withServices((s) => setPassword(s, realm, username, password), { counters: true });
       return print(
         publicUser(user),
         `password changed for ${describe(user)}; their refresh tokens no longer work`,

@@ -23,6 +23,11 @@ export const environment = {
   verificationKeyIds: 'PASSGATE_VERIFICATION_KEY_IDS',
   /** Fixed issuer for a custom domain; absent, the issuer comes from each request (request-info.ts). */
   issuer: 'PASSGATE_ISSUER',
+  /**
+   * Secrets Manager secret (ARN) holding the key of the keyed hash that turns usernames and IPs into
+   * brute-force counter keys; set only on functions that count login attempts (endpoint-needs.ts).
+   */
+  counterKeySecretArn: 'PASSGATE_COUNTER_KEY_SECRET_ARN',
 } as const;
 
 const words = (id: string) => id.split(/[^A-Za-z0-9]+/).filter(Boolean);
@@ -44,4 +49,6 @@ export const outputKeys = {
   issuer: 'Issuer',
   tokenEndpoint: 'TokenEndpoint',
   jwksUri: 'JwksUri',
+  /** The counter-hash secret, which `passgate --stack` reads to unblock users (`users unblock`, `set-password`). */
+  counterKeySecretArn: 'CounterKeySecretArn',
 } as const;

@@ -14,8 +14,9 @@ export type TableAction =
   | 'ConditionCheckItem';
 
 /**
- * What one endpoint's Lambda function needs: the stack turns `tables` and `signingKeys` into that
- * function's IAM policy and nothing more, and sizes it with `memoryMiB`. `Query` and `Scan` also cover the table's indexes (`<table ARN>/index/*`).
+ * What one endpoint's Lambda function needs: the stack turns `tables`, `signingKeys` and
+ * `counterHashKey` into that function's IAM policy and environment and nothing more, and sizes it
+ * with `memoryMiB`. `Query` and `Scan` also cover the table's indexes, each by name (`<table ARN>/index/<name>`).
  */
 export interface EndpointNeeds {
   /** Table id (store-schema.ts) → the exact DynamoDB actions the endpoint's code calls. */
@@ -28,15 +29,21 @@ export interface EndpointNeeds {
    */
   readonly signingKeys: readonly ('sign' | 'verify')[];
   /**
+   * Reads the secret of the brute-force counters' keyed hash at cold start: the stack sets its ARN
+   * in the function's environment and grants `secretsmanager:GetSecretValue` on that secret only.
+   * Only endpoints that count login attempts; the others never call Secrets Manager.
+   */
+  readonly counterHashKey: boolean;
+  /**
    * Memory in MB. Lambda's CPU share grows with memory (1769 MB = one vCPU); argon2id is CPU-bound
-   * and single-threaded (p=1), so password endpoints get one full vCPU (docs/deploy.md has the numbers).
+   * and single-threaded (p=1), so password endpoints get one full vCPU (README, "Why the token function has 1769 MB", has the numbers).
    */
   readonly memoryMiB: number;
 }
 
 /** Sized for argon2id (m=19 MiB, t=2, p=1): one full vCPU, more would sit idle. */
 const PASSWORD_HASHING_MEMORY = 1769;
-/** No password hashing: JSON documents and a KMS call at cold start. */
+/** No password hashing: JSON documents, a few DynamoDB reads and a KMS call at cold start. */
 const LIGHT_MEMORY = 256;
 
 /**
@@ -44,12 +51,51 @@ const LIGHT_MEMORY = 256;
  * each list to what the code really calls: the infra tests pin the resulting IAM statements.
  */
 export const endpointNeeds = {
-  /** Password grants: find the user (GetItem), count the login (UpdateItem), sign the tokens. */
+  /**
+   * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP and IP
+   * counters (GetItem), count a failure (UpdateItem on a live counter, else PutItem a fresh one),
+   * reset after a success (DeleteItem); find the user (GetItem) and count the login (UpdateItem);
+   * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
+   * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
+   * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.
+   */
   token: {
-    tables: { users: ['GetItem', 'UpdateItem'] },
+    tables: {
+      users: ['GetItem', 'UpdateItem'],
+      'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      attempts: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+    },
     signingKeys: ['sign'],
+    counterHashKey: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
+  /**
+   * RFC 7009 (revocation.ts): read token, family and user (GetItem), end the family (UpdateItem);
+   * verifies access tokens (to tell their own client they cannot be revoked) with every key.
+   */
+  revoke: {
+    tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem', 'UpdateItem'] },
+    signingKeys: ['verify'],
+    counterHashKey: false,
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /** RFC 7662 (introspection.ts): reads only; refresh tokens from the store, access tokens by signature. */
+  introspect: {
+    tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem'] },
+    signingKeys: ['verify'],
+    counterHashKey: false,
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /**
+   * OpenID Connect userinfo (userinfo.ts): verifies the access token with every key, then finds its
+   * user by id (user-store.ts findById: Query on the `by-user-id` index, then a consistent GetItem).
+   */
+  userinfo: {
+    tables: { users: ['Query', 'GetItem'] },
+    signingKeys: ['verify'],
+    counterHashKey: false,
+    memoryMiB: LIGHT_MEMORY,
+  },
   /** Discovery documents and the JWKS of every key in rotation. */
-  metadata: { tables: {}, signingKeys: ['verify'], memoryMiB: LIGHT_MEMORY },
+  metadata: { tables: {}, signingKeys: ['verify'], counterHashKey: false, memoryMiB: LIGHT_MEMORY },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -6,6 +6,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { parseConfig } from '../functions/config/load.ts';
 import type { TenantConfig } from '../functions/config/schema.ts';
@@ -18,6 +19,8 @@ import {
 } from '../functions/deployment.ts';
 import { type EndpointNeeds, endpointNeeds } from '../functions/endpoint-needs.ts';
 import { type EndpointName, endpoints, type Route, routes } from '../functions/routes.ts';
+import { tables as tableDefinitions } from '../functions/store-schema.ts';
+import { CounterHashKey } from './constructs/counter-hash-key.ts';
 import { ExampleApi } from './constructs/example-api.ts';
 import { bundleWithConfig, PassgateFunction } from './constructs/passgate-function.ts';
 import { SigningKeys } from './constructs/signing-keys.ts';
@@ -76,7 +79,7 @@ export interface PassgateStackProps extends StackProps {
   readonly signingKey?: string;
   /**
    * Names of further keys published in the JWKS that do not sign: the next key before it takes
-   * over, and the previous one until the tokens it signed have expired (docs/deploy.md, rotation).
+   * over, and the previous one until the tokens it signed have expired (README, "Rotating the signing key").
    * @default none
    */
   readonly verificationKeys?: readonly string[];
@@ -191,7 +194,7 @@ function problemsWith(props: PassgateStackProps, bundlesDir: string): string[] {
 
 /**
  * passgate on AWS: API Gateway (REST, regional, WAF) → one Lambda function per endpoint →
- * DynamoDB tables and KMS signing keys. Endpoints, routes and tables come from functions/ (routes.ts,
+ * DynamoDB tables, KMS signing keys and the brute-force counters' secret. Endpoints, routes and tables come from functions/ (routes.ts,
  * endpoint-needs.ts, store-schema.ts), so new ones are deployed without touching this file.
  */
 export class PassgateStack extends Stack {
@@ -214,6 +217,7 @@ export class PassgateStack extends Stack {
       current: props.signingKey ?? 'initial',
       verification: props.verificationKeys ?? [],
     });
+    const counterKey = new CounterHashKey(this, 'CounterHashKey');
 
     const functions = new Map<EndpointName, PassgateFunction>();
     for (const endpoint of Object.keys(endpoints) as EndpointName[]) {
@@ -242,9 +246,10 @@ export class PassgateStack extends Stack {
           ...(props.customDomain
             ? { [environment.issuer]: `https://${props.customDomain.domainName}/` }
             : {}),
+          ...(needs.counterHashKey ? { [environment.counterKeySecretArn]: counterKey.secret.secretArn } : {}),
         },
       });
-      grantNeeds(fn, needs, directory.tables, keys);
+      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret);
       functions.set(endpoint, fn);
     }
     this.functions = new Map([...functions].map(([name, fn]) => [name, fn.function]));
@@ -286,11 +291,15 @@ export class PassgateStack extends Stack {
       });
     }
 
-    this.outputs(directory, props.customDomain);
+    this.outputs(directory, counterKey, props.customDomain);
     this.suppressFindings();
   }
 
-  private outputs(directory: UserDirectory, customDomain: CustomDomainProps | undefined) {
+  private outputs(
+    directory: UserDirectory,
+    counterKey: CounterHashKey,
+    customDomain: CustomDomainProps | undefined,
+  ) {
     new CfnOutput(this, outputKeys.issuer, { value: this.issuer, description: 'OAuth 2.0 issuer (iss)' });
     new CfnOutput(this, outputKeys.tokenEndpoint, { value: `${this.issuer}oauth/token` });
     new CfnOutput(this, outputKeys.jwksUri, { value: `${this.issuer}.well-known/jwks.json` });
@@ -300,6 +309,10 @@ export class PassgateStack extends Stack {
         description: `DynamoDB table "${tableId}" (used by \`passgate --stack\`)`,
       });
     }
+    new CfnOutput(this, outputKeys.counterKeySecretArn, {
+      value: counterKey.secret.secretArn,
+      description: 'Secret keying the brute-force counters (read by `passgate --stack` to unblock users)',
+    });
     if (customDomain && this.tokenApi.domain && !customDomain.hostedZone) {
       new CfnOutput(this, 'CustomDomainTarget', {
         value: this.tokenApi.domain.domainNameAliasDomainName,
@@ -347,15 +360,21 @@ function grantNeeds(
   needs: EndpointNeeds,
   tables: ReadonlyMap<TableId, { tableArn: string }>,
   keys: { current: Key; all: readonly Key[] },
+  counterKeySecret: ISecret,
 ) {
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
     const table = tables.get(tableId);
     if (!table) throw new Error(`endpoint-needs.ts names an unknown table "${tableId}"`);
-    const usesIndexes = actions.some((action) => action === 'Query' || action === 'Scan');
+    // Query and Scan reach the table's indexes too, each by name: no wildcard.
+    const indexes = actions.some((action) => action === 'Query' || action === 'Scan')
+      ? (tableDefinitions.find((definition) => definition.id === tableId)?.globalIndexes ?? []).map(
+          (index) => `${table.tableArn}/index/${index.indexName}`,
+        )
+      : [];
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: actions.map((action) => `dynamodb:${action}`),
-        resources: usesIndexes ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn],
+        resources: [table.tableArn, ...indexes],
       }),
     );
   }
@@ -379,6 +398,15 @@ function grantNeeds(
   if (publicKeys.length > 0) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: publicKeys.map((key) => key.keyArn) }),
+    );
+  }
+  if (needs.counterHashKey) {
+    // Not `grantRead`: that adds DescribeSecret, which the function never calls.
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [counterKeySecret.secretArn],
+      }),
     );
   }
 }

@@ -20,7 +20,7 @@ export interface ImportCommand {
 /** How the CLI reaches a store (local data dir, or a deployed stack), with the hasher to use. */
 export type WithServices = <T>(
   run: (services: AdminServices) => Promise<T>,
-  hasher: PasswordHasher,
+  needs: { hasher: PasswordHasher },
 ) => Promise<T>;
 
 /** `users import`: reads the file, imports it showing progress on stderr, returns the report. */
@@ -46,7 +46,7 @@ export async function importFile(command: ImportCommand, withServices: WithServi
           hashConcurrency: 2 * pool.size, // one hashing, one queued, per worker
           onProgress: (progress) => display.update(progress),
         }),
-      new Argon2Hasher(defaults.argon2, pool),
+      { hasher: new Argon2Hasher(defaults.argon2, pool) },
     );
     display.finish(report);
     return report;

@@ -1,10 +1,15 @@
 /**
- * Lambda entry point of `POST /oauth/token`. The only function that hashes passwords, so the only
- * one whose bundle carries argon2's native module.
+ * Lambda entry point of `POST /oauth/token`. The only function that hashes passwords and counts
+ * login attempts, so the only one whose bundle carries argon2's native module and the Secrets
+ * Manager client (for the counters' key).
  */
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
 import { proxyHandler } from '../http/handler.ts';
 import { endpoints } from '../routes.ts';
 import { awsServices } from '../runtime/aws-services.ts';
+import { counterHashKeyFromSecretsManager } from '../runtime/counter-hash-key.ts';
 
-export const handler = proxyHandler(endpoints.token, awsServices({ hasher: new Argon2Hasher() }));
+export const handler = proxyHandler(
+  endpoints.token,
+  awsServices({ hasher: new Argon2Hasher(), counterHashKey: counterHashKeyFromSecretsManager }),
+);

@@ -31,7 +31,7 @@ export const userCounterRef = (secret: Uint8Array, realm: string, usernameKey: s
  * username counter exists for unknown usernames too: a block reveals nothing about who exists.
  */
 export async function readLoginCounters(
-  services: Services,
+  services: Pick<Services, 'config' | 'attempts' | 'counterHashKey'>,
   realm: RealmConfig,
   usernameKey: string,
   ip: string,

@@ -60,12 +60,13 @@ export const invalidClient = (detail: string, usedBasic: boolean) =>
   );
 
 /**
- * A dependency (DynamoDB, KMS) failed or timed out. Adapters raise it at the edge so the protocol
- * layer never sees SDK errors; it becomes 503 `temporarily_unavailable` (RFC 6749 §4.1.2.1 code).
+ * A dependency (DynamoDB, KMS, Secrets Manager) failed or timed out. Adapters raise it at the edge
+ * so the protocol layer never sees SDK errors; it becomes 503 `temporarily_unavailable` (RFC 6749
+ * §4.1.2.1 code).
  */
 export class DependencyUnavailableError extends Error {
   constructor(
-    readonly dependency: 'dynamodb' | 'kms' | 'signing-key',
+    readonly dependency: 'dynamodb' | 'kms' | 'secrets-manager' | 'signing-key',
     readonly operation: string,
     override readonly cause: unknown,
   ) {

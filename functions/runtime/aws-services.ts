@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { documentClient } from '../adapters/dynamodb/client.ts';
-import { DynamoUserStore } from '../adapters/dynamodb/user-store.ts';
+import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../deployment.ts';
@@ -9,6 +9,7 @@ import { jsonLogger, type Logger } from '../logging.ts';
 import { type PasswordHasher, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
+import { noLoginCounters, noPasswordHashing } from './refusing-stand-ins.ts';
 
 /** The stack's Lambda timeout; every SDK call below gives up well before it. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
@@ -25,20 +26,18 @@ export const sdkClientConfig = {
   requestHandler: { connectionTimeout: 500, requestTimeout: 1500, throwOnRequestTimeout: true },
 } as const;
 
-/** Functions that do not log users in get this one, and never load argon2's native module. */
-const noPasswordHashing: PasswordHasher = {
-  hash: refuseHashing,
-  verify: refuseHashing,
-  verifyDummy: refuseHashing,
-};
-
-async function refuseHashing(): Promise<never> {
-  throw new Error('this function does not hash passwords: give its handler a hasher');
-}
-
 export interface AwsServicesOptions {
-  /** Only the token function hashes passwords (functions/handlers/token.ts). */
+  /**
+   * Only the token function hashes passwords (functions/handlers/token.ts); the others get a
+   * hasher that refuses, and never load argon2's native module.
+   */
   readonly hasher?: PasswordHasher;
+  /**
+   * Reads the brute-force counters' key from the secret whose ARN the stack sets
+   * (runtime/counter-hash-key.ts). Only the token function counts login attempts; the others get
+   * counters that refuse, and never call Secrets Manager.
+   */
+  readonly counterHashKey?: (secretArn: string) => Promise<Uint8Array>;
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
 }
@@ -64,15 +63,20 @@ function fixedIssuer(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 /**
- * The Lambda composition root: tables, keys and issuer from the environment the stack sets
- * (functions/deployment.ts), the tenant config from the file beside the bundle, validated again
- * here. Built once per cold start by `proxyHandler`; a failed build is retried on the next request.
+ * The Lambda composition root: tables, keys, the counters' secret and the issuer from the
+ * environment the stack sets (functions/deployment.ts), the tenant config from the file beside the
+ * bundle, validated again here. Built once per cold start by `proxyHandler`; a failed build (a
+ * Secrets Manager outage, say) is retried on the next request.
  */
 export function awsServices(options: AwsServicesOptions = {}): () => Promise<Services> {
   return async () => {
     const env = options.env ?? process.env;
     const tableVariables = tables.map((table) => tableEnvironmentVariable(table.id));
-    const values = required(env, [...tableVariables, environment.signingKeyId]);
+    const values = required(env, [
+      ...tableVariables,
+      environment.signingKeyId,
+      ...(options.counterHashKey ? [environment.counterKeySecretArn] : []),
+    ]);
     const tableNames = Object.fromEntries(
       tables.map((table) => [table.id, values[tableEnvironmentVariable(table.id)]]),
     ) as TableNames;
@@ -83,9 +87,13 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       .split(',')
       .map((id) => id.trim())
       .filter(Boolean);
+    const counters = options.counterHashKey
+      ? { counterHashKey: await options.counterHashKey(values[environment.counterKeySecretArn] as string) }
+      : noLoginCounters;
     return {
       config,
-      users: new DynamoUserStore(documentClient(sdkClientConfig), tableNames.users),
+      ...dynamoStores(documentClient(sdkClientConfig), tableNames),
+      ...counters,
       hasher: options.hasher ?? noPasswordHashing,
       signer: new KmsSigner({
         client: new KMSClient(sdkClientConfig),

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 
 /** What a dependency does wrong. */
@@ -33,11 +33,22 @@ const ERROR_TYPES: Record<string, Record<'throttle' | 'internal', string>> = {
 };
 
 /** A TCP server that accepts connections and never answers: a dependency that hangs. */
-async function blackHole(): Promise<{ port: number; server: Server }> {
-  const server = createServer(() => {});
+async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, server };
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 /**
@@ -91,7 +102,7 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
     injected,
     async restore() {
       handler.handle = original;
-      await new Promise((resolve) => hole.server.close(resolve));
+      await hole.close();
     },
   };
 }

@@ -6,8 +6,7 @@ import {
   privateEncrypt,
   randomUUID,
 } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AwsJsonDouble, awsError, startAwsJsonDouble } from './aws-json-double.ts';
 
 /** RFC 8017 §9.2, note 1: the DER DigestInfo prefix of a SHA-256 digest. */
 const SHA256_DIGEST_INFO = Buffer.from('3031300d060960864801650304020105000420', 'hex');
@@ -59,60 +58,31 @@ export function publicKeyResponse(key: TestKmsKey) {
   };
 }
 
-export interface KmsDouble {
-  /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_KMS. */
-  readonly endpoint: string;
-  readonly calls: { target: string; body: Record<string, string> }[];
-  close(): Promise<void>;
-}
+export type KmsDouble = AwsJsonDouble;
 
-/**
- * KMS on loopback, speaking the AWS JSON 1.1 protocol for `TrentService.Sign` and
- * `TrentService.GetPublicKey`, for a process that aws-sdk-client-mock cannot reach.
- */
-export async function startKmsDouble(keys: readonly TestKmsKey[]): Promise<KmsDouble> {
-  const calls: KmsDouble['calls'] = [];
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const target = String(request.headers['x-amz-target'] ?? '');
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, string>;
-      calls.push({ target, body });
-      const reply = (status: number, document: unknown) => {
-        response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-        response.end(JSON.stringify(document));
-      };
-      const key = keys.find((candidate) => candidate.keyId === body.KeyId);
-      if (!key)
-        return reply(400, { __type: 'NotFoundException', message: `Key '${body.KeyId}' does not exist` });
-      if (target === 'TrentService.GetPublicKey') {
-        const answer = publicKeyResponse(key);
-        return reply(200, { ...answer, PublicKey: key.publicKeyDer.toString('base64') });
+/** KMS on loopback (`TrentService.Sign` and `TrentService.GetPublicKey`), answering from real keys. */
+export function startKmsDouble(keys: readonly TestKmsKey[]): Promise<KmsDouble> {
+  return startAwsJsonDouble(({ target, body }) => {
+    const key = keys.find((candidate) => candidate.keyId === body.KeyId);
+    if (!key) return awsError(400, 'NotFoundException', `Key '${body.KeyId}' does not exist`);
+    if (target === 'TrentService.GetPublicKey') {
+      const answer = publicKeyResponse(key);
+      return { status: 200, document: { ...answer, PublicKey: key.publicKeyDer.toString('base64') } };
+    }
+    if (target === 'TrentService.Sign') {
+      if (body.MessageType !== 'DIGEST' || body.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
+        return awsError(400, 'ValidationException', 'this double signs digests only');
       }
-      if (target === 'TrentService.Sign') {
-        if (body.MessageType !== 'DIGEST' || body.SigningAlgorithm !== 'RSASSA_PKCS1_V1_5_SHA_256') {
-          return reply(400, { __type: 'ValidationException', message: 'this double signs digests only' });
-        }
-        const signature = signDigest(key.privateKey, Buffer.from(body.Message ?? '', 'base64'));
-        return reply(200, {
+      const signature = signDigest(key.privateKey, Buffer.from(body.Message ?? '', 'base64'));
+      return {
+        status: 200,
+        document: {
           KeyId: key.keyId,
           Signature: signature.toString('base64'),
           SigningAlgorithm: body.SigningAlgorithm,
-        });
-      }
-      reply(400, { __type: 'UnknownOperationException', message: target });
-    });
+        },
+      };
+    }
+    return awsError(400, 'UnknownOperationException', target);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -70,7 +70,7 @@ describe('the CDK app', () => {
     expect(result.status).toBe(0);
     const template = JSON.parse(readFileSync(join(out, 'Passgate.template.json'), 'utf8'));
     expect(Object.keys(template.Outputs)).toEqual(
-      expect.arrayContaining(['Issuer', 'TokenEndpoint', 'JwksUri', 'UsersTableName']),
+      expect.arrayContaining(['Issuer', 'TokenEndpoint', 'JwksUri', 'UsersTableName', 'CounterKeySecretArn']),
     );
     expect(existsSync(join(repoRoot, 'dist/functions/token/index.mjs'))).toBe(true);
   });

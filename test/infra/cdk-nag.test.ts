@@ -60,9 +60,13 @@ describe('cdk-nag AWS Solutions checks', { timeout: 120_000 }, () => {
         'AwsSolutions-APIG4 @ Passgate/TokenApi/Api',
         'AwsSolutions-APIG6 @ Passgate/TokenApi/Api',
         'AwsSolutions-COG4 @ Passgate/TokenApi/Api',
+        'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-introspect/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-metadata/Role',
+        'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-revoke/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-token/Role',
+        'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-userinfo/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/ExampleApi/Echo/Role',
+        'AwsSolutions-SMG4 @ Passgate/CounterHashKey/Secret',
       ].sort(),
     );
   });

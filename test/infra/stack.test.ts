@@ -55,6 +55,45 @@ function keyLogicalId(template: Template, name: string): string {
   return key.asString();
 }
 
+function secretLogicalId(template: Template): string {
+  const secret = new Capture();
+  template.hasOutput(outputKeys.counterKeySecretArn, { Value: { Ref: secret } });
+  return secret.asString();
+}
+
+function logGroupOf(template: Template, endpoint: EndpointName): string {
+  return (endpointFunction(template, endpoint).properties.LoggingConfig as { LogGroup: { Ref: string } })
+    .LogGroup.Ref;
+}
+
+/** What every function's role starts with: its own log group, and X-Ray (no resource-level permissions). */
+const basics = (template: Template, endpoint: EndpointName) => [
+  {
+    Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+    Effect: 'Allow',
+    Resource: arnOf(logGroupOf(template, endpoint)),
+  },
+  { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+];
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** Each (action, resource) a policy allows, however `minimizePolicies` merged its statements. */
+const permissions = (statements: readonly unknown[]) =>
+  (statements as Statement[])
+    .flatMap((statement) =>
+      [statement.Action]
+        .flat()
+        .flatMap((action) =>
+          [statement.Resource].flat().map((resource) => `${action} on ${JSON.stringify(resource)}`),
+        ),
+    )
+    .sort();
+
 /** Every statement of the one policy attached to an endpoint's role. */
 function policyStatements(template: Template, endpoint: EndpointName) {
   const role = (endpointFunction(template, endpoint).properties.Role as { 'Fn::GetAtt': [string] })[
@@ -161,6 +200,32 @@ describe('KMS signing keys', () => {
   });
 });
 
+describe("the brute-force counters' secret", () => {
+  it('is one secret of 64 generated letters and digits, retained like the tables', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: 'passgate Passgate: key of the keyed hash that names brute-force counters',
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      },
+    });
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toEqual([
+      secretLogicalId(template),
+    ]);
+  });
+
+  it('is readable by the token function alone, and by nobody through a resource policy', () => {
+    template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
+    template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
+    const readers = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
+    );
+    expect(readers).toEqual(['token']);
+  });
+});
+
 describe('Lambda functions', () => {
   it.each(endpointNames)(
     '%s: Node.js 24 on arm64, sized by endpoint-needs.ts, traced, JSON logs',
@@ -197,10 +262,22 @@ describe('Lambda functions', () => {
           ]),
         ),
         [environment.signingKeyId]: arnOf(keyLogicalId(template, 'initial')),
+        ...(endpointNeeds[endpoint].counterHashKey
+          ? { [environment.counterKeySecretArn]: { Ref: secretLogicalId(template) } }
+          : {}),
         NODE_OPTIONS: '--enable-source-maps',
       });
     },
   );
+
+  it("tells only the token function where the counters' secret is", () => {
+    const withSecret = endpointNames.filter(
+      (endpoint) =>
+        environment.counterKeySecretArn in
+        (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
+    );
+    expect(withSecret).toEqual(['token']);
+  });
 
   it('gives the password-hashing token function one full vCPU (1769 MB)', () => {
     expect(endpointFunction(template, 'token').properties.MemorySize).toBe(1769);
@@ -208,18 +285,22 @@ describe('Lambda functions', () => {
 });
 
 describe('IAM: least privilege per function', () => {
-  it('token: its logs, X-Ray, GetItem/UpdateItem on users, RS256 digest signing with the current key', () => {
-    const logGroup = (
-      endpointFunction(template, 'token').properties.LoggingConfig as { LogGroup: { Ref: string } }
-    ).LogGroup.Ref;
-    const key = keyLogicalId(template, 'initial');
+  const table = (id: TableId) => arnOf(tableLogicalId(template, id));
+  const currentKey = () => arnOf(keyLogicalId(template, 'initial'));
+  const getPublicKey = () => ({ Action: 'kms:GetPublicKey', Effect: 'Allow', Resource: currentKey() });
+  let rotating: Template;
+  beforeAll(() => {
+    rotating = synthStack({ verificationKeys: ['next'] }).template;
+  });
+
+  it("token: users, refresh tokens and attempts as the grants use them, RS256 digest signing, the counters' secret", () => {
     expect(policyStatements(template, 'token').statements).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: arnOf(logGroup) },
-      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      ...basics(template, 'token'),
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('users') },
       {
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
-        Resource: arnOf(tableLogicalId(template, 'users')),
+        Resource: [table('attempts'), table('refresh-tokens')],
       },
       {
         Action: 'kms:Sign',
@@ -227,27 +308,74 @@ describe('IAM: least privilege per function', () => {
           StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', 'kms:MessageType': 'DIGEST' },
         },
         Effect: 'Allow',
-        Resource: arnOf(key),
+        Resource: currentKey(),
       },
-      { Action: 'kms:GetPublicKey', Effect: 'Allow', Resource: arnOf(key) },
+      getPublicKey(),
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: { Ref: secretLogicalId(template) },
+      },
     ]);
   });
 
-  it('metadata: its logs, X-Ray and the public halves of every key in rotation; no table', () => {
-    const { template: rotating } = synthStack({ verificationKeys: ['next'] });
-    const logGroup = (
-      endpointFunction(rotating, 'metadata').properties.LoggingConfig as { LogGroup: { Ref: string } }
-    ).LogGroup.Ref;
+  it('revoke: reads tokens, families and users, ends families, verifies access tokens', () => {
+    expect(policyStatements(template, 'revoke').statements).toEqual([
+      ...basics(template, 'revoke'),
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('users') },
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: table('refresh-tokens'),
+      },
+      getPublicKey(),
+    ]);
+  });
+
+  it('introspect: reads only, and verifies access tokens', () => {
+    expect(policyStatements(template, 'introspect').statements).toEqual([
+      ...basics(template, 'introspect'),
+      {
+        Action: 'dynamodb:GetItem',
+        Effect: 'Allow',
+        Resource: [table('refresh-tokens'), table('users')],
+      },
+      getPublicKey(),
+    ]);
+  });
+
+  it('userinfo: finds the user through the by-user-id index, named (no wildcard), and verifies access tokens', () => {
+    expect(policyStatements(template, 'userinfo').statements).toEqual([
+      ...basics(template, 'userinfo'),
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Effect: 'Allow',
+        Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
+      },
+      getPublicKey(),
+    ]);
+  });
+
+  it('metadata: the public halves of every key in rotation; no table', () => {
     expect(policyStatements(rotating, 'metadata').statements).toEqual([
-      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Effect: 'Allow', Resource: arnOf(logGroup) },
-      { Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      ...basics(rotating, 'metadata'),
       {
         Action: 'kms:GetPublicKey',
         Effect: 'Allow',
         Resource: [arnOf(keyLogicalId(rotating, 'initial')), arnOf(keyLogicalId(rotating, 'next'))],
       },
     ]);
-    // The token function signs and names its kid with the current key only.
+  });
+
+  it('verifiers read every key in rotation; the token function signs and names its kid with the current one only', () => {
+    const everyKey = [arnOf(keyLogicalId(rotating, 'initial')), arnOf(keyLogicalId(rotating, 'next'))];
+    for (const endpoint of ['revoke', 'introspect', 'userinfo'] as const) {
+      expect(policyStatements(rotating, endpoint).statements).toContainEqual({
+        Action: 'kms:GetPublicKey',
+        Effect: 'Allow',
+        Resource: everyKey,
+      });
+    }
     expect(JSON.stringify(policyStatements(rotating, 'token').statements)).not.toContain(
       keyLogicalId(rotating, 'next'),
     );
@@ -273,22 +401,36 @@ describe('IAM: least privilege per function', () => {
 
   it.each(endpointNames)('%s: table actions exactly as endpoint-needs.ts declares them', (endpoint) => {
     const declared = endpointNeeds[endpoint].tables as Partial<Record<TableId, readonly string[]>>;
-    const dynamo = policyStatements(template, endpoint).statements.filter((statement) =>
-      JSON.stringify(statement).includes('dynamodb:'),
+    const expected = Object.entries(declared).flatMap(([tableId, actions = []]) => {
+      const arn = arnOf(tableLogicalId(template, tableId as TableId));
+      const indexes = actions.some((action) => action === 'Query' || action === 'Scan')
+        ? (tables.find((definition) => definition.id === tableId)?.globalIndexes ?? []).map((index) => ({
+            'Fn::Join': ['', [arn, `/index/${index.indexName}`]],
+          }))
+        : [];
+      return permissions([
+        { Action: actions.map((action) => `dynamodb:${action}`), Resource: [arn, ...indexes] },
+      ]);
+    });
+    const granted = permissions(policyStatements(template, endpoint).statements).filter((permission) =>
+      permission.startsWith('dynamodb:'),
     );
-    expect(dynamo).toEqual(
-      Object.entries(declared).map(([tableId, actions]) => {
-        const arn = arnOf(tableLogicalId(template, tableId as TableId));
-        const indexes = actions?.some((action) => action === 'Query' || action === 'Scan');
-        const list = (actions ?? []).map((action) => `dynamodb:${action}`);
-        return {
-          Action: list.length === 1 ? list[0] : list,
-          Effect: 'Allow',
-          Resource: indexes ? [arn, { 'Fn::Join': ['', [arn, '/index/*']] }] : arn,
-        };
-      }),
-    );
+    expect(granted).toEqual(expected.sort());
   });
+
+  it.each(endpointNames)(
+    "%s: the counters' secret exactly when endpoint-needs.ts asks for it",
+    (endpoint) => {
+      const granted = permissions(policyStatements(template, endpoint).statements).filter((permission) =>
+        permission.startsWith('secretsmanager:'),
+      );
+      expect(granted).toEqual(
+        endpointNeeds[endpoint].counterHashKey
+          ? [`secretsmanager:GetSecretValue on ${JSON.stringify({ Ref: secretLogicalId(template) })}`]
+          : [],
+      );
+    },
+  );
 });
 
 describe('API Gateway', () => {
@@ -323,16 +465,25 @@ describe('API Gateway', () => {
         const target = JSON.stringify(Properties.Integration.Uri).match(
           /"Fn::GetAtt":\["([^"]+)","Arn"\]/,
         )?.[1];
-        return `${Properties.HttpMethod} ${pathOf(Properties.ResourceId.Ref).join('/')} → ${target}`;
+        const endpoint = endpointNames.find((name) => endpointFunction(template, name).logicalId === target);
+        return `${Properties.HttpMethod} /${pathOf(Properties.ResourceId.Ref).join('/')} → ${endpoint}`;
       },
     );
     expect(deployed.sort()).toEqual(
-      routes
-        .map(
-          (route) =>
-            `${route.method} ${route.path} → ${endpointFunction(template, route.endpoint).logicalId}`,
-        )
-        .sort(),
+      routes.map((route) => `${route.method} /${route.path} → ${route.endpoint}`).sort(),
+    );
+    // Everything local mode serves, spelled out: userinfo by GET and POST (OpenID Connect Core §5.3.1).
+    expect(deployed.sort()).toEqual(
+      [
+        'POST /oauth/token → token',
+        'POST /oauth/revoke → revoke',
+        'POST /oauth/introspect → introspect',
+        'GET /userinfo → userinfo',
+        'POST /userinfo → userinfo',
+        'GET /.well-known/jwks.json → metadata',
+        'GET /.well-known/openid-configuration → metadata',
+        'GET /.well-known/oauth-authorization-server → metadata',
+      ].sort(),
     );
     for (const route of routes) {
       template.hasResourceProperties('AWS::Lambda::Permission', {
@@ -591,9 +742,16 @@ describe('outputs', () => {
         outputKeys.issuer,
         outputKeys.tokenEndpoint,
         outputKeys.jwksUri,
+        outputKeys.counterKeySecretArn,
         ...tables.map((t) => tableOutputKey(t.id)),
       ].sort(),
     );
+  });
+
+  it("name the counters' secret for `passgate --stack`", () => {
+    template.hasOutput(outputKeys.counterKeySecretArn, {
+      Value: { Ref: secretLogicalId(template) },
+    });
   });
 });
 

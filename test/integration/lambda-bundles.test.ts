@@ -1,8 +1,9 @@
 /**
  * The deployed artefacts, run as Lambda runs them: the function assets of a synthesized stack
  * (the real esbuild bundles plus the config file), each in a fresh Node process with only its own
- * folder as the task root, DynamoDB served by dynalite and KMS by a double on loopback. This is
- * what catches bundling, ESM/CommonJS, native-module and stack-versus-runtime naming mistakes.
+ * folder as the task root, DynamoDB served by dynalite, KMS and Secrets Manager by doubles on
+ * loopback. This is what catches bundling, ESM/CommonJS, native-module and stack-versus-runtime
+ * naming mistakes.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,24 +12,35 @@ import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
+import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
-import { createUser } from '../../functions/admin/user-admin.ts';
+import { counterHashKeyOf } from '../../functions/adapters/secrets/counter-hash-key.ts';
+import { type AdminServices, createUser, realmOf } from '../../functions/admin/user-admin.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { environment, type TableId, tableEnvironmentVariable } from '../../functions/deployment.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { repoRoot } from '../../functions/local/paths.ts';
-import { systemClock } from '../../functions/oauth/ports.ts';
-import type { EndpointName } from '../../functions/routes.ts';
+import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
+import { systemClock, type UserRecord } from '../../functions/oauth/ports.ts';
+import { type EndpointName, endpoints } from '../../functions/routes.ts';
 import { localTableNames, tables } from '../../functions/store-schema.ts';
-import { testConfig } from '../helpers/config.ts';
+import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { type KmsDouble, startKmsDouble, testKmsKey } from '../helpers/kms.ts';
+import {
+  type SecretsManagerDouble,
+  startSecretsManagerDouble,
+  TEST_COUNTER_KEY_SECRET,
+  testSecretArn,
+} from '../helpers/secrets-manager.ts';
 import { endpointAssetDir, endpointFunction, synthStack } from '../helpers/stack.ts';
 
 const API_DOMAIN = 'abc123defg.execute-api.eu-west-1.amazonaws.com';
 const STAGE = 'prod';
 const ISSUER = `https://${API_DOMAIN}/${STAGE}/`;
 const PASSWORD = 'correct horse battery staple';
+const SOURCE_IP = '203.0.113.7';
+const SECRET_ARN = testSecretArn();
+const endpointNames = Object.keys(endpoints) as EndpointName[];
 
 /** Loads the bundle like the Lambda runtime does (`index.handler` of an ES module) and invokes it. */
 const DRIVER = `
@@ -45,6 +57,9 @@ interface Invoker {
 let workDir: string;
 let store: LocalStore;
 let kms: KmsDouble;
+let secretsManager: SecretsManagerDouble;
+let admin: AdminServices;
+let alice: UserRecord;
 const key = testKmsKey();
 const invokers = new Map<EndpointName, Invoker>();
 let synthesized: ReturnType<typeof synthStack>;
@@ -70,6 +85,7 @@ function localEnvironment(variables: Record<string, unknown>): Record<string, st
       const tableId = tableVariables.get(name);
       if (tableId) return [name, localTableNames[tableId as TableId]];
       if (name === environment.signingKeyId) return [name, key.keyId];
+      if (name === environment.counterKeySecretArn) return [name, SECRET_ARN];
       throw new Error(`the smoke test cannot stand in for ${name} = ${JSON.stringify(value)}`);
     }),
   );
@@ -94,6 +110,7 @@ async function startFunction(endpoint: EndpointName, assetDir: string, variables
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
       AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
       ...localEnvironment(variables),
     },
   });
@@ -129,13 +146,14 @@ async function startFunction(endpoint: EndpointName, assetDir: string, variables
 function proxyEvent(
   method: 'GET' | 'POST',
   resource: string,
-  options: { body?: string; contentType?: string } = {},
+  options: { body?: string; contentType?: string; authorization?: string } = {},
 ): APIGatewayProxyEvent {
   const headers: Record<string, string> = {
     Host: API_DOMAIN,
     'User-Agent': 'passgate-smoke-test',
-    'X-Forwarded-For': '203.0.113.7',
+    'X-Forwarded-For': SOURCE_IP,
     ...(options.contentType ? { 'Content-Type': options.contentType } : {}),
+    ...(options.authorization ? { Authorization: options.authorization } : {}),
   };
   return {
     resource,
@@ -162,21 +180,32 @@ function proxyEvent(
       resourceId: 'resource',
       resourcePath: resource,
       stage: STAGE,
-      identity: { sourceIp: '203.0.113.7', userAgent: 'passgate-smoke-test' },
+      identity: { sourceIp: SOURCE_IP, userAgent: 'passgate-smoke-test' },
     },
   } as unknown as APIGatewayProxyEvent;
 }
 
-const tokenRequest = (password: string) =>
-  proxyEvent('POST', '/oauth/token', {
+const formPost = (resource: string, params: Record<string, string>, authorization?: string) =>
+  proxyEvent('POST', resource, {
     contentType: 'application/x-www-form-urlencoded',
-    body: new URLSearchParams({
-      grant_type: 'password',
-      client_id: 'mobile-app',
-      username: 'alice',
-      password,
-      scope: 'openid read:orders',
-    }).toString(),
+    body: new URLSearchParams(params).toString(),
+    ...(authorization ? { authorization } : {}),
+  });
+
+const tokenRequest = (password: string, scope = 'openid read:orders') =>
+  formPost('/oauth/token', {
+    grant_type: 'password',
+    client_id: 'mobile-app',
+    username: 'alice',
+    password,
+    scope,
+  });
+
+const refreshRequest = (refreshToken: string) =>
+  formPost('/oauth/token', {
+    grant_type: 'refresh_token',
+    client_id: 'mobile-app',
+    refresh_token: refreshToken,
   });
 
 const call = (endpoint: EndpointName, event: APIGatewayProxyEvent) =>
@@ -186,26 +215,35 @@ beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'passgate-smoke-'));
   store = await startEmbeddedStore(join(workDir, 'dynalite'));
   kms = await startKmsDouble([key]);
-  await createUser(
-    {
-      config: parseConfig(testConfig()),
-      users: new DynamoUserStore(store.db, localTableNames.users),
-      hasher: new Argon2Hasher(),
-      clock: systemClock,
-    },
-    { realm: 'customers', username: 'alice', password: PASSWORD },
-  );
+  secretsManager = await startSecretsManagerDouble({ [SECRET_ARN]: TEST_COUNTER_KEY_SECRET });
+  admin = {
+    config: parseConfig(testConfig()),
+    ...dynamoStores(store.db, localTableNames),
+    counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, SECRET_ARN),
+    hasher: new Argon2Hasher(),
+    clock: systemClock,
+  };
+  alice = await createUser(admin, {
+    realm: 'customers',
+    username: 'alice',
+    password: PASSWORD,
+    email: 'alice@example.com',
+    name: 'Alice',
+  });
   synthesized = synthStack();
-  for (const endpoint of ['token', 'metadata'] as const) {
-    const { properties } = endpointFunction(synthesized.template, endpoint);
-    const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
-    await startFunction(endpoint, assetDir(endpoint), variables);
-  }
+  await Promise.all(
+    endpointNames.map((endpoint) => {
+      const { properties } = endpointFunction(synthesized.template, endpoint);
+      const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      return startFunction(endpoint, assetDir(endpoint), variables);
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
   for (const invoker of invokers.values()) invoker.stop();
   await kms?.close();
+  await secretsManager?.close();
   await store?.close();
   rmSync(workDir, { recursive: true, force: true });
 });
@@ -230,10 +268,7 @@ describe('Lambda bundles', () => {
     expect(payload).toMatchObject({ client_id: 'mobile-app', gty: 'password', scope: 'openid read:orders' });
     await jwtVerify(body.id_token, keySet, { issuer: ISSUER, audience: 'mobile-app' });
 
-    const user = await new DynamoUserStore(store.db, localTableNames.users).findByUsername(
-      'customers',
-      'alice',
-    );
+    const user = await admin.users.findByUsername('customers', 'alice');
     expect(user?.logins_count).toBe(1);
     expect(kms.calls.filter((c) => c.target === 'TrentService.Sign').map((c) => c.body.MessageType)).toEqual([
       'DIGEST',
@@ -255,13 +290,105 @@ describe('Lambda bundles', () => {
     }
   });
 
-  it('refuse a wrong password with the one invalid_grant message', async () => {
+  it("refuse a wrong password with the one invalid_grant message, counted under the secret's key", async () => {
     const response = await call('token', tokenRequest('not the password'));
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body)).toEqual({
       error: 'invalid_grant',
       error_description: 'Wrong username or password.',
     });
+    // The CLI derives the counters' key from the same secret: it finds what the function counted.
+    const now = Math.floor(Date.now() / 1000);
+    const counters = await readLoginCounters(
+      admin,
+      realmOf(admin.config, 'customers'),
+      'alice',
+      SOURCE_IP,
+      now,
+    );
+    expect(counters).toMatchObject({ userIpFailures: 1, ipFailures: 1 });
+  });
+
+  it('rotate a refresh token: password grant, then refresh grant, through the token function', async () => {
+    const login = JSON.parse(
+      (await call('token', tokenRequest(PASSWORD, 'openid offline_access read:orders'))).body,
+    );
+    expect(login.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    const refreshed = await call('token', refreshRequest(login.refresh_token));
+    expect(refreshed.statusCode).toBe(200);
+    expect(refreshed.headers).toMatchObject({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+    const body = JSON.parse(refreshed.body);
+    expect(body).toMatchObject({ token_type: 'Bearer', scope: 'openid offline_access read:orders' });
+    expect(body.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(body.refresh_token).not.toBe(login.refresh_token);
+    const keySet = createLocalJWKSet(
+      JSON.parse((await call('metadata', proxyEvent('GET', '/.well-known/jwks.json'))).body),
+    );
+    const { payload } = await jwtVerify(body.access_token, keySet, { issuer: ISSUER, typ: 'at+jwt' });
+    expect(payload).toMatchObject({ sub: `customers|${alice.user_id}`, gty: 'refresh_token' });
+
+    // The rotated-out token no longer works (and, reused, ends the family).
+    const reused = await call('token', refreshRequest(login.refresh_token));
+    expect(reused.statusCode).toBe(400);
+    expect(JSON.parse(reused.body).error).toBe('invalid_grant');
+  });
+
+  it('revoke a refresh token through the revoke function: its family ends', async () => {
+    const login = JSON.parse(
+      (await call('token', tokenRequest(PASSWORD, 'offline_access read:orders'))).body,
+    );
+    const revoked = await call(
+      'revoke',
+      formPost('/oauth/revoke', { client_id: 'mobile-app', token: login.refresh_token }),
+    );
+    expect(revoked.statusCode).toBe(200);
+    expect(revoked.body).toBe('');
+    const refused = await call('token', refreshRequest(login.refresh_token));
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body).error).toBe('invalid_grant');
+  });
+
+  it('introspect an access token for a confidential client through the introspect function', async () => {
+    const { access_token: accessToken } = JSON.parse((await call('token', tokenRequest(PASSWORD))).body);
+    const basic = `Basic ${Buffer.from(`backoffice:${BACKOFFICE_SECRET}`).toString('base64')}`;
+    const response = await call('introspect', formPost('/oauth/introspect', { token: accessToken }, basic));
+    expect(response.statusCode).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({
+      active: true,
+      token_type: 'access_token',
+      client_id: 'mobile-app',
+      sub: `customers|${alice.user_id}`,
+      iss: ISSUER,
+      scope: 'openid read:orders',
+    });
+  });
+
+  it.each(['GET', 'POST'] as const)('answer userinfo by %s through the userinfo function', async (method) => {
+    const { access_token: accessToken } = JSON.parse(
+      (await call('token', tokenRequest(PASSWORD, 'openid profile email'))).body,
+    );
+    const response = await call(
+      'userinfo',
+      proxyEvent(method, '/userinfo', { authorization: `Bearer ${accessToken}` }),
+    );
+    expect(response.statusCode).toBe(200);
+    expect(response.headers).toMatchObject({ 'Cache-Control': 'no-store' });
+    expect(JSON.parse(response.body)).toEqual({
+      sub: `customers|${alice.user_id}`,
+      preferred_username: 'alice',
+      name: 'Alice',
+      updated_at: Math.floor(Date.parse(alice.updated_at) / 1000),
+      email: 'alice@example.com',
+      email_verified: false,
+    });
+  });
+
+  it("read the counters' secret once, in the token function only", () => {
+    // Every function has served requests by now; only the token function's cold start read it.
+    expect(secretsManager.calls).toEqual([
+      { target: 'secretsmanager.GetSecretValue', body: { SecretId: SECRET_ARN } },
+    ]);
   });
 
   it('answer 503 temporarily_unavailable when KMS cannot be reached', async () => {
@@ -286,13 +413,17 @@ describe('function assets', () => {
     expect(existsSync(loader)).toBe(true);
   });
 
-  it('leave native modules out of functions that do not hash passwords', () => {
-    expect(readdirSync(assetDir('metadata')).sort()).toEqual([
-      'index.mjs',
-      'index.mjs.map',
-      'passgate.config.json',
-    ]);
-  });
+  it.each(endpointNames.filter((endpoint) => endpoint !== 'token'))(
+    'leave native modules and the Secrets Manager client out of the %s function',
+    (endpoint) => {
+      expect(readdirSync(assetDir(endpoint)).sort()).toEqual([
+        'index.mjs',
+        'index.mjs.map',
+        'passgate.config.json',
+      ]);
+      expect(readFileSync(join(assetDir(endpoint), 'index.mjs'), 'utf8')).not.toMatch(/secretsmanager/i);
+    },
+  );
 
   it('carry the validated tenant config beside the bundle', () => {
     const written = JSON.parse(readFileSync(join(assetDir('token'), 'passgate.config.json'), 'utf8'));

@@ -1,19 +1,32 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
+import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
 import { ConfigError, parseConfig } from '../../functions/config/load.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../../functions/deployment.ts';
+import { proxyHandler } from '../../functions/http/handler.ts';
+import { noStoreJson } from '../../functions/http/respond.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import {
+  type AwsServicesOptions,
   awsServices,
   FUNCTION_TIMEOUT_SECONDS,
   sdkClientConfig,
 } from '../../functions/runtime/aws-services.ts';
+import { counterHashKeyFromSecretsManager } from '../../functions/runtime/counter-hash-key.ts';
 import { tables } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
+import {
+  type SecretsManagerDouble,
+  startSecretsManagerDouble,
+  TEST_COUNTER_KEY_SECRET,
+  testSecretArn,
+} from '../helpers/secrets-manager.ts';
 
 const taskRoot = mkdtempSync(join(tmpdir(), 'passgate-task-root-'));
 writeFileSync(join(taskRoot, CONFIG_FILE_NAME), JSON.stringify(parseConfig(testConfig())));
@@ -28,13 +41,18 @@ const stackEnvironment = (extra: Record<string, string> = {}): NodeJS.ProcessEnv
   ...extra,
 });
 
-const build = (env: NodeJS.ProcessEnv) => awsServices({ env, logger: silentLogger })();
+const build = (env: NodeJS.ProcessEnv, options: AwsServicesOptions = {}) =>
+  awsServices({ env, logger: silentLogger, ...options })();
+
+const SECRET_ARN = testSecretArn();
+const counterKeyEnvironment = () => stackEnvironment({ [environment.counterKeySecretArn]: SECRET_ARN });
 
 describe('the Lambda composition root', () => {
   it('builds the services from the stack environment and the config file beside the bundle', async () => {
     const services = await build(stackEnvironment());
     expect(services.config).toEqual(parseConfig(testConfig()));
     expect(services.users).toBeInstanceOf(DynamoUserStore);
+    expect(services.refreshTokens).toBeInstanceOf(DynamoRefreshTokenStore);
     expect(services.signer).toBeInstanceOf(KmsSigner);
     expect(services.issuer).toBeUndefined();
   });
@@ -79,6 +97,36 @@ describe('the Lambda composition root', () => {
     );
   });
 
+  it('gives functions that do not count login attempts counters that refuse, without the secret', async () => {
+    const services = await build(stackEnvironment());
+    expect(services.counterHashKey).toHaveLength(0);
+    for (const call of [
+      () => services.attempts.failures('ui#x', 0),
+      () => services.attempts.addFailure('ui#x', 1, 0),
+      () => services.attempts.reset('ui#x'),
+      () => services.attempts.resetUser('u#x'),
+    ]) {
+      await expect(call()).rejects.toThrow(/does not count login attempts/);
+    }
+  });
+
+  it("reads the counters' key through the given source, from the secret the stack names", async () => {
+    const key = new Uint8Array(Buffer.from(TEST_COUNTER_KEY_SECRET));
+    const source = vi.fn(async () => key);
+    const services = await build(counterKeyEnvironment(), { counterHashKey: source });
+    expect(source).toHaveBeenCalledExactlyOnceWith(SECRET_ARN);
+    expect(services.counterHashKey).toBe(key);
+    expect(services.attempts).toBeInstanceOf(DynamoAttemptStore);
+  });
+
+  it('names the secret variable too when a function that counts attempts lacks it', async () => {
+    const source = vi.fn(async () => new Uint8Array(64));
+    await expect(build(stackEnvironment(), { counterHashKey: source })).rejects.toThrow(
+      `missing environment variable(s) set by the stack: ${environment.counterKeySecretArn}`,
+    );
+    expect(source).not.toHaveBeenCalled();
+  });
+
   it('lets every SDK call give up within half the function timeout, so the function answers 503 itself', () => {
     const { maxAttempts, requestHandler } = sdkClientConfig;
     expect(requestHandler.throwOnRequestTimeout).toBe(true);
@@ -89,5 +137,53 @@ describe('the Lambda composition root', () => {
     );
     const worst = maxAttempts * (requestHandler.connectionTimeout + requestHandler.requestTimeout) + backoff;
     expect(worst).toBeLessThanOrEqual((FUNCTION_TIMEOUT_SECONDS * 1000) / 2);
+  });
+});
+
+describe("the counters' key from Secrets Manager", () => {
+  let secretsManager: SecretsManagerDouble;
+  beforeAll(async () => {
+    secretsManager = await startSecretsManagerDouble({ [SECRET_ARN]: TEST_COUNTER_KEY_SECRET });
+    vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secretsManager.endpoint);
+    vi.stubEnv('AWS_REGION', 'eu-west-1');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+    vi.stubEnv('AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED', 'true');
+  });
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await secretsManager.close();
+  });
+
+  const event = { requestContext: { requestId: 'r1' } } as unknown as APIGatewayProxyEvent;
+
+  it("is the secret string's UTF-8 bytes, read once per cold start; 503 while unavailable, then read again", async () => {
+    const seen: Uint8Array[] = [];
+    const handler = proxyHandler(
+      async (_event, services) => {
+        seen.push(services.counterHashKey);
+        return noStoreJson(200, {});
+      },
+      awsServices({
+        env: counterKeyEnvironment(),
+        logger: silentLogger,
+        counterHashKey: counterHashKeyFromSecretsManager,
+      }),
+    );
+    secretsManager.failWith = 'InternalServiceError';
+    const unavailable = await handler(event);
+    expect(unavailable.statusCode).toBe(503);
+    expect(JSON.parse(unavailable.body).error).toBe('temporarily_unavailable');
+    // The shared SDK settings: one retry, then the function answers by itself.
+    expect(secretsManager.calls).toHaveLength(sdkClientConfig.maxAttempts);
+
+    secretsManager.failWith = undefined;
+    expect((await handler(event)).statusCode).toBe(200);
+    expect((await handler(event)).statusCode).toBe(200);
+    expect(secretsManager.calls.map((call) => [call.target, call.body.SecretId])).toEqual([
+      ...Array(sdkClientConfig.maxAttempts + 1).fill(['secretsmanager.GetSecretValue', SECRET_ARN]),
+    ]);
+    expect(seen).toHaveLength(2);
+    expect(Buffer.from(seen[0] as Uint8Array).toString('utf8')).toBe(TEST_COUNTER_KEY_SECRET);
   });
 });

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
-import { tokenEndpoint } from '../../functions/endpoints/token.ts';
 import { type ProxyHandler, proxyHandler } from '../../functions/http/handler.ts';
+import { type EndpointName, endpoints } from '../../functions/routes.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 import { proxyEvent } from '../helpers/events.ts';
@@ -15,6 +15,7 @@ import { memoryServices } from '../helpers/memory-ports.ts';
 const RUNS = 1500;
 
 let dynamo: TestStore;
+let handlers: Record<EndpointName, ProxyHandler>;
 let handler: ProxyHandler;
 
 beforeAll(async () => {
@@ -25,7 +26,13 @@ beforeAll(async () => {
     ...dynamoStores(dynamo.db, dynamo.names),
   };
   await createUser(real, { realm: 'customers', username: 'alice', password: 'correct horse battery staple' });
-  handler = proxyHandler(tokenEndpoint, async () => real);
+  handlers = Object.fromEntries(
+    (Object.keys(endpoints) as EndpointName[]).map((name) => [
+      name,
+      proxyHandler(endpoints[name], async () => real),
+    ]),
+  ) as Record<EndpointName, ProxyHandler>;
+  handler = handlers.token;
 });
 afterAll(() => dynamo.close());
 
@@ -139,7 +146,9 @@ const validEnvelope = fc.record({
 
 function assertOAuthAnswer(response: Awaited<ReturnType<ProxyHandler>>) {
   expect(response.headers?.['Cache-Control']).toBe('no-store');
+  if (response.statusCode === 200 && response.body === '') return; // RFC 7009 §2.2: revocation's empty 200
   const body = JSON.parse(response.body);
+  if (response.statusCode === 200 && !('access_token' in body)) return; // introspection or userinfo document
   if (response.statusCode === 200) {
     expect(body).toMatchObject({
       access_token: expect.any(String),
@@ -154,7 +163,7 @@ function assertOAuthAnswer(response: Awaited<ReturnType<ProxyHandler>>) {
   }
 }
 
-describe('token endpoint under arbitrary input', () => {
+describe('endpoints under arbitrary input', () => {
   it('answers well-formed requests with arbitrary values as OAuth errors or tokens, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(validEnvelope, async (r) => {
@@ -180,23 +189,33 @@ describe('token endpoint under arbitrary input', () => {
   it('answers every request with a JSON OAuth error (4xx) or a valid token response, never a 5xx', async () => {
     await fc.assert(
       fc.asyncProperty(request, async (r) => {
-        const response = await handler(eventOf(r));
-        expect(response.headers?.['Cache-Control']).toBe('no-store');
-        const body = JSON.parse(response.body);
-        if (response.statusCode === 200) {
-          expect(body).toMatchObject({
-            access_token: expect.any(String),
-            token_type: 'Bearer',
-            scope: expect.any(String),
-          });
-        } else {
-          expect(response.statusCode).toBeGreaterThanOrEqual(400);
-          expect(response.statusCode).toBeLessThan(500);
-          expect(Object.keys(body).sort()).toEqual(['error', 'error_description']);
-          expect(typeof body.error_description).toBe('string');
-        }
+        assertOAuthAnswer(await handler(eventOf(r)));
       }),
       { numRuns: RUNS },
     );
   });
+
+  for (const endpoint of ['revoke', 'introspect', 'userinfo'] as const) {
+    it(`answers arbitrary requests to ${endpoint} with a JSON OAuth error (4xx) or a success, never a 5xx`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          request,
+          fc.option(fc.string({ maxLength: 80 }), { nil: undefined }),
+          async (r, bearer) => {
+            const event = eventOf(r);
+            if (endpoint === 'userinfo') {
+              event.httpMethod = bearer === undefined ? 'POST' : 'GET';
+              if (bearer !== undefined) event.headers.Authorization = `Bearer ${bearer}`;
+            }
+            const response = await handlers[endpoint](event);
+            expect(response.statusCode).toBeLessThan(500);
+            if (response.statusCode >= 400) {
+              expect(Object.keys(JSON.parse(response.body)).sort()).toEqual(['error', 'error_description']);
+            }
+          },
+        ),
+        { numRuns: RUNS / 3 },
+      );
+    });
+  }
 });

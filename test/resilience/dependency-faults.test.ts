@@ -1,0 +1,270 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
+import { usernameKey } from '../../functions/oauth/normalize.ts';
+import { BACKOFFICE_SECRET } from '../helpers/config.ts';
+import { proxyEvent } from '../helpers/events.ts';
+import { type FaultableDeployment, faultableDeployment } from '../helpers/faultable-services.ts';
+import type { Fault } from '../helpers/faults.ts';
+
+let deployment: FaultableDeployment;
+let sequence = 0;
+/** How many fault points were injected in this file (reported in the issue note). */
+let faultPoints = 0;
+
+beforeAll(async () => {
+  deployment = await faultableDeployment();
+});
+afterAll(async () => {
+  console.log(`dependency-faults: ${faultPoints} fault points injected`);
+  await deployment.close();
+});
+
+const PASSWORD = 'correct horse battery staple';
+const form = (
+  params: Record<string, string>,
+  extra: { sourceIp?: string; headers?: Record<string, string> } = {},
+) =>
+  proxyEvent({
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...extra.headers },
+    body: new URLSearchParams(params).toString(),
+    sourceIp: extra.sourceIp,
+  });
+const body = (response: APIGatewayProxyResult) => JSON.parse(response.body || '{}');
+
+async function login(username: string, scope = 'openid offline_access read:orders') {
+  return deployment.call(
+    'token',
+    form({ grant_type: 'password', client_id: 'mobile-app', username, password: PASSWORD, scope }),
+  );
+}
+const refresh = (token: string) =>
+  deployment.call(
+    'token',
+    form({ grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: token }),
+  );
+
+/** One flow a client runs; `check` proves the state is sound after `act` met a fault. */
+interface Flow<Context> {
+  readonly name: string;
+  /** The status of a fault-free run. */
+  readonly ok: number;
+  prepare(): Promise<Context>;
+  act(context: Context): Promise<APIGatewayProxyResult>;
+  check(context: Context, response: APIGatewayProxyResult): Promise<void>;
+}
+
+const freshUser = async () => {
+  const username = `user${sequence++}`;
+  await deployment.addUser(username, PASSWORD);
+  return username;
+};
+const loginsOf = async (username: string) =>
+  (await deployment.services.users.findByUsername('customers', usernameKey(username)))?.logins_count;
+
+const passwordLogin: Flow<{ username: string }> = {
+  name: 'password grant (tokens, refresh token, login count)',
+  ok: 200,
+  prepare: async () => ({ username: await freshUser() }),
+  act: ({ username }) => login(username),
+  async check({ username }, response) {
+    // A failed login counts nothing and leaves no usable session; the next login works.
+    const again = await login(username);
+    expect(again.statusCode).toBe(200);
+    expect(await loginsOf(username)).toBe(response.statusCode === 200 ? 2 : 1);
+    for (const answer of [response, again].filter((r) => r.statusCode === 200)) {
+      expect((await refresh(body(answer).refresh_token)).statusCode).toBe(200);
+    }
+  },
+};
+
+const wrongPassword: Flow<{ username: string; ip: string }> = {
+  name: 'wrong password (brute-force counters)',
+  ok: 400,
+  prepare: async () => ({ username: await freshUser(), ip: `198.51.100.${sequence % 250}` }),
+  act: ({ username, ip }) =>
+    deployment.call(
+      'token',
+      form(
+        { grant_type: 'password', client_id: 'mobile-app', username, password: 'wrong password' },
+        { sourceIp: ip },
+      ),
+    ),
+  async check({ username, ip }, response) {
+    const realm = deployment.services.config.realms[0];
+    if (!realm) throw new Error('no realm');
+    const counters = await readLoginCounters(
+      deployment.services,
+      realm,
+      usernameKey(username),
+      ip,
+      Math.floor(Date.now() / 1000),
+    );
+    if (response.statusCode === 400) {
+      // Counted once on each counter: never lost, never twice.
+      expect([counters.userIpFailures, counters.ipFailures]).toEqual([1, 1]);
+    } else {
+      // A 503 happened before or between the two counter writes: never more than one each.
+      expect(counters.userIpFailures).toBeLessThanOrEqual(1);
+      expect(counters.ipFailures).toBeLessThanOrEqual(1);
+    }
+  },
+};
+
+const refreshGrant: Flow<{ token: string }> = {
+  name: 'refresh grant (rotation)',
+  ok: 200,
+  async prepare() {
+    const response = await login(await freshUser());
+    return { token: body(response).refresh_token };
+  },
+  act: ({ token }) => refresh(token),
+  async check({ token }, response) {
+    if (response.statusCode === 200) {
+      // The successor is the one live token of the family.
+      expect((await refresh(body(response).refresh_token)).statusCode).toBe(200);
+    } else {
+      // Nothing the client holds was lost: its token still works, exactly once.
+      const retried = await refresh(token);
+      expect(retried.statusCode).toBe(200);
+      expect((await refresh(body(retried).refresh_token)).statusCode).toBe(200);
+    }
+  },
+};
+
+const revocation: Flow<{ token: string }> = {
+  name: 'revocation (family ends)',
+  ok: 200,
+  async prepare() {
+    return { token: body(await login(await freshUser())).refresh_token };
+  },
+  act: ({ token }) => deployment.call('revoke', form({ client_id: 'mobile-app', token })),
+  async check({ token }, response) {
+    if (response.statusCode !== 200) {
+      expect((await deployment.call('revoke', form({ client_id: 'mobile-app', token }))).statusCode).toBe(
+        200,
+      );
+    }
+    expect((await refresh(token)).statusCode).toBe(400);
+  },
+};
+
+const introspection: Flow<{ token: string }> = {
+  name: 'introspection of a refresh token',
+  ok: 200,
+  async prepare() {
+    const username = `staff${sequence++}`;
+    const { createUser } = await import('../../functions/admin/user-admin.ts');
+    await createUser(deployment.services, { realm: 'employees', username, password: PASSWORD });
+    const response = await deployment.call(
+      'token',
+      form({
+        grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+        realm: 'employees',
+        client_id: 'backoffice',
+        client_secret: BACKOFFICE_SECRET,
+        username,
+        password: PASSWORD,
+        scope: 'offline_access',
+      }),
+    );
+    return { token: body(response).refresh_token };
+  },
+  act: ({ token }) =>
+    deployment.call('introspect', form({ client_id: 'backoffice', client_secret: BACKOFFICE_SECRET, token })),
+  async check(_context, response) {
+    if (response.statusCode === 200) expect(body(response).active).toBe(true);
+  },
+};
+
+const userinfo: Flow<{ accessToken: string }> = {
+  name: 'userinfo',
+  ok: 200,
+  async prepare() {
+    return { accessToken: body(await login(await freshUser(), 'openid profile')).access_token };
+  },
+  act: ({ accessToken }) =>
+    deployment.call(
+      'userinfo',
+      proxyEvent({ method: 'GET', path: '/userinfo', headers: { Authorization: `Bearer ${accessToken}` } }),
+    ),
+  async check(_context, response) {
+    if (response.statusCode === 200) expect(body(response).sub).toMatch(/^customers\|/);
+  },
+};
+
+const flows = [
+  passwordLogin,
+  wrongPassword,
+  refreshGrant,
+  revocation,
+  introspection,
+  userinfo,
+] as Flow<unknown>[];
+const FAULTS: readonly Fault[] = ['throttle', 'internal', 'reset'];
+
+describe('every store and signer call failing in turn', () => {
+  for (const flow of flows) {
+    it(`${flow.name}: 503 temporarily_unavailable or the retry's success, never a 500, state sound`, async () => {
+      // Warm first: what a warm Lambda caches per cold start (KMS public keys) is not a per-request call.
+      await flow.act(await flow.prepare());
+      const context = await flow.prepare();
+      const calls = await deployment.countCalls(() => flow.act(context));
+      expect(calls.size).toBeGreaterThan(0);
+      let kind = 0;
+      for (const [operation, count] of calls) {
+        for (let nth = 1; nth <= count; nth += 1) {
+          for (const times of [1, 2]) {
+            const fault = FAULTS[kind++ % FAULTS.length] as Fault;
+            const ctx = await flow.prepare();
+            const { result, fired } = await deployment.withFaults([{ operation, nth, times, fault }], () =>
+              flow.act(ctx),
+            );
+            faultPoints += 1;
+            const where = `${operation} #${nth} ${fault} ×${times}`;
+            expect(fired, where).toBeGreaterThan(0);
+            expect([flow.ok, 503], where).toContain(result.statusCode);
+            if (times === 1) expect(result.statusCode, `${where}: one retry earns the success`).toBe(flow.ok);
+            if (result.statusCode === 503) {
+              expect(body(result), where).toEqual({
+                error: 'temporarily_unavailable',
+                error_description: expect.any(String),
+              });
+            }
+            await flow.check(ctx, result);
+          }
+        }
+      }
+    });
+  }
+});
+
+describe('a dependency that hangs', () => {
+  it('answers 503 well inside the Lambda timeout when DynamoDB or KMS stops answering', async () => {
+    for (const operation of ['GetItem', 'Sign']) {
+      const username = await freshUser();
+      const started = Date.now();
+      const { result } = await deployment.withFaults([{ operation, nth: 1, times: 5, fault: 'hang' }], () =>
+        login(username),
+      );
+      faultPoints += 1;
+      expect(result.statusCode, operation).toBe(503);
+      // 2 attempts × 1.5 s request timeout: far from the 10 s Lambda timeout.
+      expect(Date.now() - started, operation).toBeLessThan(5_000);
+      expect(await loginsOf(username)).toBe(0);
+    }
+  });
+
+  it('logs every 503 with the failing dependency and the request id', () => {
+    const unavailable = deployment.lines.filter((line) => line.message === 'dependency unavailable');
+    expect(unavailable.length).toBeGreaterThan(0);
+    for (const line of unavailable) {
+      expect(line).toMatchObject({
+        level: 'error',
+        requestId: expect.any(String),
+        dependency: expect.stringMatching(/^(dynamodb|kms)$/),
+      });
+    }
+    expect(deployment.lines.filter((line) => line.message === 'unexpected error')).toEqual([]);
+  });
+});
