@@ -1,14 +1,15 @@
 /**
  * Cold start of the Lambda bundles: the JavaScript size of each one, and the time from a fresh
  * `node` process to the first completed invocation of the token bundle (Node boot, import, config,
- * clients, one password grant), with DynamoDB served by dynalite and KMS by a double on loopback,
- * as in the bundle smoke test.
+ * clients, one password grant), with DynamoDB served by dynalite and KMS and Secrets Manager by
+ * doubles on loopback, as in the bundle smoke test (test/helpers/lambda-task.ts runs both).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
+import { counterHashKeyOf } from '../functions/adapters/secrets/counter-hash-key.ts';
 import { createUser } from '../functions/admin/user-admin.ts';
 import { parseConfig } from '../functions/config/load.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../functions/deployment.ts';
@@ -19,6 +20,11 @@ import { buildBundles } from '../scripts/build-bundles.ts';
 import { proxyEvent } from '../test/helpers/events.ts';
 import { startKmsDouble, testKmsKey } from '../test/helpers/kms.ts';
 import { lambdaEnvironment, prepareTaskRoot, startFunctionProcess } from '../test/helpers/lambda-task.ts';
+import {
+  startSecretsManagerDouble,
+  TEST_COUNTER_KEY_SECRET,
+  testSecretArn,
+} from '../test/helpers/secrets-manager.ts';
 import { median } from './load.ts';
 import { BENCH_PASSWORD, benchConfig } from './local-server-process.ts';
 
@@ -36,6 +42,8 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
   const store = await startEmbeddedStore(join(workDir, 'dynalite'));
   const key = testKmsKey();
   const kms = await startKmsDouble([key]);
+  const secretArn = testSecretArn();
+  const secretsManager = await startSecretsManagerDouble({ [secretArn]: TEST_COUNTER_KEY_SECRET });
   try {
     const reports = await buildBundles();
     const bundleBytes = Object.fromEntries(reports.map((report) => [report.endpoint, report.codeBytes]));
@@ -47,7 +55,7 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
       {
         config,
         ...dynamoStores(store.db, localTableNames),
-        counterHashKey: Buffer.alloc(32),
+        counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, secretArn),
         hasher: new Argon2Hasher(),
         clock: systemClock,
       },
@@ -57,11 +65,16 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
     const taskRoot = prepareTaskRoot(token.dir, join(workDir, 'token', 'task'));
     writeFileSync(join(taskRoot, CONFIG_FILE_NAME), JSON.stringify(config));
     const env = {
-      ...lambdaEnvironment({ dynamodb: store.endpoint, kms: kms.endpoint }),
+      ...lambdaEnvironment({
+        dynamodb: store.endpoint,
+        kms: kms.endpoint,
+        secretsManager: secretsManager.endpoint,
+      }),
       ...Object.fromEntries(
         tables.map((table) => [tableEnvironmentVariable(table.id), localTableNames[table.id]]),
       ),
       [environment.signingKeyId]: key.keyId,
+      [environment.counterKeySecretArn]: secretArn,
     };
     const event = proxyEvent({
       headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'okhttp/4.12.0' },
@@ -99,6 +112,7 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
       firstCallMs: median(firstCalls),
     };
   } finally {
+    await secretsManager.close();
     await kms.close();
     await store.close();
     rmSync(workDir, { recursive: true, force: true });

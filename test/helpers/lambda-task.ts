@@ -41,6 +41,7 @@ export function prepareTaskRoot(assetDir: string, taskRoot: string): string {
 export function lambdaEnvironment(endpoints: {
   readonly dynamodb: string;
   readonly kms: string;
+  readonly secretsManager: string;
 }): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
@@ -50,6 +51,7 @@ export function lambdaEnvironment(endpoints: {
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_KMS: endpoints.kms,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
   };
 }
 
