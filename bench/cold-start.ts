@@ -87,12 +87,16 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
       }).toString(),
     });
 
+    // BENCH_CPU_PROF=<dir>: a V8 CPU profile of every cold start, to see where its time goes.
+    const profile = process.env.BENCH_CPU_PROF
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+      : [];
     const totals: number[] = [];
     const imports: number[] = [];
     const firstCalls: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const fn = await startFunctionProcess(taskRoot, env);
+      const fn = await startFunctionProcess(taskRoot, env, profile);
       try {
         const result = await fn.invoke(event);
         totals.push(performance.now() - started);

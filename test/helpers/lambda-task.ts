@@ -15,8 +15,10 @@ import { repoRoot } from '../../functions/local/paths.ts';
  */
 const DRIVER = `
 const { handler } = await import(process.env.LAMBDA_TASK_ROOT + '/index.mjs');
-process.on('message', async ({ id, event }) =>
-  process.send({ id, result: await handler(event), at: performance.now() }));
+process.on('message', async ({ id, event, exit }) => {
+  if (exit) process.exit(0);
+  process.send({ id, result: await handler(event), at: performance.now() });
+});
 process.send({ ready: true, at: performance.now() });
 `;
 
@@ -61,18 +63,23 @@ export interface FunctionProcess {
   invoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult & { atMs: number }>;
   /** Everything the function wrote to stdout and stderr so far. */
   output(): string;
+  /** Ends the process; it exits by itself (writing a `--cpu-prof` profile) when it still listens. */
   stop(): void;
 }
 
-/** Forks the driver in `taskRoot` with exactly `env` (plus LAMBDA_TASK_ROOT) and waits until it is ready. */
+/**
+ * Forks the driver in `taskRoot` with exactly `env` (plus LAMBDA_TASK_ROOT) and waits until it is
+ * ready. `execArgv` is for Node flags such as `--cpu-prof`.
+ */
 export async function startFunctionProcess(
   taskRoot: string,
   env: Record<string, string>,
+  execArgv: readonly string[] = [],
 ): Promise<FunctionProcess> {
   const driver = join(taskRoot, '..', 'driver.mjs');
   if (!existsSync(driver)) writeFileSync(driver, DRIVER);
   const child: ChildProcess = fork(driver, [], {
-    execArgv: [],
+    execArgv: [...execArgv],
     cwd: taskRoot,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     env: { ...env, LAMBDA_TASK_ROOT: taskRoot },
@@ -109,7 +116,8 @@ export async function startFunctionProcess(
     output: () => output,
     stop: () => {
       child.removeAllListeners('exit');
-      child.kill();
+      if (child.connected) child.send({ exit: true });
+      else child.kill();
     },
   };
 }
