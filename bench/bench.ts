@@ -285,7 +285,7 @@ async function enumerationTiming(server: ServerProcess, nextUser: () => number) 
   add({ section, name: 'wrong password median', value: wrongMedian, unit: 'ms' });
   add({
     section,
-    name: 'difference of the medians (|unknown ÷ wrong − 1|)',
+    name: 'relative difference of the medians, abs(unknown ÷ wrong − 1)',
     value: Math.abs(unknownMedian / wrongMedian - 1),
     unit: '',
     target: { op: '<=', value: 0.1 },
