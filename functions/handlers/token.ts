@@ -9,7 +9,15 @@ import { endpoints } from '../routes.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 import { counterHashKeyFromSecretsManager } from '../runtime/counter-hash-key.ts';
 
-export const handler = proxyHandler(
-  endpoints.token,
-  awsServices({ hasher: new Argon2Hasher(), counterHashKey: counterHashKeyFromSecretsManager }),
-);
+const services = awsServices({
+  hasher: new Argon2Hasher(),
+  counterHashKey: counterHashKeyFromSecretsManager,
+});
+
+export const handler = proxyHandler(endpoints.token, async () => {
+  const built = await services();
+  // Cold start: the signing key's id (KMS GetPublicKey) is fetched while the first login reads the
+  // store and verifies its password, not after it. A failure is forgotten and retried at signing.
+  built.signer.currentKeyId().catch(() => undefined);
+  return built;
+});

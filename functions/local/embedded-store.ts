@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
@@ -6,6 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
+import { inProcessRequestHandler } from './in-process-transport.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -48,7 +50,12 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
-  const db = documentClient(localClientConfig(endpoint));
+  // This process talks to the engine directly; the endpoint serves other processes (the CLI).
+  const listener = server.listeners('request')[0] as RequestListener;
+  const db = documentClient({
+    ...localClientConfig(endpoint),
+    requestHandler: inProcessRequestHandler(listener),
+  });
   try {
     await ensureTables(db);
   } catch (error) {

@@ -80,6 +80,9 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const tableNames = Object.fromEntries(
       tables.map((table) => [table.id, values[tableEnvironmentVariable(table.id)]]),
     ) as TableNames;
+    // Cold start: the secret is on its way while the config file is read and validated.
+    const counterHashKey = options.counterHashKey?.(values[environment.counterKeySecretArn] as string);
+    counterHashKey?.catch(() => undefined); // awaited below; a bad config file must not leave it unhandled
     const config = loadConfigFile(
       resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PASSGATE_CONFIG || CONFIG_FILE_NAME),
     );
@@ -87,9 +90,7 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       .split(',')
       .map((id) => id.trim())
       .filter(Boolean);
-    const counters = options.counterHashKey
-      ? { counterHashKey: await options.counterHashKey(values[environment.counterKeySecretArn] as string) }
-      : noLoginCounters;
+    const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
     return {
       config,
       ...dynamoStores(documentClient(sdkClientConfig), tableNames),

@@ -5,11 +5,10 @@
  * loopback. This is what catches bundling, ESM/CommonJS, native-module and stack-versus-runtime
  * naming mistakes.
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
@@ -19,13 +18,18 @@ import { type AdminServices, createUser, realmOf } from '../../functions/admin/u
 import { parseConfig } from '../../functions/config/load.ts';
 import { environment, type TableId, tableEnvironmentVariable } from '../../functions/deployment.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
-import { repoRoot } from '../../functions/local/paths.ts';
 import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
 import { systemClock, type UserRecord } from '../../functions/oauth/ports.ts';
 import { type EndpointName, endpoints } from '../../functions/routes.ts';
 import { localTableNames, tables } from '../../functions/store-schema.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { type KmsDouble, startKmsDouble, testKmsKey } from '../helpers/kms.ts';
+import {
+  type FunctionProcess,
+  lambdaEnvironment,
+  prepareTaskRoot,
+  startFunctionProcess,
+} from '../helpers/lambda-task.ts';
 import {
   type SecretsManagerDouble,
   startSecretsManagerDouble,
@@ -42,18 +46,6 @@ const SOURCE_IP = '203.0.113.7';
 const SECRET_ARN = testSecretArn();
 const endpointNames = Object.keys(endpoints) as EndpointName[];
 
-/** Loads the bundle like the Lambda runtime does (`index.handler` of an ES module) and invokes it. */
-const DRIVER = `
-const { handler } = await import(process.env.LAMBDA_TASK_ROOT + '/index.mjs');
-process.on('message', async ({ id, event }) => process.send({ id, result: await handler(event) }));
-process.send({ ready: true });
-`;
-
-interface Invoker {
-  invoke(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult>;
-  stop(): void;
-}
-
 let workDir: string;
 let store: LocalStore;
 let kms: KmsDouble;
@@ -61,20 +53,10 @@ let secretsManager: SecretsManagerDouble;
 let admin: AdminServices;
 let alice: UserRecord;
 const key = testKmsKey();
-const invokers = new Map<EndpointName, Invoker>();
+const invokers = new Map<EndpointName, FunctionProcess>();
 let synthesized: ReturnType<typeof synthStack>;
 const assetDir = (endpoint: EndpointName) =>
   endpointAssetDir(synthesized.app, synthesized.template, endpoint);
-
-/** The host's own argon2 binary stands in for the linux-arm64 one when the host is not linux-arm64. */
-function addHostArgon2(taskRoot: string) {
-  if (!existsSync(join(taskRoot, 'node_modules', '@node-rs', 'argon2'))) return;
-  const installed = join(repoRoot, 'node_modules', '@node-rs');
-  for (const name of readdirSync(installed).filter((entry) => entry.startsWith('argon2-'))) {
-    const target = join(taskRoot, 'node_modules', '@node-rs', name);
-    if (!existsSync(target)) cpSync(join(installed, name), target, { recursive: true });
-  }
-}
 
 /** The function's environment from the template, with the AWS resources replaced by local ones. */
 function localEnvironment(variables: Record<string, unknown>): Record<string, string> {
@@ -92,54 +74,13 @@ function localEnvironment(variables: Record<string, unknown>): Record<string, st
 }
 
 async function startFunction(endpoint: EndpointName, assetDir: string, variables: Record<string, unknown>) {
-  const taskRoot = join(workDir, endpoint, 'task');
-  cpSync(assetDir, taskRoot, { recursive: true });
-  addHostArgon2(taskRoot);
-  const driver = join(workDir, endpoint, 'driver.mjs');
-  writeFileSync(driver, DRIVER);
-  const child: ChildProcess = fork(driver, [], {
-    execArgv: [],
-    cwd: taskRoot,
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: {
-      PATH: process.env.PATH,
-      LAMBDA_TASK_ROOT: taskRoot,
-      AWS_REGION: 'eu-west-1',
-      AWS_ACCESS_KEY_ID: 'smoke-test',
-      AWS_SECRET_ACCESS_KEY: 'smoke-test',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: store.endpoint,
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
-      ...localEnvironment(variables),
-    },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    output += chunk;
-  });
-  const pending = new Map<number, (result: APIGatewayProxyResult) => void>();
-  await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${endpoint} bundle exited (${code}):\n${output}`)));
-    child.on('message', (message: { ready?: true; id?: number; result?: APIGatewayProxyResult }) => {
-      if (message.ready) resolve();
-      else if (message.id !== undefined && message.result) pending.get(message.id)?.(message.result);
-    });
-  });
-  let nextId = 0;
-  invokers.set(endpoint, {
-    invoke(event) {
-      const id = nextId++;
-      return new Promise((resolve) => {
-        pending.set(id, resolve);
-        child.send({ id, event });
-      });
-    },
-    stop: () => child.kill(),
-  });
+  mkdirSync(join(workDir, endpoint));
+  const taskRoot = prepareTaskRoot(assetDir, join(workDir, endpoint, 'task'));
+  const endpoints = { dynamodb: store.endpoint, kms: kms.endpoint, secretsManager: secretsManager.endpoint };
+  invokers.set(
+    endpoint,
+    await startFunctionProcess(taskRoot, { ...lambdaEnvironment(endpoints), ...localEnvironment(variables) }),
+  );
 }
 
 /** A REST API (v1) proxy event as API Gateway sends it for the execute-api URL. */
@@ -209,7 +150,7 @@ const refreshRequest = (refreshToken: string) =>
   });
 
 const call = (endpoint: EndpointName, event: APIGatewayProxyEvent) =>
-  (invokers.get(endpoint) as Invoker).invoke(event);
+  (invokers.get(endpoint) as FunctionProcess).invoke(event);
 
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'passgate-smoke-'));

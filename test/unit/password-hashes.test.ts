@@ -140,6 +140,14 @@ describe('password hasher', () => {
     const stronger = new Argon2Hasher({ memoryCost: 19456, timeCost: 3, parallelism: 1 });
     expect(stronger.needsRehash(await hasher.hash('pw'))).toBe(true);
   });
+
+  it('verifies unknown users against an argon2id hash of the current parameters that nothing matches', async () => {
+    const dummy = (hasher as unknown as { dummyHash: string }).dummyHash;
+    expect(hasher.needsRehash(dummy)).toBe(false); // argon2id, same m, t, p: it costs a real verify
+    expect(dummy).not.toBe((new Argon2Hasher() as unknown as { dummyHash: string }).dummyHash);
+    expect(await hasher.verifyDummy('passgate-dummy-password-for-unknown-users')).toBe(false);
+    expect(await hasher.verify(dummy, '')).toBe(false);
+  });
 });
 
 describe('hash upgrade at login', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { defaults } from '../../config/defaults.ts';
 import { parsePasswordHash } from '../../oauth/password-hash-format.ts';
@@ -25,13 +26,23 @@ export interface Argon2Parameters {
  * hashes keep working until the login re-hashes them (needsRehash).
  */
 export class Argon2Hasher implements PasswordHasher {
-  private dummyHash: Promise<string> | undefined;
+  /**
+   * What unknown users are verified against: an argon2id PHC string with the same parameters as
+   * real hashes, so it costs the same to verify, but random salt and output, so no password
+   * matches it. Made without hashing: the first unknown-user login after a cold start is no slower
+   * than the next (a hash made on first use would cost one more argon2id run, and show).
+   */
+  private readonly dummyHash: string;
 
   /** `pool`: hash on these worker threads instead of libuv's pool (bulk imports). */
   constructor(
     private readonly parameters: Argon2Parameters = defaults.argon2,
     private readonly pool?: Argon2WorkerPool,
-  ) {}
+  ) {
+    const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
+    const { memoryCost: m, timeCost: t, parallelism: p } = parameters;
+    this.dummyHash = `$argon2id$v=${CURRENT_VERSION}$m=${m},t=${t},p=${p}$${b64(randomBytes(16))}$${b64(randomBytes(32))}`;
+  }
 
   hash(password: string): Promise<string> {
     const options = { algorithm: ARGON2ID, ...this.parameters };
@@ -71,9 +82,7 @@ export class Argon2Hasher implements PasswordHasher {
   }
 
   async verifyDummy(password: string): Promise<false> {
-    // Made once per process with the same parameters as real hashes, so it costs the same to verify.
-    this.dummyHash ??= this.hash('passgate-dummy-password-for-unknown-users');
-    await this.verify(await this.dummyHash, password);
+    await this.verify(this.dummyHash, password);
     return false;
   }
 }

@@ -1,0 +1,388 @@
+/**
+ * `npm run bench [-- --quick]`: passgate's performance figures, each measured in the same run as
+ * the ceiling it is compared with; prints a table and writes bench/results.json.
+ *
+ * 1. Password grant efficiency: logins/s through the local server ÷ argon2id verifies/s alone.
+ * 2. Handler CPU per request in-process (password grant without argon2; refresh grant).
+ * 3. Refresh grant end to end through the local server: p50, p99, throughput.
+ * 4. Cold start of the Lambda bundles: sizes, fresh process to first completed token invocation.
+ * 5. Enumeration timing: unknown user vs wrong password, medians side by side.
+ *
+ * `--quick` (CI) runs every section briefly to prove the bench works; it never fails on a target.
+ * The full run prints PASS/MISS per target and exits non-zero on an error, not on a miss.
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaults } from '../functions/config/defaults.ts';
+import { repoRoot } from '../functions/local/paths.ts';
+import { measureColdStart } from './cold-start.ts';
+import { measureHandlerCpu } from './handler-cpu.ts';
+import { expectStatus, median, percentile, saturate, tokenClient } from './load.ts';
+import {
+  BENCH_PASSWORD,
+  benchUsername,
+  type ServerProcess,
+  startServerProcess,
+} from './local-server-process.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const quick = values.quick;
+const cores = availableParallelism();
+
+/** How long and how often, per mode. */
+const plan = quick
+  ? {
+      rounds: 1,
+      roundSeconds: 1,
+      users: 200,
+      cpuRequests: 200,
+      refreshRuns: 50,
+      refreshSeconds: 1,
+      enumeration: 10,
+      coldStarts: 2,
+    }
+  : {
+      rounds: 3,
+      roundSeconds: 4,
+      users: 1500,
+      cpuRequests: 2000,
+      refreshRuns: 1000,
+      refreshSeconds: 5,
+      enumeration: 100,
+      coldStarts: 10,
+    };
+/** Logins in flight: two per core keeps both cores busy while some logins wait on the store. */
+const loginConcurrency = 2 * cores;
+const refreshConcurrency = 4 * cores;
+
+interface Figure {
+  readonly section: string;
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly target?: { readonly op: '>=' | '<='; readonly value: number };
+  readonly note?: string;
+}
+
+const figures: Figure[] = [];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const round = (value: number, digits = 2) => Number(value.toFixed(digits));
+
+function add(figure: Figure) {
+  figures.push({ ...figure, value: round(figure.value, 3) });
+}
+
+const cpuMs = (before: NodeJS.CpuUsage, after: NodeJS.CpuUsage) =>
+  (after.user - before.user + after.system - before.system) / 1000;
+
+/** Section 1: logins/s through the server vs argon2id verifies/s alone, in alternating rounds. */
+async function passwordGrantEfficiency(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, loginConcurrency);
+  const login = async () => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: benchUsername(nextUser()),
+      password: BENCH_PASSWORD,
+      scope: 'openid offline_access read:orders',
+    });
+    expectStatus(reply, 200, 'password grant');
+  };
+  for (let i = 0; i < loginConcurrency * 2; i++) await login(); // warm-up: JIT, connections
+  let verifies = 0;
+  let verifySeconds = 0;
+  let logins = 0;
+  let loginSeconds = 0;
+  let verifyCpu = 0;
+  let loginCpu = 0;
+  let generatorCpu = 0;
+  for (let r = 0; r < plan.rounds; r++) {
+    let cpu = await server.cpuUsage();
+    const alone = await server.verifyRate(loginConcurrency, plan.roundSeconds);
+    let after = await server.cpuUsage();
+    verifyCpu += cpuMs(cpu, after);
+    verifies += alone.count;
+    verifySeconds += alone.seconds;
+    cpu = after;
+    const own = process.cpuUsage();
+    const run = await saturate(loginConcurrency, plan.roundSeconds, login);
+    generatorCpu += cpuMs(own, process.cpuUsage());
+    after = await server.cpuUsage();
+    loginCpu += cpuMs(cpu, after);
+    logins += run.count;
+    loginSeconds += run.seconds;
+    log(`  round ${r + 1}: ${alone.count / alone.seconds} verifies/s alone, ${run.rate} logins/s`);
+  }
+  client.close();
+  const verifyRate = verifies / verifySeconds;
+  const loginRate = logins / loginSeconds;
+  const section = '1 password grant';
+  add({ section, name: 'argon2id verifies/s alone (ceiling)', value: verifyRate, unit: '/s' });
+  add({ section, name: 'password grants/s through the local server', value: loginRate, unit: '/s' });
+  add({
+    section,
+    name: 'efficiency (grants/s ÷ verifies/s)',
+    value: loginRate / verifyRate,
+    unit: '',
+    target: { op: '>=', value: 0.9 },
+  });
+  add({ section, name: 'server CPU per argon2id verify', value: verifyCpu / verifies, unit: 'ms' });
+  add({ section, name: 'server CPU per password grant', value: loginCpu / logins, unit: 'ms' });
+  add({ section, name: 'load generator CPU per password grant', value: generatorCpu / logins, unit: 'ms' });
+  add({
+    section,
+    name: 'embedded store: CPU per GetItem (SDK client + dynalite)',
+    value: await server.storeReadCpu(quick ? 50 : 500),
+    unit: 'ms',
+  });
+  return verifyCpu / verifies;
+}
+
+/** Section 2: CPU per request of the token handler in-process. */
+async function handlerCpu(verifyCpuMs: number) {
+  const cpu = await measureHandlerCpu(plan.cpuRequests);
+  const section = '2 handler CPU';
+  add({
+    section,
+    name: 'password grant without argon2id (openid offline_access)',
+    value: cpu.passwordMs,
+    unit: 'ms',
+  });
+  add({
+    section,
+    name: 'refresh grant (access token)',
+    value: cpu.refreshMs,
+    unit: 'ms',
+    target: { op: '<=', value: 2 },
+  });
+  add({
+    section,
+    name: 'refresh grant with openid (access + ID token)',
+    value: cpu.refreshOpenidMs,
+    unit: 'ms',
+  });
+  add({ section, name: 'one RS256 signature (reference)', value: cpu.signMs, unit: 'ms' });
+  add({
+    section,
+    name: 'efficiency bound without the embedded store (verify ÷ (verify + handler))',
+    value: verifyCpuMs / (verifyCpuMs + cpu.passwordMs),
+    unit: '',
+  });
+}
+
+/** Section 4: bundle sizes, and fork of a fresh process to the token bundle's first completed call. */
+async function coldStart() {
+  const cold = await measureColdStart(plan.coldStarts);
+  const section = '4 cold start';
+  for (const [endpoint, bytes] of Object.entries(cold.bundleBytes)) {
+    add({
+      section,
+      name: `${endpoint} bundle index.mjs`,
+      value: bytes / 1024,
+      unit: 'KiB',
+      ...(endpoint === 'token' ? { target: { op: '<=' as const, value: 1024 } } : {}),
+    });
+  }
+  add({
+    section,
+    name: `fresh node process to first completed token call (median of ${plan.coldStarts})`,
+    value: cold.totalMs,
+    unit: 'ms',
+    target: { op: '<=', value: 250 },
+  });
+  add({ section, name: 'of which: Node boot + import of the bundle', value: cold.importMs, unit: 'ms' });
+  add({
+    section,
+    name: 'of which: first invocation (config, clients, password grant)',
+    value: cold.firstCallMs,
+    unit: 'ms',
+  });
+}
+
+/** Section 3: refresh grants through the local server: sequential latency, then throughput. */
+async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, refreshConcurrency);
+  const startSession = async () => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: benchUsername(nextUser()),
+      password: BENCH_PASSWORD,
+      scope: 'offline_access read:orders',
+    });
+    return expectStatus(reply, 200, 'password grant').body.refresh_token as string;
+  };
+  const refresh = async (token: string) => {
+    const reply = await client.post({
+      grant_type: 'refresh_token',
+      client_id: 'mobile-app',
+      refresh_token: token,
+    });
+    return expectStatus(reply, 200, 'refresh grant');
+  };
+  let token = await startSession();
+  const times: number[] = [];
+  for (let i = 0; i < plan.refreshRuns + 20; i++) {
+    const reply = await refresh(token);
+    token = reply.body.refresh_token as string;
+    if (i >= 20) times.push(reply.ms);
+  }
+  const sessions = await Promise.all(Array.from({ length: refreshConcurrency }, startSession));
+  const cpuBefore = await server.cpuUsage();
+  const run = await saturate(refreshConcurrency, plan.refreshSeconds, async (_i, worker) => {
+    const reply = await refresh(sessions[worker] as string);
+    sessions[worker] = reply.body.refresh_token as string;
+  });
+  const serverCpu = cpuMs(cpuBefore, await server.cpuUsage());
+  client.close();
+  const section = '3 refresh end to end';
+  add({
+    section,
+    name: 'refresh grant p50 (sequential)',
+    value: median(times),
+    unit: 'ms',
+    target: { op: '<=', value: 10 },
+  });
+  add({ section, name: 'refresh grant p99 (sequential)', value: percentile(times, 99), unit: 'ms' });
+  add({
+    section,
+    name: `refresh grants/s (${refreshConcurrency} sessions in parallel)`,
+    value: run.rate,
+    unit: '/s',
+  });
+  add({ section, name: 'server CPU per refresh grant', value: serverCpu / run.count, unit: 'ms' });
+}
+
+/** Section 5: unknown user vs wrong password, interleaved, sequential, each username used once. */
+async function enumerationTiming(server: ServerProcess, nextUser: () => number) {
+  const client = tokenClient(server.issuer, 1);
+  const attempt = async (username: string) => {
+    const reply = await client.post({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username,
+      password: 'not the password',
+    });
+    return expectStatus(reply, 400, 'failed login').ms;
+  };
+  const unknown: number[] = [];
+  const wrong: number[] = [];
+  for (let i = 0; i < plan.enumeration + 5; i++) {
+    const u = await attempt(`nobody-${i}`);
+    const w = await attempt(benchUsername(nextUser()));
+    if (i >= 5) {
+      unknown.push(u);
+      wrong.push(w);
+    }
+  }
+  client.close();
+  const section = '5 enumeration timing';
+  const unknownMedian = median(unknown);
+  const wrongMedian = median(wrong);
+  add({ section, name: 'unknown user median', value: unknownMedian, unit: 'ms' });
+  add({ section, name: 'wrong password median', value: wrongMedian, unit: 'ms' });
+  add({
+    section,
+    name: 'relative difference of the medians, abs(unknown ÷ wrong − 1)',
+    value: Math.abs(unknownMedian / wrongMedian - 1),
+    unit: '',
+    target: { op: '<=', value: 0.1 },
+  });
+}
+
+const passes = (figure: Figure) =>
+  figure.target === undefined
+    ? undefined
+    : figure.target.op === '>='
+      ? figure.value >= figure.target.value
+      : figure.value <= figure.target.value;
+
+function table(): string {
+  const rows = figures.map((figure) => {
+    const pass = passes(figure);
+    return [
+      figure.section,
+      figure.name,
+      `${figure.value}${figure.unit && figure.unit !== '/s' ? ` ${figure.unit}` : figure.unit}`,
+      figure.target
+        ? `${figure.target.op} ${figure.target.value}${figure.unit === '/s' ? '/s' : ` ${figure.unit}`}`.trim()
+        : '',
+      pass === undefined ? '' : quick ? (pass ? 'pass' : 'miss (quick)') : pass ? 'PASS' : 'MISS',
+    ];
+  });
+  const header = ['section', 'figure', 'value', 'target', 'result'];
+  return [header, header.map(() => '---'), ...rows].map((row) => `| ${row.join(' | ')} |`).join('\n');
+}
+
+async function main() {
+  const loadBefore = loadavg();
+  log(
+    `passgate bench (${quick ? 'quick' : 'full'}): ${cores} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const server = await startServerProcess(plan.users);
+  let used = 0;
+  let verifyCpuMs = Number.NaN;
+  const nextUser = () => {
+    if (used >= plan.users) throw new Error(`the bench ran out of its ${plan.users} users`);
+    return used++;
+  };
+  /** A section that fails is reported and the others still run; the bench then exits non-zero. */
+  const failures: string[] = [];
+  const section = async (title: string, run: () => Promise<unknown>) => {
+    log(`${title} …`);
+    try {
+      await run();
+    } catch (error) {
+      failures.push(`${title}: ${(error as Error).stack ?? error}`);
+      log(`${title} FAILED: ${(error as Error).message}`);
+    }
+  };
+  try {
+    await section('1. password grant efficiency', async () => {
+      verifyCpuMs = await passwordGrantEfficiency(server, nextUser);
+    });
+    await section('5. enumeration timing', () => enumerationTiming(server, nextUser));
+    await section('3. refresh grant end to end', () => refreshEndToEnd(server, nextUser));
+  } finally {
+    await server.close();
+  }
+  await section('2. handler CPU in-process', () => handlerCpu(verifyCpuMs));
+  await section('4. cold start of the Lambda bundles', coldStart);
+
+  const output = table();
+  process.stdout.write(`${output}\n`);
+  const machine = {
+    nproc: cores,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    loadBefore,
+    loadAfter: loadavg(),
+  };
+  writeFileSync(
+    join(repoRoot, 'bench', 'results.json'),
+    `${JSON.stringify(
+      {
+        mode: quick ? 'quick' : 'full',
+        at: new Date().toISOString(),
+        machine,
+        argon2: defaults.argon2,
+        loginConcurrency,
+        refreshConcurrency,
+        figures: figures.map((figure) => ({ ...figure, pass: passes(figure) })),
+        failures,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(
+    `machine: ${machine.cpu}, Node ${machine.node}, load after ${machine.loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const broken = figures.filter((figure) => !Number.isFinite(figure.value));
+  if (broken.length > 0) failures.push(`no number for: ${broken.map((f) => f.name).join(', ')}`);
+  if (failures.length > 0) throw new Error(`the bench failed:\n${failures.join('\n')}`);
+}
+
+await main();
