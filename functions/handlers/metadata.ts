@@ -1,6 +1,7 @@
 /** Lambda entry point of the discovery documents and the JWKS (`GET .well-known/…`). */
+
+import { metadataEndpoint } from '../endpoints/metadata.ts';
 import { proxyHandler } from '../http/handler.ts';
-import { endpoints } from '../routes.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 
-export const handler = proxyHandler(endpoints.metadata, awsServices());
+export const handler = proxyHandler(metadataEndpoint, awsServices());

@@ -4,8 +4,8 @@
  * Manager client (for the counters' key).
  */
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
+import { tokenEndpoint } from '../endpoints/token.ts';
 import { proxyHandler } from '../http/handler.ts';
-import { endpoints } from '../routes.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 import { counterHashKeyFromSecretsManager } from '../runtime/counter-hash-key.ts';
 
@@ -14,7 +14,7 @@ const services = awsServices({
   counterHashKey: counterHashKeyFromSecretsManager,
 });
 
-export const handler = proxyHandler(endpoints.token, async () => {
+export const handler = proxyHandler(tokenEndpoint, async () => {
   const built = await services();
   // Cold start: the signing key's id (KMS GetPublicKey) is fetched while the first login reads the
   // store and verifies its password, not after it. A failure is forgotten and retried at signing.

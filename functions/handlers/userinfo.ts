@@ -1,6 +1,7 @@
 /** Lambda entry point of `GET` and `POST /userinfo` (OpenID Connect Core §5.3). */
+
+import { userinfoEndpoint } from '../endpoints/userinfo.ts';
 import { proxyHandler } from '../http/handler.ts';
-import { endpoints } from '../routes.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 
-export const handler = proxyHandler(endpoints.userinfo, awsServices());
+export const handler = proxyHandler(userinfoEndpoint, awsServices());
