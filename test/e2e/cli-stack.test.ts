@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +11,11 @@ import { counterHashKeyOf } from '../../functions/adapters/secrets/counter-hash-
 import { parseConfig } from '../../functions/config/load.ts';
 import { outputKeys, tableOutputKey } from '../../functions/deployment.ts';
 import { ensureTables, type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
-import { repoRoot } from '../../functions/local/paths.ts';
 import type { OAuthError } from '../../functions/oauth/errors.ts';
 import type { RequestInfo, Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { type TableNames, tables } from '../../functions/store-schema.ts';
+import { runCli } from '../helpers/cli.ts';
 import { testConfig } from '../helpers/config.ts';
 import { memoryServices } from '../helpers/memory-ports.ts';
 import {
@@ -107,14 +106,13 @@ afterAll(async () => {
  * `npx passgate …` as an operator runs it against their AWS account. Asynchronous: the
  * CloudFormation double answers from this process.
  */
-function passgate(
-  args: string[],
-  input = '',
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')));
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/passgate.js'), ...args], {
+async function passgate(args: string[], input = '') {
+  const baseEnv = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_')),
+  );
+  const { code, stdout, stderr } = await runCli(args, {
+    baseEnv,
     env: {
-      ...env,
       PASSGATE_CONFIG: join(workDir, 'passgate.config.json'),
       PASSGATE_DATA_DIR: join(workDir, 'local-data'),
       AWS_REGION: 'eu-west-1',
@@ -126,17 +124,9 @@ function passgate(
       // The SDK's notice that Node 20 support ends in 2027; the assertions read exact stderr.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    stdin: input,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+  return { status: code, stdout, stderr };
 }
 
 describe('passgate --stack', () => {

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked, setPassword } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
-import { repoRoot } from '../../functions/local/paths.ts';
+import { runCli as runPassgate } from '../helpers/cli.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { backoffice, mobileApp, type OAuthClient, oauthClient } from '../helpers/oauth-client.ts';
@@ -35,23 +33,12 @@ async function signedIn(scope = SCOPE) {
 const refused = { error: 'invalid_grant', status: 400 };
 
 /** `npx passgate …` against the running server's config and data dir. */
-function runCli(
-  args: string[],
-  input: string,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/passgate.js'), ...args], {
-    env: { ...process.env, PASSGATE_CONFIG: server.configPath, PASSGATE_DATA_DIR: server.dataDir },
+async function runCli(args: string[], input: string) {
+  const { code, stdout, stderr } = await runPassgate(args, {
+    env: { PASSGATE_CONFIG: server.configPath, PASSGATE_DATA_DIR: server.dataDir },
+    stdin: input,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  child.stdin.end(input);
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+  return { status: code, stdout, stderr };
 }
 
 describe('a mobile app session', () => {

@@ -12,11 +12,11 @@ export interface CliResult {
 /** Runs the real `passgate` command in a fresh Node process, like an operator's shell. */
 export function runCli(
   args: string[],
-  options: { env: Record<string, string>; stdin?: string },
+  options: { env: Record<string, string>; stdin?: string; baseEnv?: NodeJS.ProcessEnv },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { ...process.env, ...options.env, NODE_NO_WARNINGS: '1' },
+      env: { ...(options.baseEnv ?? process.env), ...options.env, NODE_NO_WARNINGS: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

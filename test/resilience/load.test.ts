@@ -67,6 +67,9 @@ function post(
   });
 }
 
+const refreshWith = (token: string) =>
+  post('/oauth/token', { grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: token });
+
 /** What the run expects the store to hold at the end, tallied from the answers it got. */
 const expected = {
   logins: new Map<string, number>(),
@@ -108,11 +111,7 @@ async function session(phase: number, index: number) {
   expected.consecutiveFailures.set(username, 0);
   let token = login.body.refresh_token as string;
   for (let i = 0; i < 2; i += 1) {
-    const refreshed = await post('/oauth/token', {
-      grant_type: 'refresh_token',
-      client_id: 'mobile-app',
-      refresh_token: token,
-    });
+    const refreshed = await refreshWith(token);
     count(refreshed.status);
     if (refreshed.status === 200) token = refreshed.body.refresh_token as string;
   }
@@ -162,22 +161,8 @@ describe('load with restarts', () => {
     expect(statuses.get(200)).toBeGreaterThan(0);
 
     // Every refresh token the clients ended with is accounted for: live ones work, revoked ones don't.
-    for (const token of expected.liveTokens) {
-      const refreshed = await post('/oauth/token', {
-        grant_type: 'refresh_token',
-        client_id: 'mobile-app',
-        refresh_token: token,
-      });
-      expect(refreshed.status).toBe(200);
-    }
-    for (const token of expected.revokedTokens) {
-      const refreshed = await post('/oauth/token', {
-        grant_type: 'refresh_token',
-        client_id: 'mobile-app',
-        refresh_token: token,
-      });
-      expect(refreshed.status).toBe(400);
-    }
+    for (const token of expected.liveTokens) expect((await refreshWith(token)).status).toBe(200);
+    for (const token of expected.revokedTokens) expect((await refreshWith(token)).status).toBe(400);
 
     // logins_count and the brute-force counters are exact, after two restarts.
     const services = admin();
