@@ -24,22 +24,31 @@ async function discover(algorithm: 'oidc' | 'oauth2') {
   return oauth.processDiscoveryResponse(issuer, response);
 }
 
+/** The mobile app's password grant through the library, as it would send it. */
+async function mobilePasswordGrant(as: oauth.AuthorizationServer, params: Record<string, string>) {
+  const client: oauth.Client = { client_id: 'mobile-app' };
+  const response = await oauth.genericTokenEndpointRequest(
+    as,
+    client,
+    oauth.None(),
+    'password',
+    new URLSearchParams(params),
+    insecure,
+  );
+  return oauth.processGenericTokenEndpointResponse(as, client, response);
+}
+
 describe('a real OAuth client library', () => {
   it('discovers the server (OIDC and RFC 8414) and gets tokens with the password grant', async () => {
     const as = await discover('oidc');
     expect(await discover('oauth2')).toEqual(as);
     expect(as.token_endpoint).toBe(`${server.issuer}oauth/token`);
 
-    const client: oauth.Client = { client_id: 'mobile-app' };
-    const response = await oauth.genericTokenEndpointRequest(
-      as,
-      client,
-      oauth.None(),
-      'password',
-      new URLSearchParams({ username: 'alice', password: PASSWORD, scope: 'openid email read:orders' }),
-      insecure,
-    );
-    const result = await oauth.processGenericTokenEndpointResponse(as, client, response);
+    const result = await mobilePasswordGrant(as, {
+      username: 'alice',
+      password: PASSWORD,
+      scope: 'openid email read:orders',
+    });
     expect(result.token_type).toBe('bearer');
     expect(result.scope).toBe('openid email read:orders');
     const claims = oauth.getValidatedIdTokenClaims(result);
@@ -89,16 +98,9 @@ describe('a real OAuth client library', () => {
 
   it('surfaces the OAuth error of a wrong password to the client library', async () => {
     const as = await discover('oidc');
-    const client: oauth.Client = { client_id: 'mobile-app' };
-    const response = await oauth.genericTokenEndpointRequest(
-      as,
-      client,
-      oauth.None(),
-      'password',
-      new URLSearchParams({ username: 'alice', password: 'wrong password' }),
-      insecure,
-    );
-    await expect(oauth.processGenericTokenEndpointResponse(as, client, response)).rejects.toMatchObject({
+    await expect(
+      mobilePasswordGrant(as, { username: 'alice', password: 'wrong password' }),
+    ).rejects.toMatchObject({
       error: 'invalid_grant',
       error_description: 'Wrong username or password.',
     });

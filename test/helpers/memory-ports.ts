@@ -16,7 +16,7 @@ import type {
   UserStore,
 } from '../../functions/oauth/ports.ts';
 import { UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
-import type { Services } from '../../functions/oauth/services.ts';
+import type { RequestInfo, Services } from '../../functions/oauth/services.ts';
 import { testConfig } from './config.ts';
 
 /** A clock the test moves by hand. */
@@ -258,3 +258,16 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
   };
   return { services, users, refreshTokens, attempts, hasher, clock, signer };
 }
+
+/** The public mobile client's credentials as the HTTP layer reads them. */
+export const publicClient = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+
+/** What the HTTP layer would report for a request from a mobile app, for protocol-layer tests. */
+export const requestInfo = (overrides: Partial<RequestInfo> = {}): RequestInfo => ({
+  issuer: 'https://auth.example.com/',
+  requestId: 'r',
+  sourceIp: '198.51.100.7',
+  userAgent: undefined,
+  forwardedFor: undefined,
+  ...overrides,
+});

@@ -16,7 +16,7 @@ import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
-import { FixedClock, plainHasher } from '../helpers/memory-ports.ts';
+import { FixedClock, plainHasher, publicClient, requestInfo } from '../helpers/memory-ports.ts';
 
 let store: TestStore;
 let tokens: DynamoRefreshTokenStore;
@@ -182,14 +182,8 @@ describe('refresh_token grant on a real engine', () => {
       issuer: 'https://auth.example.com/',
     };
   }
-  const info = {
-    issuer: 'https://auth.example.com/',
-    requestId: 'r',
-    sourceIp: '198.51.100.7',
-    userAgent: undefined,
-    forwardedFor: undefined,
-  };
-  const mobile = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+  const info = requestInfo();
+  const mobile = publicClient;
 
   async function login(s: Services, username: string) {
     await s.users

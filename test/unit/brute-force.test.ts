@@ -8,7 +8,9 @@ import {
   type FixedClock,
   type MemoryAttemptStore,
   memoryServices,
+  publicClient,
   type RecordingHasher,
+  requestInfo,
 } from '../helpers/memory-ports.ts';
 
 let services: Services;
@@ -19,14 +21,8 @@ let clock: FixedClock;
 const login = (password: string, sourceIp = '198.51.100.7', username = 'alice') =>
   handleTokenRequest(
     { grant_type: 'password', client_id: 'mobile-app', username, password },
-    { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
-    {
-      issuer: 'https://auth.example.com/',
-      requestId: 'r',
-      sourceIp,
-      userAgent: undefined,
-      forwardedFor: undefined,
-    },
+    publicClient,
+    requestInfo({ sourceIp }),
     services,
   ).then(
     () => 200,

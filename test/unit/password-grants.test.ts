@@ -5,16 +5,15 @@ import { OAuthError } from '../../functions/oauth/errors.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { API, STRICT_API } from '../helpers/config.ts';
-import { type MemoryUserStore, memoryServices, type RecordingHasher } from '../helpers/memory-ports.ts';
+import {
+  type MemoryUserStore,
+  memoryServices,
+  publicClient,
+  type RecordingHasher,
+  requestInfo,
+} from '../helpers/memory-ports.ts';
 
-const info = {
-  issuer: 'https://auth.example.com/',
-  requestId: 'req-1',
-  sourceIp: '198.51.100.7',
-  userAgent: 'test',
-  forwardedFor: undefined,
-};
-const publicClient = { clientId: 'mobile-app', clientSecret: undefined, method: 'none' } as const;
+const info = requestInfo({ requestId: 'req-1', userAgent: 'test' });
 
 let services: Services;
 let users: MemoryUserStore;

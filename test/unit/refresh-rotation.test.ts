@@ -18,6 +18,8 @@ import {
   MemoryRefreshTokenStore,
   MemoryUserStore,
   plainHasher,
+  publicClient,
+  requestInfo,
 } from '../helpers/memory-ports.ts';
 
 const ISSUER = 'https://auth.example.com/';
@@ -66,13 +68,7 @@ async function setup(
     logger: { log: (level, message, fields) => lines.push({ level, message, ...fields }) },
     issuer: ISSUER,
   };
-  const info = {
-    issuer: ISSUER,
-    requestId: 'request-1',
-    sourceIp: '198.51.100.7',
-    userAgent: undefined,
-    forwardedFor: undefined,
-  };
+  const info = requestInfo({ issuer: ISSUER, requestId: 'request-1' });
   const user = await users.create({
     realm: 'customers',
     user_id: 'a11ce0000000000000000000',
@@ -135,14 +131,8 @@ describe('refresh token issuance', () => {
     };
     const response = await handleTokenRequest(
       { grant_type: 'password', username: 'alice', password: PASSWORD, scope: 'offline_access' },
-      { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
-      {
-        issuer: ISSUER,
-        requestId: 'r',
-        sourceIp: '198.51.100.7',
-        userAgent: undefined,
-        forwardedFor: undefined,
-      },
+      publicClient,
+      requestInfo({ issuer: ISSUER }),
       strict,
     );
     expect(response.refresh_token).toBeUndefined();
@@ -389,14 +379,8 @@ describe('refresh_token grant: races and crashes', () => {
     await expect(
       handleTokenRequest(
         { grant_type: 'refresh_token', refresh_token: value },
-        { clientId: 'mobile-app', clientSecret: undefined, method: 'none' },
-        {
-          issuer: ISSUER,
-          requestId: 'r',
-          sourceIp: '198.51.100.7',
-          userAgent: undefined,
-          forwardedFor: undefined,
-        },
+        publicClient,
+        requestInfo({ issuer: ISSUER }),
         failing,
       ),
     ).rejects.toBeInstanceOf(DependencyUnavailableError);
