@@ -52,9 +52,9 @@ const LIGHT_MEMORY = 256;
  */
 export const endpointNeeds = {
   /**
-   * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP and IP
-   * counters (GetItem), count a failure (UpdateItem on a live counter, else PutItem a fresh one),
-   * reset after a success (DeleteItem); find the user (GetItem) and count the login (UpdateItem);
+   * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP counter
+   * (GetItem) and sum the IP's day (Query on by-ip-day), charge the attempt and refund it after a
+   * success (UpdateItem); find the user (GetItem) and count the login (UpdateItem);
    * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
    * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.
@@ -63,7 +63,7 @@ export const endpointNeeds = {
     tables: {
       users: ['GetItem', 'UpdateItem'],
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-      attempts: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      attempts: ['GetItem', 'UpdateItem', 'Query'],
     },
     signingKeys: ['sign'],
     counterHashKey: true,

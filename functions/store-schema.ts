@@ -14,8 +14,11 @@ export interface GlobalIndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
-  /** KEYS_ONLY: the index only finds the key; the item is then read strongly consistent from the table. */
-  readonly projection: 'KEYS_ONLY' | 'ALL';
+  /**
+   * KEYS_ONLY: the index only finds the key; the item is then read strongly consistent from the
+   * table. `include`: the index also carries these attributes, for reads that only sum them.
+   */
+  readonly projection: 'KEYS_ONLY' | 'ALL' | { readonly include: readonly string[] };
 }
 
 export interface TableDefinition {
@@ -41,15 +44,23 @@ export const usersTable = {
 } as const satisfies TableDefinition;
 
 /**
- * Brute-force counters (one item per counter, atomic ADD): per user and IP (`ui#…`) and per IP and
- * UTC day (`ip#…`). Keys are keyed hashes, never a raw IP or username; `by-user` finds all of one
- * user's counters so `users unblock` is one Query. Expiry is in `expires_at` and checked on read.
+ * Brute-force counters: one item per username and IP (`ui#…`, a keyed hash, never a raw IP or
+ * username). It holds the consecutive run (`failures`, lapsing at `failures_until`) and the pair's
+ * share of its IP's failures on one UTC day (`day_failures` of `utc_day`), so one single-item write
+ * moves both limits. `by-ip-day` (sparse: allowlisted IPs have no `ip_day`) sums an IP's day;
+ * `by-user` finds all of one user's counters so `users unblock` is one Query. Expiry is in
+ * `expires_at` and checked on read.
  */
 export const attemptsTable = {
   id: 'attempts',
   partitionKey: { name: 'pk', type: 'S' },
   globalIndexes: [
     { indexName: 'by-user', partitionKey: { name: 'user_ref', type: 'S' }, projection: 'KEYS_ONLY' },
+    {
+      indexName: 'by-ip-day',
+      partitionKey: { name: 'ip_day', type: 'S' },
+      projection: { include: ['day_failures'] },
+    },
   ],
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;

@@ -24,7 +24,9 @@ const realmSchema = z.strictObject({
   bruteForce: z
     .strictObject({
       maxConsecutiveFailures: positiveInt.default(defaults.bruteForce.maxConsecutiveFailures),
-      blockSeconds: positiveInt.default(defaults.bruteForce.blockSeconds),
+      // At least a minute: longer than any request can run (Lambda timeout 10 s), so a run never
+      // lapses under an attempt still in flight (adapters/dynamodb/attempt-store.ts relies on it).
+      blockSeconds: positiveInt.min(60).default(defaults.bruteForce.blockSeconds),
     })
     .default({ ...defaults.bruteForce }),
 });

@@ -127,7 +127,10 @@ function createTableInput(table: TableDefinition, tableName: string) {
               { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
               ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }] : []),
             ],
-            Projection: { ProjectionType: index.projection },
+            Projection:
+              typeof index.projection === 'string'
+                ? { ProjectionType: index.projection }
+                : { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...index.projection.include] },
           })),
         }
       : {}),

@@ -100,6 +100,9 @@ async function toProxyEvent(
   return { event, truncated: size > defaults.maxBodyBytes };
 }
 
+/** Longest wait for requests in flight at close: a login is ~30 ms, a stuck one is not waited for. */
+const DRAIN_MS = 5_000;
+
 function send(response: ServerResponse, result: Awaited<ReturnType<ProxyHandler>>, close: boolean) {
   response.writeHead(result.statusCode, {
     ...(result.headers as Record<string, string>),
@@ -137,7 +140,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   );
   const knownPaths = new Set(routes.map((route) => `/${route.path}`));
 
+  const inFlight = new Set<ServerResponse>();
+  let drained: (() => void) | undefined;
   server.on('request', async (request, response) => {
+    inFlight.add(response);
+    response.once('close', () => {
+      inFlight.delete(response);
+      if (inFlight.size === 0) drained?.();
+    });
     const url = new URL(request.url ?? '/', issuer);
     const route = handlers.get(`${request.method} ${url.pathname}`);
     if (!route) {
@@ -168,9 +178,21 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     issuer,
     port,
     store,
+    /**
+     * Stops taking connections and lets the requests in flight finish (up to DRAIN_MS), so a
+     * restart loses no answer: each request either completes or is never accepted.
+     */
     async close() {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeIdleConnections();
+      if (inFlight.size > 0) {
+        await new Promise<void>((resolve) => {
+          drained = resolve;
+          setTimeout(resolve, DRAIN_MS).unref();
+        });
+      }
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closed;
       await store.close();
     },
   };

@@ -1,16 +1,16 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { RealmConfig } from '../config/schema.ts';
 import { isAllowlisted } from './client-ip.ts';
 import { OAuthError } from './errors.ts';
+import type { ChargedAttempt, LoginCounter, LoginCounterState } from './ports.ts';
 import type { Services } from './services.ts';
 
 const DAY = 86_400;
 
-/** The counters one password attempt reads and, on failure, advances. */
+/** The counter one password attempt reads, charges and maybe refunds, with what was read. */
 export interface LoginCounters {
-  readonly userIpKey: string;
-  readonly userRef: string;
-  readonly ipKey: string;
+  readonly counter: LoginCounter;
+  readonly state: LoginCounterState;
   readonly ipDayEnd: number;
   readonly ipExempt: boolean;
   readonly userIpFailures: number;
@@ -27,7 +27,7 @@ export const userCounterRef = (secret: Uint8Array, realm: string, usernameKey: s
   `u#${keyedHash(secret, realm, usernameKey)}`;
 
 /**
- * Reads both counters before any password hashing, so blocked traffic costs no argon2 CPU. The
+ * Reads both limits before any password hashing, so blocked traffic costs no argon2 CPU. The
  * username counter exists for unknown usernames too: a block reveals nothing about who exists.
  */
 export async function readLoginCounters(
@@ -39,21 +39,21 @@ export async function readLoginCounters(
 ): Promise<LoginCounters> {
   const secret = services.counterHashKey;
   const day = Math.floor(now / DAY);
-  const userIpKey = `ui#${keyedHash(secret, realm.name, usernameKey, ip)}`;
-  const ipKey = `ip#${keyedHash(secret, ip)}#${day}`;
   const ipExempt = isAllowlisted(services.config, ip);
-  const [userIpFailures, ipFailures] = await Promise.all([
-    services.attempts.failures(userIpKey, now),
-    ipExempt ? 0 : services.attempts.failures(ipKey, now),
-  ]);
-  return {
-    userIpKey,
+  const counter: LoginCounter = {
+    key: `ui#${keyedHash(secret, realm.name, usernameKey, ip)}`,
     userRef: userCounterRef(secret, realm.name, usernameKey),
-    ipKey,
+    day,
+    ...(ipExempt ? {} : { ipDay: `ip#${keyedHash(secret, ip)}#${day}` }),
+  };
+  const state = await services.attempts.read(counter, now);
+  return {
+    counter,
+    state,
     ipDayEnd: (day + 1) * DAY,
     ipExempt,
-    userIpFailures,
-    ipFailures,
+    userIpFailures: state.consecutiveFailures,
+    ipFailures: state.ipFailures,
   };
 }
 
@@ -77,27 +77,34 @@ export function tooManyAttempts(limit: 'limit_mu' | 'limit_wc', retryAfterSecond
 }
 
 /**
- * Counts a failed attempt on both counters. The user/IP counter lives `blockSeconds` past the last
- * failure, so consecutive failures block for that long; the IP counter lives to the end of its UTC day.
+ * Charges the attempt as a failure on both limits before its password is verified: RFC 6749
+ * §4.3.2 asks the endpoint to resist brute force, and counting first fails closed. If the count
+ * cannot be written the password is never checked (503), so a store that refuses writes, say under
+ * throttling an attacker provoked, cannot hand out uncounted guesses. The user/IP run lapses
+ * `blockSeconds` after its last failure; the daily share lives to the end of its UTC day.
  */
-export async function countFailure(
-  services: Services,
+export async function chargeAttempt(
+  services: Pick<Services, 'attempts'>,
   realm: RealmConfig,
   counters: LoginCounters,
   now: number,
-) {
-  await Promise.all([
-    services.attempts.addFailure(
-      counters.userIpKey,
-      now + realm.bruteForce.blockSeconds,
-      now,
-      counters.userRef,
-    ),
-    counters.ipExempt ? undefined : services.attempts.addFailure(counters.ipKey, counters.ipDayEnd, now),
-  ]);
+): Promise<ChargedAttempt> {
+  const failuresUntil = now + realm.bruteForce.blockSeconds;
+  const attempt: ChargedAttempt = {
+    id: randomUUID(),
+    now,
+    failuresUntil,
+    expiresAt: Math.max(failuresUntil, counters.ipDayEnd),
+  };
+  await services.attempts.charge(counters.counter, counters.state, attempt);
+  return attempt;
 }
 
-/** A success resets the consecutive count (no write when there was nothing to reset). */
-export async function clearAfterSuccess(services: Services, counters: LoginCounters) {
-  if (counters.userIpFailures > 0) await services.attempts.reset(counters.userIpKey);
+/** The right password: the charge is taken back and the consecutive run ends. */
+export function refundAttempt(
+  services: Pick<Services, 'attempts'>,
+  counters: LoginCounters,
+  attempt: ChargedAttempt,
+) {
+  return services.attempts.refund(counters.counter, attempt);
 }

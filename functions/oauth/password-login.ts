@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { RealmConfig } from '../config/schema.ts';
 import { type AuditEventType, audit } from './audit.ts';
 import {
-  clearAfterSuccess,
-  countFailure,
+  chargeAttempt,
   limitReached,
   readLoginCounters,
+  refundAttempt,
   tooManyAttempts,
 } from './brute-force.ts';
 import { clientIp } from './client-ip.ts';
@@ -75,13 +76,13 @@ export async function passwordLogin(
       now,
     });
   }
-  await services.users.recordLogin(user, new Date(now).toISOString());
+  await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
   event('s', 'Successful login', user);
   return response;
 }
 
 /**
- * Brute-force limits are checked before any hashing. Unknown user, wrong password and
+ * Brute-force limits are checked, and the attempt charged, before any hashing. Unknown user, wrong password and
  * blocked-with-wrong-password are one error with one message, and the unknown-user path spends a
  * dummy argon2id verify, so neither body nor timing tells which accounts exist. Only the right
  * password reveals that a user is blocked.
@@ -108,22 +109,21 @@ async function verifyCredentials(
       limit === 'limit_mu' ? counters.ipDayEnd - now : realm.bruteForce.blockSeconds,
     );
   }
+  const attempt = await chargeAttempt(services, realm, counters, now);
   if (!user) {
     await services.hasher.verifyDummy(password);
-    await countFailure(services, realm, counters, now);
     event('fu', 'Wrong username or password');
     throw invalidGrant(WRONG_CREDENTIALS, 'unknown user');
   }
   if (!(await services.hasher.verify(user.password_hash, password))) {
-    await countFailure(services, realm, counters, now);
     event('fp', 'Wrong username or password', user);
     throw invalidGrant(WRONG_CREDENTIALS, user.blocked ? 'wrong password (user blocked)' : 'wrong password');
   }
+  await refundAttempt(services, counters, attempt);
   if (user.blocked) {
     event('f', 'User is blocked', user);
     throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
   }
   await upgradePasswordHashIfOutdated(services, user, password);
-  await clearAfterSuccess(services, counters);
   return user;
 }

@@ -67,8 +67,11 @@ export interface UserStore {
    * was verified is never overwritten. False when the hash (or the user) changed meanwhile.
    */
   upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
-  /** Counts a successful login; a no-op when the user was deleted meanwhile. */
-  recordLogin(user: UserRecord, at: string): Promise<void>;
+  /**
+   * Counts a successful login exactly once, also when a write is retried after its answer was
+   * lost (`loginId` is unique per login); a no-op when the user was deleted meanwhile.
+   */
+  recordLogin(user: UserRecord, at: string, loginId: string): Promise<void>;
   /**
    * The update methods fail with UserNotFoundError when the user does not exist. `setPassword` and
    * `setBlocked` end every refresh token of the user in the same single-item write (they bump
@@ -193,19 +196,50 @@ export interface PasswordHasher {
 }
 
 /**
- * Failure counters for brute-force protection. Keys arrive already hashed (never a raw IP or
- * username); every count is atomic, and an expired counter reads as zero.
+ * One login counter: the attempts of one username from one IP. It also carries that pair's share
+ * of the IP's daily count, so charging an attempt is one single-item write that moves both
+ * brute-force limits at once (no transactions: dynalite has none). Keys arrive already hashed:
+ * never a raw IP or username.
  */
+export interface LoginCounter {
+  readonly key: string;
+  /** Tags the counter so all of one user's counters can be found (`users unblock`). */
+  readonly userRef: string;
+  /** The UTC day (days since the epoch) whose count the IP's daily limit reads. */
+  readonly day: number;
+  /** Groups the IP's counters of `day`; absent for an allowlisted IP, which has no daily limit. */
+  readonly ipDay?: string;
+}
+
+/** What a login reads before any password hashing. */
+export interface LoginCounterState {
+  /** Consecutive failures, 0 once `failuresUntil` has passed. */
+  readonly consecutiveFailures: number;
+  /** Failures from the IP on `day`, summed over its counters (0 without `ipDay`). */
+  readonly ipFailures: number;
+  /** As read: when the consecutive count lapses, and the day its daily share belongs to. */
+  readonly failuresUntil?: number;
+  readonly countedDay?: number;
+}
+
+/** One attempt charged before its password is verified (fail closed), and refunded if it was right. */
+export interface ChargedAttempt {
+  /** Unique per attempt: makes a retried charge or refund apply once. */
+  readonly id: string;
+  readonly now: number;
+  /** The consecutive count lapses at `failuresUntil`; the item may be swept after `expiresAt`. */
+  readonly failuresUntil: number;
+  readonly expiresAt: number;
+}
+
+/** Brute-force counters: every change is one atomic single-item write, applied exactly once. */
 export interface AttemptStore {
-  /** Failures on the counter, 0 when it is absent or expired at `now` (epoch seconds). */
-  failures(key: string, now: number): Promise<number>;
-  /**
-   * Adds one failure and returns the new count. An expired counter starts again from one. The
-   * counter then lives until `expiresAt`; `userRef` tags it so all of a user's counters can be found.
-   */
-  addFailure(key: string, expiresAt: number, now: number, userRef?: string): Promise<number>;
-  reset(key: string): Promise<void>;
-  /** Removes every counter tagged with `userRef` (one Query, then one delete each). */
+  read(counter: LoginCounter, now: number): Promise<LoginCounterState>;
+  /** Counts `attempt` as a failure on both limits; `observed` (from `read`) picks the write to try first. */
+  charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt): Promise<void>;
+  /** The password was right: takes the charge back from the daily count and ends the consecutive run. */
+  refund(counter: LoginCounter, attempt: ChargedAttempt): Promise<void>;
+  /** Ends the consecutive runs on every counter tagged with `userRef` (one Query, one write each). */
   resetUser(userRef: string): Promise<void>;
 }
 

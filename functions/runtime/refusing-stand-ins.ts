@@ -23,9 +23,9 @@ export const noPasswordHashing: PasswordHasher = {
 };
 
 const noAttempts: AttemptStore = {
-  failures: refusal('this function does not count login attempts'),
-  addFailure: refusal('this function does not count login attempts'),
-  reset: refusal('this function does not count login attempts'),
+  read: refusal('this function does not count login attempts'),
+  charge: refusal('this function does not count login attempts'),
+  refund: refusal('this function does not count login attempts'),
   resetUser: refusal('this function does not count login attempts'),
 };
 

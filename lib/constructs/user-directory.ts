@@ -2,7 +2,12 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import type { TableId } from '../../functions/deployment.ts';
-import { type KeyAttribute, type TableDefinition, tables } from '../../functions/store-schema.ts';
+import {
+  type GlobalIndexDefinition,
+  type KeyAttribute,
+  type TableDefinition,
+  tables,
+} from '../../functions/store-schema.ts';
 
 const attribute = (key: KeyAttribute) => ({
   name: key.name,
@@ -38,9 +43,15 @@ export class UserDirectory extends Construct {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         ...(index.sortKey ? { sortKey: attribute(index.sortKey) } : {}),
-        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+        ...projectionOf(index.projection),
       });
     }
     return table;
   }
+}
+
+function projectionOf(projection: GlobalIndexDefinition['projection']) {
+  if (projection === 'ALL') return { projectionType: ProjectionType.ALL };
+  if (projection === 'KEYS_ONLY') return { projectionType: ProjectionType.KEYS_ONLY };
+  return { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...projection.include] };
 }

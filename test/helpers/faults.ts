@@ -1,8 +1,12 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
 
-/** What a dependency does wrong. */
-export type Fault = 'throttle' | 'internal' | 'reset' | 'hang';
+/**
+ * What a dependency does wrong. `reset`: the connection drops before the request is served;
+ * `lost`: the request is served, then the connection drops before the answer arrives, so a
+ * retried write meets its own earlier success.
+ */
+export type Fault = 'throttle' | 'internal' | 'reset' | 'lost' | 'hang';
 
 export interface FaultRule {
   /** The AWS operation as in X-Amz-Target, e.g. `GetItem`, `UpdateItem`, `Sign`. */
@@ -77,6 +81,11 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
     switch (rule.fault) {
       case 'reset':
         throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      case 'lost': {
+        const { response } = await original(request, options);
+        (response as { body?: Readable }).body?.destroy?.();
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
       case 'hang':
         return original({ ...request, hostname: '127.0.0.1', port: hole.port, protocol: 'http:' }, options);
       default: {

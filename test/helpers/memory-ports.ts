@@ -6,7 +6,10 @@ import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import type {
   AttemptStore,
+  ChargedAttempt,
   Clock,
+  LoginCounter,
+  LoginCounterState,
   NewUser,
   PasswordHasher,
   RefreshFamily,
@@ -84,7 +87,7 @@ export class MemoryUserStore implements UserStore {
     this.users.set(key, { ...stored, password_hash: newHash });
     return true;
   }
-  async recordLogin(user: UserRecord, at: string) {
+  async recordLogin(user: UserRecord, at: string, _loginId: string) {
     const stored = this.users.get(this.key(user.realm, user.username_key));
     if (stored?.user_id === user.user_id) {
       this.users.set(this.key(user.realm, user.username_key), {
@@ -195,23 +198,54 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 }
 
-/** In-memory brute-force counters with the same expiry rules as the DynamoDB store. */
+interface MemoryCounter {
+  failures: number;
+  failuresUntil: number;
+  day: number;
+  dayFailures: number;
+  ipDay?: string;
+  userRef: string;
+  charges: Set<string>;
+}
+
+/** In-memory brute-force counters with the same rules as the DynamoDB store. */
 export class MemoryAttemptStore implements AttemptStore {
-  readonly counters = new Map<string, { failures: number; expiresAt: number; userRef?: string }>();
-  async failures(key: string, now: number) {
-    const counter = this.counters.get(key);
-    return counter && counter.expiresAt > now ? counter.failures : 0;
+  readonly counters = new Map<string, MemoryCounter>();
+  async read(counter: LoginCounter, now: number) {
+    const item = this.counters.get(counter.key);
+    let ipFailures = 0;
+    for (const other of this.counters.values()) {
+      if (counter.ipDay !== undefined && other.ipDay === counter.ipDay) ipFailures += other.dayFailures;
+    }
+    return {
+      consecutiveFailures: item && item.failuresUntil > now ? item.failures : 0,
+      ipFailures,
+      failuresUntil: item?.failuresUntil,
+      countedDay: item?.day,
+    };
   }
-  async addFailure(key: string, expiresAt: number, now: number, userRef?: string) {
-    const failures = (await this.failures(key, now)) + 1;
-    this.counters.set(key, { failures, expiresAt, userRef });
-    return failures;
+  async charge(counter: LoginCounter, _observed: LoginCounterState, attempt: ChargedAttempt) {
+    const item = this.counters.get(counter.key);
+    const live = item !== undefined && item.failuresUntil > attempt.now;
+    const sameDay = item?.day === counter.day;
+    this.counters.set(counter.key, {
+      failures: (live ? item.failures : 0) + 1,
+      failuresUntil: attempt.failuresUntil,
+      day: counter.day,
+      dayFailures: (sameDay ? item.dayFailures : 0) + 1,
+      ipDay: counter.ipDay,
+      userRef: counter.userRef,
+      charges: new Set([...(live ? item.charges : []), attempt.id]),
+    });
   }
-  async reset(key: string) {
-    this.counters.delete(key);
+  async refund(counter: LoginCounter, attempt: ChargedAttempt) {
+    const item = this.counters.get(counter.key);
+    if (!item?.charges.delete(attempt.id)) return;
+    item.failures = 0;
+    if (item.day === counter.day) item.dayFailures -= 1;
   }
   async resetUser(userRef: string) {
-    for (const [key, counter] of this.counters) if (counter.userRef === userRef) this.counters.delete(key);
+    for (const counter of this.counters.values()) if (counter.userRef === userRef) counter.failures = 0;
   }
 }
 

@@ -300,7 +300,17 @@ describe('IAM: least privilege per function', () => {
       {
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
-        Resource: [table('attempts'), table('refresh-tokens')],
+        Resource: table('refresh-tokens'),
+      },
+      {
+        // The IP's day is summed over the by-ip-day index; Query reaches each index by name.
+        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [
+          table('attempts'),
+          { 'Fn::Join': ['', [table('attempts'), '/index/by-ip-day']] },
+          { 'Fn::Join': ['', [table('attempts'), '/index/by-user']] },
+        ],
       },
       {
         Action: 'kms:Sign',

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
+import type { ChargedAttempt, LoginCounter } from '../../functions/oauth/ports.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 
 let dynamo: TestStore;
@@ -11,40 +13,102 @@ beforeAll(async () => {
 });
 afterAll(() => dynamo.close());
 
+const DAY = 20_000;
+const NOON = DAY * 86_400 + 43_200;
+
+/** A counter of `user` from `ip` on `day` (allowlisted IPs have no daily group). */
+const counterOf = (user: string, ip: string | undefined, day = DAY): LoginCounter => ({
+  key: `ui#${user}@${ip ?? 'allowlisted'}`,
+  userRef: `u#${user}`,
+  day,
+  ...(ip === undefined ? {} : { ipDay: `ip#${ip}#${day}` }),
+});
+const attemptAt = (now: number, blockSeconds = 900): ChargedAttempt => ({
+  id: randomUUID(),
+  now,
+  failuresUntil: now + blockSeconds,
+  expiresAt: now + 86_400,
+});
+/** Reads, then charges on what was read: what one login does. */
+async function charge(counter: LoginCounter, attempt = attemptAt(NOON)) {
+  await store.charge(counter, await store.read(counter, attempt.now), attempt);
+  return attempt;
+}
+const read = (counter: LoginCounter, now = NOON) => store.read(counter, now);
+
 describe('DynamoDB brute-force counters', () => {
-  it('counts concurrent failures exactly', async () => {
-    const counts = await Promise.all(
-      Array.from({ length: 20 }, () => store.addFailure('ui#race', 2000, 1000, 'u#r')),
+  it('counts concurrent charges exactly, on the run and on the IP day at once', async () => {
+    const counter = counterOf('race', '203.0.113.1');
+    await Promise.all(Array.from({ length: 20 }, () => charge(counter)));
+    expect(await read(counter)).toMatchObject({ consecutiveFailures: 20, ipFailures: 20 });
+  });
+
+  it('counts a charge once when it is written again (a retry whose first try landed)', async () => {
+    const counter = counterOf('retry', '203.0.113.2');
+    const attempt = await charge(counter);
+    await charge(counter);
+    // Whatever state the retry believes it is in, it finds its own id and stops.
+    await store.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt);
+    await store.charge(counter, await read(counter), attempt);
+    expect(await read(counter)).toMatchObject({ consecutiveFailures: 2, ipFailures: 2 });
+  });
+
+  it('lapses the run blockSeconds after its last failure, keeping the IP day', async () => {
+    const counter = counterOf('lapse', '203.0.113.3');
+    await charge(counter, attemptAt(NOON, 100));
+    await charge(counter, attemptAt(NOON, 100));
+    expect(await read(counter, NOON + 99)).toMatchObject({ consecutiveFailures: 2, ipFailures: 2 });
+    expect(await read(counter, NOON + 100)).toMatchObject({ consecutiveFailures: 0, ipFailures: 2 });
+    // Concurrent first failures of a new run start it exactly once.
+    await Promise.all(Array.from({ length: 8 }, () => charge(counter, attemptAt(NOON + 100, 100))));
+    expect(await read(counter, NOON + 100)).toMatchObject({ consecutiveFailures: 8, ipFailures: 10 });
+  });
+
+  it('starts a new IP day at midnight without ending a live run', async () => {
+    const today = counterOf('midnight', '203.0.113.4');
+    await charge(today, attemptAt(NOON + 43_000));
+    const tomorrow = counterOf('midnight', '203.0.113.4', DAY + 1);
+    await charge(tomorrow, attemptAt(NOON + 43_300));
+    expect(await read(tomorrow, NOON + 43_300)).toMatchObject({ consecutiveFailures: 2, ipFailures: 1 });
+    expect((await read(today, NOON + 43_300)).ipFailures).toBe(0);
+  });
+
+  it("sums an IP's day over its usernames; an allowlisted IP has no day to sum", async () => {
+    const ip = '203.0.113.5';
+    await charge(counterOf('ann', ip));
+    await charge(counterOf('ben', ip));
+    await charge(counterOf('ben', ip));
+    await charge(counterOf('ann', undefined));
+    expect(await read(counterOf('cat', ip))).toEqual(
+      expect.objectContaining({ consecutiveFailures: 0, ipFailures: 3 }),
     );
-    expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    expect(await store.failures('ui#race', 1000)).toBe(20);
+    expect(await read(counterOf('ann', undefined))).toMatchObject({ consecutiveFailures: 1, ipFailures: 0 });
   });
 
-  it('reads an expired counter as zero and starts it again from one', async () => {
-    await store.addFailure('ui#expiring', 1100, 1000);
-    await store.addFailure('ui#expiring', 1100, 1000);
-    expect(await store.failures('ui#expiring', 1099)).toBe(2);
-    expect(await store.failures('ui#expiring', 1100)).toBe(0);
-    expect(await store.addFailure('ui#expiring', 1200, 1100)).toBe(1);
+  it('refunds a right password once: the day share back, the run over', async () => {
+    const counter = counterOf('refund', '203.0.113.6');
+    await charge(counter);
+    await charge(counter);
+    const right = await charge(counter);
+    await store.refund(counter, right);
+    await store.refund(counter, right);
+    expect(await read(counter)).toMatchObject({ consecutiveFailures: 0, ipFailures: 2 });
+    // Refunding an attempt whose day has already been replaced leaves the new day alone.
+    const late = await charge(counter, attemptAt(NOON + 43_100));
+    const tomorrow = counterOf('refund', '203.0.113.6', DAY + 1);
+    await charge(tomorrow, attemptAt(NOON + 43_300));
+    await store.refund(counter, late);
+    expect(await read(tomorrow, NOON + 43_300)).toMatchObject({ consecutiveFailures: 0, ipFailures: 1 });
   });
 
-  it('starts concurrent first failures on an expired counter exactly once', async () => {
-    await store.addFailure('ui#restart', 1100, 1000);
-    const counts = await Promise.all(
-      Array.from({ length: 8 }, () => store.addFailure('ui#restart', 1300, 1200)),
-    );
-    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-  });
-
-  it('resets one counter, and all counters of one user', async () => {
-    await store.addFailure('ui#one', 2000, 1000, 'u#alice');
-    await store.addFailure('ui#two', 2000, 1000, 'u#alice');
-    await store.addFailure('ui#three', 2000, 1000, 'u#bob');
-    await store.reset('ui#three');
-    expect(await store.failures('ui#three', 1000)).toBe(0);
-    await store.addFailure('ui#three', 2000, 1000, 'u#bob');
+  it("ends every run of one user and keeps the IPs' days", async () => {
+    const ip = '203.0.113.7';
+    await charge(counterOf('alice', ip));
+    await charge(counterOf('alice', '203.0.113.8'));
+    await charge(counterOf('bob', ip));
     await store.resetUser('u#alice');
-    expect([await store.failures('ui#one', 1000), await store.failures('ui#two', 1000)]).toEqual([0, 0]);
-    expect(await store.failures('ui#three', 1000)).toBe(1);
+    expect(await read(counterOf('alice', ip))).toMatchObject({ consecutiveFailures: 0, ipFailures: 2 });
+    expect((await read(counterOf('alice', '203.0.113.8'))).consecutiveFailures).toBe(0);
+    expect((await read(counterOf('bob', ip))).consecutiveFailures).toBe(1);
   });
 });

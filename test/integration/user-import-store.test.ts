@@ -130,7 +130,11 @@ describe('user store: upgrading a password hash', () => {
 describe('user store: upsert', () => {
   it('creates, then overwrites profile and password but keeps id, history and permissions', async () => {
     expect(await users.upsert(newUser({ email: 'a@example.com', name: 'Alice' }))).toBe('created');
-    await users.recordLogin((await users.findById('customers', 'id-1')) as never, '2025-01-02T00:00:00.000Z');
+    await users.recordLogin(
+      (await users.findById('customers', 'id-1')) as never,
+      '2025-01-02T00:00:00.000Z',
+      'login-1',
+    );
     await users.setPermissions('customers', 'alice', 'https://api.example.com/', ['read:orders'], 'now');
     const result = await users.upsert(
       newUser({ created_at: '2025-03-01T00:00:00.000Z', password_hash: '$2b$new', email_verified: true }),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { type NewUser, UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
@@ -53,7 +54,7 @@ describe('user store', () => {
   it('does not touch session_epoch when counting logins or granting permissions', async () => {
     const user = newUser();
     const created = await users.create(user);
-    await users.recordLogin(created, AT);
+    await users.recordLogin(created, AT, randomUUID());
     const granted = await users.setPermissions('customers', user.username_key, 'https://api/', ['read'], AT);
     expect(granted.session_epoch).toBeUndefined();
     expect(granted.logins_count).toBe(1);
@@ -75,20 +76,32 @@ describe('user store', () => {
 
   it('counts logins atomically, also when they happen at once', async () => {
     const user = await users.create(newUser());
-    await Promise.all(Array.from({ length: 10 }, () => users.recordLogin(user, AT)));
+    await Promise.all(Array.from({ length: 10 }, () => users.recordLogin(user, AT, randomUUID())));
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
       logins_count: 10,
       last_login: AT,
     });
   });
 
+  it('counts a login once when its write is sent again after the answer was lost', async () => {
+    const user = await users.create(newUser());
+    const loginId = randomUUID();
+    await users.recordLogin(user, AT, loginId);
+    await users.recordLogin(user, AT, randomUUID());
+    // The retry still holds the record as read before its first try.
+    await users.recordLogin(user, AT, loginId);
+    const stored = await users.findByUsername('customers', user.username_key);
+    expect(stored?.logins_count).toBe(2);
+    expect(Object.keys(stored ?? {}).filter((name) => name.startsWith('login_receipt'))).toEqual([]);
+  });
+
   it('does not resurrect a deleted user or count a namesake when recording a login', async () => {
     const user = await users.create(newUser());
     await users.delete('customers', user.username_key);
-    await users.recordLogin(user, AT);
+    await users.recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
     await users.create({ ...user, user_id: 'a-new-id' });
-    await users.recordLogin(user, AT);
+    await users.recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
       user_id: 'a-new-id',
       logins_count: 0,

@@ -100,10 +100,12 @@ describe('the Lambda composition root', () => {
   it('gives functions that do not count login attempts counters that refuse, without the secret', async () => {
     const services = await build(stackEnvironment());
     expect(services.counterHashKey).toHaveLength(0);
+    const counter = { key: 'ui#x', userRef: 'u#x', day: 0 };
+    const attempt = { id: 'a', now: 0, failuresUntil: 1, expiresAt: 1 };
     for (const call of [
-      () => services.attempts.failures('ui#x', 0),
-      () => services.attempts.addFailure('ui#x', 1, 0),
-      () => services.attempts.reset('ui#x'),
+      () => services.attempts.read(counter, 0),
+      () => services.attempts.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt),
+      () => services.attempts.refund(counter, attempt),
       () => services.attempts.resetUser('u#x'),
     ]) {
       await expect(call()).rejects.toThrow(/does not count login attempts/);

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/config/load.ts';
-import type { OAuthError } from '../../functions/oauth/errors.ts';
+import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
+import { DependencyUnavailableError, type OAuthError } from '../../functions/oauth/errors.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -82,8 +83,34 @@ describe('brute-force protection', () => {
 
   it('keeps no raw IP or username in counter keys', async () => {
     await login('wrong', '203.0.113.77', 'alice');
-    const keys = [...attempts.counters.keys()].join(' ');
-    expect(keys).not.toMatch(/203\.0\.113\.77|alice/);
-    expect(keys).toMatch(/^(ui|ip)#[A-Za-z0-9_-]{43}/);
+    const stored = [...attempts.counters].map(([key, counter]) => `${key} ${counter.ipDay}`).join(' ');
+    expect(stored).not.toMatch(/203\.0\.113\.77|alice/);
+    expect(stored).toMatch(/^ui#[A-Za-z0-9_-]{43} ip#[A-Za-z0-9_-]{43}#\d+$/);
+  });
+
+  it('counts the right password on neither limit, and ends the run', async () => {
+    for (let i = 0; i < 2; i += 1) expect(await login('wrong')).toBe(400);
+    expect(await login('right password')).toBe(200);
+    const realm = services.config.realms[0];
+    if (!realm) throw new Error('no realm');
+    const now = Math.floor(clock.now() / 1000);
+    const counters = await readLoginCounters(services, realm, 'alice', '198.51.100.7', now);
+    expect([counters.userIpFailures, counters.ipFailures]).toEqual([0, 2]);
+  });
+
+  it('fails closed: when the attempt cannot be counted, the password is never checked', async () => {
+    const unavailable = new DependencyUnavailableError('dynamodb', 'UpdateItem', new Error('throttled'));
+    attempts.charge = async () => {
+      throw unavailable;
+    };
+    await expect(
+      handleTokenRequest(
+        { grant_type: 'password', client_id: 'mobile-app', username: 'alice', password: 'right password' },
+        publicClient,
+        requestInfo({ sourceIp: '198.51.100.7' }),
+        services,
+      ),
+    ).rejects.toBe(unavailable);
+    expect(hasher.calls).toEqual([]);
   });
 });

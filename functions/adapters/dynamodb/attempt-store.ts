@@ -1,106 +1,207 @@
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { AttemptStore } from '../../oauth/ports.ts';
-import { isConditionalCheckFailed, translateDynamoError } from './errors.ts';
+import type { AttemptStore, ChargedAttempt, LoginCounter, LoginCounterState } from '../../oauth/ports.ts';
+import { conditionalWrite, dynamoCall, translateDynamoError } from './errors.ts';
 
-/** Brute-force counters in DynamoDB: single-item atomic writes only (see store-schema.ts). */
+/** A counter item as stored (see store-schema.ts). */
+interface CounterItem {
+  readonly failures?: number;
+  readonly failures_until?: number;
+  readonly utc_day?: number;
+  readonly day_failures?: number;
+  readonly charges?: Set<string>;
+}
+
+/** Rounds of re-reading after lost races before the store reports contention as throttling (503). */
+const MAX_ROUNDS = 8;
+
+const LIVE = 'failures_until > :now';
+const LAPSED = '(attribute_not_exists(failures_until) OR failures_until <= :now)';
+const SAME_DAY = 'utc_day = :day';
+const OTHER_DAY = '(attribute_not_exists(utc_day) OR utc_day <> :day)';
+const NOT_CHARGED = 'NOT contains(charges, :id)';
+
+/**
+ * Brute-force counters in DynamoDB: one item per username and IP holds the consecutive run and
+ * that pair's share of the IP's daily count, so every change is one conditional single-item write.
+ * A charge has four shapes (run live or lapsed × same or other day); each one's condition says
+ * exactly when it applies, so a write lands only on the state it was computed for, and a lost race
+ * re-reads and tries again. `charges` holds the ids of the run's attempts: a retry whose first try
+ * did land (a response lost to a reset connection) finds its id and stops, so nothing counts twice.
+ */
 export class DynamoAttemptStore implements AttemptStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
   ) {}
 
-  async failures(key: string, now: number): Promise<number> {
-    try {
-      const { Item } = await this.db.send(
-        new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }),
-      );
-      // TTL deletion is lazy (and absent in dynalite): expiry is decided here, on read.
-      return Item && Number(Item.expires_at) > now ? Number(Item.failures) : 0;
-    } catch (error) {
-      throw translateDynamoError(error, 'GetItem');
-    }
+  async read(counter: LoginCounter, now: number): Promise<LoginCounterState> {
+    const [item, ipFailures] = await Promise.all([
+      this.item(counter.key),
+      counter.ipDay === undefined ? 0 : this.ipFailures(counter.ipDay),
+    ]);
+    return stateOf(item, now, ipFailures);
   }
 
-  async addFailure(key: string, expiresAt: number, now: number, userRef?: string): Promise<number> {
-    const tag = userRef === undefined ? {} : { ':ref': userRef };
-    // Two single-item steps that race safely: count on a live counter, else start a fresh one.
-    // A lost race on either step means another request moved first; trying again stays exact.
-    for (let attempt = 0; attempt < 5; attempt += 1) {
-      try {
-        const { Attributes } = await this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { pk: key },
-            UpdateExpression: `ADD failures :one SET expires_at = :expires${userRef === undefined ? '' : ', user_ref = :ref'}`,
-            ConditionExpression: 'expires_at > :now',
-            ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt, ':now': now, ...tag },
-            ReturnValues: 'UPDATED_NEW',
-          }),
-        );
-        return Number(Attributes?.failures);
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw translateDynamoError(error, 'UpdateItem');
-      }
-      try {
-        await this.db.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              pk: key,
-              failures: 1,
-              expires_at: expiresAt,
-              ...(userRef === undefined ? {} : { user_ref: userRef }),
-            },
-            ConditionExpression: 'attribute_not_exists(pk) OR expires_at <= :now',
-            ExpressionAttributeValues: { ':now': now },
-          }),
-        );
-        return 1;
-      } catch (error) {
-        if (!isConditionalCheckFailed(error)) throw translateDynamoError(error, 'PutItem');
-      }
+  async charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt) {
+    let state: Pick<LoginCounterState, 'failuresUntil' | 'countedDay'> = observed;
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      if (await this.chargeAs(counter, state, attempt)) return;
+      const item = await this.item(counter.key);
+      if (item?.charges?.has(attempt.id)) return; // an earlier try of this charge landed
+      state = stateOf(item, attempt.now, 0);
     }
-    throw translateDynamoError(
-      Object.assign(new Error('counter contention'), { name: 'ThrottlingException' }),
-      'UpdateItem',
-    );
+    throw contention('charge');
   }
 
-  async reset(key: string): Promise<void> {
-    try {
-      await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: key } }));
-    } catch (error) {
-      throw translateDynamoError(error, 'DeleteItem');
+  async refund(counter: LoginCounter, attempt: ChargedAttempt) {
+    const values = { ':zero': 0, ':id': attempt.id, ':ids': new Set([attempt.id]) };
+    for (let round = 0; round < MAX_ROUNDS; round += 1) {
+      // The daily share is taken back only while it is still the day the charge counted on.
+      const sameDay = await this.update('refund', counter.key, {
+        UpdateExpression: 'SET failures = :zero ADD day_failures :minusOne DELETE charges :ids',
+        ConditionExpression: `contains(charges, :id) AND ${SAME_DAY}`,
+        ExpressionAttributeValues: { ...values, ':minusOne': -1, ':day': counter.day },
+      });
+      if (sameDay) return;
+      const item = await this.item(counter.key);
+      if (!item?.charges?.has(attempt.id)) return; // refunded by an earlier try
+      if (item.utc_day === counter.day) continue;
+      const otherDay = await this.update('refund', counter.key, {
+        UpdateExpression: 'SET failures = :zero DELETE charges :ids',
+        ConditionExpression: `contains(charges, :id) AND ${OTHER_DAY}`,
+        ExpressionAttributeValues: { ...values, ':day': counter.day },
+      });
+      if (otherDay) return;
     }
+    throw contention('refund');
   }
 
   async resetUser(userRef: string): Promise<void> {
+    // The IP's daily shares stay: those failures happened, whoever is unblocked now.
+    for await (const items of this.indexPages('by-user', 'user_ref', userRef)) {
+      await Promise.all(
+        items.map((item) =>
+          this.update('resetUser', String(item.pk), {
+            UpdateExpression: 'SET failures = :zero',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':zero': 0 },
+          }),
+        ),
+      );
+    }
+  }
+
+  /** One charge, written as the shape `state` calls for; false when the item is no longer in it. */
+  private chargeAs(
+    counter: LoginCounter,
+    state: Pick<LoginCounterState, 'failuresUntil' | 'countedDay'>,
+    attempt: ChargedAttempt,
+  ): Promise<boolean> {
+    const live = (state.failuresUntil ?? 0) > attempt.now;
+    const sameDay = state.countedDay === counter.day;
+    const set = ['failures_until = :until', 'expires_at = :expires', 'user_ref = :ref'];
+    const add: string[] = [];
+    (live ? add : set).push(live ? 'failures :one' : 'failures = :one');
+    (live ? add : set).push(live ? 'charges :ids' : 'charges = :ids');
+    (sameDay ? add : set).push(
+      ...(sameDay ? ['day_failures :one'] : ['utc_day = :day', 'day_failures = :one']),
+    );
+    if (counter.ipDay !== undefined) set.push('ip_day = :ipDay');
+    return this.update('charge', counter.key, {
+      UpdateExpression: `SET ${set.join(', ')}${add.length > 0 ? ` ADD ${add.join(', ')}` : ''}`,
+      ConditionExpression: [
+        live ? LIVE : LAPSED,
+        sameDay ? SAME_DAY : OTHER_DAY,
+        ...(live ? [NOT_CHARGED] : []),
+      ].join(' AND '),
+      ExpressionAttributeValues: {
+        ':one': 1,
+        ':ids': new Set([attempt.id]),
+        ':now': attempt.now,
+        ':day': counter.day,
+        ':until': attempt.failuresUntil,
+        ':expires': attempt.expiresAt,
+        ':ref': counter.userRef,
+        ...(live ? { ':id': attempt.id } : {}),
+        ...(counter.ipDay === undefined ? {} : { ':ipDay': counter.ipDay }),
+      },
+    });
+  }
+
+  /** One conditional UpdateItem: true when written, false when its condition failed. */
+  private update(
+    operation: string,
+    key: string,
+    input: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<boolean> {
+    return conditionalWrite(`UpdateItem (${operation})`, () =>
+      this.db.send(new UpdateCommand({ TableName: this.tableName, Key: { pk: key }, ...input })),
+    );
+  }
+
+  private async item(key: string): Promise<CounterItem | undefined> {
+    const { Item } = await dynamoCall('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
+    );
+    return Item as CounterItem | undefined;
+  }
+
+  /**
+   * The IP's failures of one day: the sum of its counters' daily shares, from the `by-ip-day`
+   * index. Index reads are eventually consistent on DynamoDB, so a burst may overshoot the daily
+   * limit by the requests still in flight; the counts themselves are exact.
+   */
+  private async ipFailures(ipDay: string): Promise<number> {
+    let total = 0;
+    for await (const items of this.indexPages('by-ip-day', 'ip_day', ipDay)) {
+      for (const item of items) total += Number(item.day_failures ?? 0);
+    }
+    return total;
+  }
+
+  /** Every page of the items whose `attribute` is `value` in `index`. */
+  private async *indexPages(index: string, attribute: string, value: string) {
     let startKey: Record<string, unknown> | undefined;
     do {
-      let page: QueryCommandOutput;
-      try {
-        page = await this.db.send(
+      const page: QueryCommandOutput = await dynamoCall('Query', () =>
+        this.db.send(
           new QueryCommand({
             TableName: this.tableName,
-            IndexName: 'by-user',
-            KeyConditionExpression: 'user_ref = :ref',
-            ExpressionAttributeValues: { ':ref': userRef },
+            IndexName: index,
+            KeyConditionExpression: `${attribute} = :value`,
+            ExpressionAttributeValues: { ':value': value },
             ExclusiveStartKey: startKey,
           }),
-        );
-      } catch (error) {
-        throw translateDynamoError(error, 'Query');
-      }
-      await Promise.all((page.Items ?? []).map((item) => this.reset(String(item.pk))));
+        ),
+      );
+      yield page.Items ?? [];
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
+}
+
+function stateOf(item: CounterItem | undefined, now: number, ipFailures: number): LoginCounterState {
+  // TTL deletion is lazy (and absent in dynalite): expiry is decided here, on read.
+  const failuresUntil = item?.failures_until;
+  return {
+    consecutiveFailures: failuresUntil !== undefined && failuresUntil > now ? Number(item?.failures ?? 0) : 0,
+    ipFailures,
+    failuresUntil,
+    countedDay: item?.utc_day,
+  };
+}
+
+/** Lost races past MAX_ROUNDS are contention on one counter: reported as throttling (503). */
+function contention(what: string) {
+  return translateDynamoError(
+    Object.assign(new Error(`login counter contention (${what})`), { name: 'ThrottlingException' }),
+    'UpdateItem',
+  );
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -51,8 +52,16 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
         }),
       ),
     );
-    // 256-bit random values do not collide; if one ever does, refuse rather than overwrite.
-    if (!written) throw new Error(`refresh token store: ${key.pk.split('#')[0]} already exists`);
+    if (written) return;
+    // 256-bit random keys do not collide, so the item found is this write's own first try, whose
+    // answer was lost and which the SDK sent again. Should a key ever collide, refuse, never overwrite.
+    const stored = await this.get<Record<string, unknown>>(key);
+    const ours =
+      stored !== undefined &&
+      Object.entries(record).every(
+        ([name, value]) => value === undefined || isDeepStrictEqual(stored[name], value),
+      );
+    if (!ours) throw new Error(`refresh token store: ${key.pk.split('#')[0]} already exists`);
   }
 
   createFamily(family: RefreshFamily): Promise<void> {

@@ -14,15 +14,25 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import { dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
+import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
 
 const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
 
 type StoredUser = UserRecord & { pk: string; user_ref: string };
 
+/**
+ * recordLogin's receipts: the ids of the last RECEIPTS logins, one attribute per slot (slot =
+ * count modulo RECEIPTS), so a retried count can tell that its first try landed.
+ */
+const RECEIPTS = 8;
+const receiptSlot = (count: number) => `login_receipt_${count % RECEIPTS}`;
+/** Rounds of re-reading after concurrent logins of one user moved the count first. */
+const MAX_LOGIN_ROUNDS = 16;
+
 function toRecord(item: Record<string, unknown>): UserRecord {
   const { pk: _pk, user_ref: _ref, ...user } = item as unknown as StoredUser;
+  for (let slot = 0; slot < RECEIPTS; slot += 1) delete (user as Record<string, unknown>)[receiptSlot(slot)];
   return user;
 }
 
@@ -151,22 +161,48 @@ export class DynamoUserStore implements UserStore {
     }
   }
 
-  async recordLogin(user: UserRecord, at: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: userKey(user.realm, user.username_key),
-          UpdateExpression: 'SET last_login = :at ADD logins_count :one',
-          // Only the same user: never resurrect a deleted one or count for a re-created namesake.
-          ConditionExpression: 'user_id = :id',
-          ExpressionAttributeValues: { ':at': at, ':one': 1, ':id': user.user_id },
-        }),
+  async recordLogin(user: UserRecord, at: string, loginId: string): Promise<void> {
+    // Each write moves the count from the exact value it saw, and leaves its receipt: a retry
+    // whose first try landed, or one that lost a race, re-reads and stops or tries again.
+    let observed = user.logins_count;
+    for (let round = 0; round < MAX_LOGIN_ROUNDS; round += 1) {
+      const landed = await conditionalWrite('UpdateItem', () =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: userKey(user.realm, user.username_key),
+            UpdateExpression: 'SET last_login = :at, logins_count = :next, #receipt = :login',
+            // Only the same user: never resurrect a deleted one or count for a re-created namesake.
+            ConditionExpression: 'user_id = :id AND logins_count = :observed',
+            ExpressionAttributeNames: { '#receipt': receiptSlot(observed) },
+            ExpressionAttributeValues: {
+              ':at': at,
+              ':next': observed + 1,
+              ':login': loginId,
+              ':id': user.user_id,
+              ':observed': observed,
+            },
+          }),
+        ),
       );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) return;
-      throw translateDynamoError(error, 'UpdateItem');
+      if (landed) return;
+      const { Item } = await dynamoCall('GetItem', () =>
+        this.db.send(
+          new GetCommand({
+            TableName: this.tableName,
+            Key: userKey(user.realm, user.username_key),
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      if (Item?.user_id !== user.user_id) return;
+      if (Array.from({ length: RECEIPTS }, (_, slot) => Item[receiptSlot(slot)]).includes(loginId)) return;
+      observed = Number(Item.logins_count);
     }
+    throw translateDynamoError(
+      Object.assign(new Error('login count contention'), { name: 'ThrottlingException' }),
+      'UpdateItem',
+    );
   }
 
   private async update(
