@@ -88,5 +88,7 @@ export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
 export const localTableNames: TableNames = {
   users: 'passgate-users',
   'refresh-tokens': 'passgate-refresh-tokens',
-  attempts: 'passgate-attempts',
+  // Renamed with the one-item-per-user-and-IP format and its by-ip-day index, which dynalite cannot
+  // add to an existing table; counters in the old table lapse within a day anyway.
+  attempts: 'passgate-login-counters',
 };
