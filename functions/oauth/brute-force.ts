@@ -71,7 +71,7 @@ export function tooManyAttempts(limit: 'limit_mu' | 'limit_wc', retryAfterSecond
     limit === 'limit_mu'
       ? 'Too many failed login attempts from this IP address; try again later.'
       : 'Too many consecutive failed login attempts for this user from this IP address; try again later.',
-    limit,
+    undefined, // the limit_* audit event says which limit refused it
     { 'Retry-After': String(Math.max(1, retryAfterSeconds)) },
   );
 }

@@ -82,10 +82,11 @@ export async function passwordLogin(
 }
 
 /**
- * Brute-force limits are checked, and the attempt charged, before any hashing. Unknown user, wrong password and
- * blocked-with-wrong-password are one error with one message, and the unknown-user path spends a
- * dummy argon2id verify, so neither body nor timing tells which accounts exist. Only the right
- * password reveals that a user is blocked.
+ * Brute-force limits are checked, and the attempt charged, before any hashing. Unknown user, wrong
+ * password and blocked-with-wrong-password are one error with one message, and the unknown-user
+ * path spends a dummy argon2id verify, so neither body nor timing tells which accounts exist. Only
+ * the right password reveals that a user is blocked. Each refusal is logged once, by its audit
+ * event, which says which case it was: the errors carry no private detail to log a second time.
  */
 async function verifyCredentials(
   services: Services,
@@ -113,16 +114,16 @@ async function verifyCredentials(
   if (!user) {
     await services.hasher.verifyDummy(password);
     event('fu', 'Wrong username or password');
-    throw invalidGrant(WRONG_CREDENTIALS, 'unknown user');
+    throw invalidGrant(WRONG_CREDENTIALS);
   }
   if (!(await services.hasher.verify(user.password_hash, password))) {
-    event('fp', 'Wrong username or password', user);
-    throw invalidGrant(WRONG_CREDENTIALS, user.blocked ? 'wrong password (user blocked)' : 'wrong password');
+    event('fp', user.blocked ? 'Wrong password (user is blocked)' : 'Wrong username or password', user);
+    throw invalidGrant(WRONG_CREDENTIALS);
   }
   await refundAttempt(services, counters, attempt);
   if (user.blocked) {
     event('f', 'User is blocked', user);
-    throw new OAuthError(403, 'access_denied', 'user is blocked', `user ${user.user_id}`);
+    throw new OAuthError(403, 'access_denied', 'user is blocked');
   }
   await upgradePasswordHashIfOutdated(services, user, password);
   return user;

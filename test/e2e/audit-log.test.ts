@@ -102,6 +102,11 @@ describe('audit events', () => {
       client_id: 'backoffice',
       ip: '203.0.113.50',
     });
+    // One line per login, its audit event: a refused login is not logged a second time. The
+    // wrong client secret, which no audit event covers, is the one other line.
+    expect(events().filter((event) => event.audit !== true)).toEqual([
+      expect.objectContaining({ message: 'request refused', status: 401, error: 'invalid_client' }),
+    ]);
 
     const everything = lines.join('\n');
     for (const secret of secrets) expect(everything).not.toContain(secret);
