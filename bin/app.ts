@@ -5,7 +5,8 @@
  */
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
+import { ConfigError } from '../functions/config/config-file.ts';
+import { loadConfigFile } from '../functions/config/load.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { PassgateStack, StackPropsError } from '../lib/passgate-stack.ts';
 import { deploymentSettings, SETTINGS_CONTEXT_KEY } from '../lib/settings.ts';

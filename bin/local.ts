@@ -1,5 +1,5 @@
 /** `npm start`: the local authorization server (CONTRACT §1). */
-import { ConfigError } from '../functions/config/load.ts';
+import { ConfigError } from '../functions/config/config-file.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { startLocalServer } from '../functions/local/server.ts';
 

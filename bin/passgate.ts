@@ -15,7 +15,8 @@ import {
   setBlocked,
   setPassword,
 } from '../functions/admin/user-admin.ts';
-import { ConfigError, loadConfigFile } from '../functions/config/load.ts';
+import { ConfigError } from '../functions/config/config-file.ts';
+import { loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { localPaths } from '../functions/local/paths.ts';

@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { defaults } from './defaults.ts';
-
-export const GRANT_PASSWORD = 'password';
-export const GRANT_PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
-export const GRANT_REFRESH_TOKEN = 'refresh_token';
-export const grantTypes = [GRANT_PASSWORD, GRANT_PASSWORD_REALM, GRANT_REFRESH_TOKEN] as const;
-export type GrantType = (typeof grantTypes)[number];
+import { grantTypes } from './grant-types.ts';
 
 /** Realm names go into keys and `sub` (`<realm>|<id>`), so they are plain identifiers. */
 const realmName = z

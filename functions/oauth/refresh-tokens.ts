@@ -1,11 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { defaults } from '../config/defaults.ts';
-import {
-  type ApiConfig,
-  type ClientConfig,
-  GRANT_REFRESH_TOKEN,
-  type TenantConfig,
-} from '../config/schema.ts';
+import { GRANT_REFRESH_TOKEN } from '../config/grant-types.ts';
+import type { ApiConfig, ClientConfig, TenantConfig } from '../config/schema.ts';
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from './ports.ts';
 import type { Services } from './services.ts';
 

@@ -3,7 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { loadValidatedConfigFile } from '../config/config-file.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../deployment.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
 import { type PasswordHasher, systemClock } from '../oauth/ports.ts';
@@ -65,7 +65,7 @@ function fixedIssuer(env: NodeJS.ProcessEnv): string | undefined {
 /**
  * The Lambda composition root: tables, keys, the counters' secret and the issuer from the
  * environment the stack sets (functions/deployment.ts), the tenant config from the file beside the
- * bundle, validated again here. Built once per cold start by `proxyHandler`; a failed build (a
+ * bundle, which the stack validated at synth. Built once per cold start by `proxyHandler`; a failed build (a
  * Secrets Manager outage, say) is retried on the next request.
  */
 export function awsServices(options: AwsServicesOptions = {}): () => Promise<Services> {
@@ -80,10 +80,10 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const tableNames = Object.fromEntries(
       tables.map((table) => [table.id, values[tableEnvironmentVariable(table.id)]]),
     ) as TableNames;
-    // Cold start: the secret is on its way while the config file is read and validated.
+    // Cold start: the secret is on its way while the config file is read.
     const counterHashKey = options.counterHashKey?.(values[environment.counterKeySecretArn] as string);
     counterHashKey?.catch(() => undefined); // awaited below; a bad config file must not leave it unhandled
-    const config = loadConfigFile(
+    const config = loadValidatedConfigFile(
       resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PASSGATE_CONFIG || CONFIG_FILE_NAME),
     );
     const verificationKeyIds = (env[environment.verificationKeyIds] ?? '')

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { jsonLogger } from '../../functions/logging.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';
 import { json, postFormFrom } from '../helpers/http.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBlocked, setPassword } from '../../functions/admin/user-admin.ts';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { postFormFrom } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked } from '../../functions/admin/user-admin.ts';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import type { UserRecord } from '../../functions/oauth/ports.ts';
 import { API, BACKOFFICE_SECRET } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { API, BACKOFFICE_SECRET } from '../helpers/config.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { addUser } from '../helpers/users.ts';

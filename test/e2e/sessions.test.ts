@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked, setPassword } from '../../functions/admin/user-admin.ts';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { runCli as runPassgate } from '../helpers/cli.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';

@@ -1,7 +1,7 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBlocked } from '../../functions/admin/user-admin.ts';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { API, BACKOFFICE_SECRET, STRICT_API } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';

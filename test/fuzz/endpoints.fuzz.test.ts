@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { type ProxyHandler, proxyHandler } from '../../functions/http/handler.ts';
 import { type EndpointName, endpoints } from '../../functions/routes.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';

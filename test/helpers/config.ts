@@ -2,8 +2,8 @@ import {
   GRANT_PASSWORD,
   GRANT_PASSWORD_REALM,
   GRANT_REFRESH_TOKEN,
-  type TenantConfigInput,
-} from '../../functions/config/schema.ts';
+} from '../../functions/config/grant-types.ts';
+import type { TenantConfigInput } from '../../functions/config/schema.ts';
 import { hashClientSecret } from '../../functions/oauth/client-auth.ts';
 
 /** The confidential test client's secret; its hash is in testConfig(). */

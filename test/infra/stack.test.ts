@@ -2,7 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/config/load.ts';
+import { ConfigError } from '../../functions/config/config-file.ts';
 import {
   environment,
   outputKeys,

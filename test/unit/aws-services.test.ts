@@ -7,7 +7,8 @@ import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-st
 import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
-import { ConfigError, parseConfig } from '../../functions/config/load.ts';
+import { ConfigError } from '../../functions/config/config-file.ts';
+import { parseConfig } from '../../functions/config/load.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../../functions/deployment.ts';
 import { proxyHandler } from '../../functions/http/handler.ts';
 import { noStoreJson } from '../../functions/http/respond.ts';
@@ -77,14 +78,14 @@ describe('the Lambda composition root', () => {
     );
   });
 
-  it('validates the config again at cold start', async () => {
+  it('takes the config file as the stack wrote it, validated at synth, and refuses one it cannot read', async () => {
+    const services = await build(stackEnvironment());
+    expect(Object.isFrozen(services.config.clients[0])).toBe(true);
     const badRoot = mkdtempSync(join(tmpdir(), 'passgate-bad-root-'));
     try {
-      writeFileSync(
-        join(badRoot, CONFIG_FILE_NAME),
-        JSON.stringify({ ...testConfig(), defaultRealm: 'staff' }),
-      );
       await expect(build(stackEnvironment({ LAMBDA_TASK_ROOT: badRoot }))).rejects.toThrow(ConfigError);
+      writeFileSync(join(badRoot, CONFIG_FILE_NAME), '{"realms": [');
+      await expect(build(stackEnvironment({ LAMBDA_TASK_ROOT: badRoot }))).rejects.toThrow(/not valid JSON/);
     } finally {
       rmSync(badRoot, { recursive: true, force: true });
     }

@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfigFile, parseConfig } from '../../functions/config/load.ts';
+import { ConfigError } from '../../functions/config/config-file.ts';
+import { loadConfigFile, parseConfig } from '../../functions/config/load.ts';
 import { testConfig } from '../helpers/config.ts';
 
 function problemsOf(document: unknown): string[] {

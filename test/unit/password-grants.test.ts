@@ -1,6 +1,6 @@
 import { importJWK, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { GRANT_PASSWORD_REALM } from '../../functions/config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { OAuthError } from '../../functions/oauth/errors.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';

@@ -1,4 +1,5 @@
-import type { ClientConfig, GrantType } from '../../config/schema.ts';
+import type { GrantType } from '../../config/grant-types.ts';
+import type { ClientConfig } from '../../config/schema.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import type { TokenResponse } from '../tokens.ts';
 

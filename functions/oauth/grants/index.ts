@@ -1,4 +1,4 @@
-import type { GrantType } from '../../config/schema.ts';
+import type { GrantType } from '../../config/grant-types.ts';
 import type { Grant } from './grant.ts';
 import { passwordGrant } from './password.ts';
 import { passwordRealmGrant } from './password-realm.ts';

@@ -1,4 +1,4 @@
-import { GRANT_PASSWORD_REALM } from '../../config/schema.ts';
+import { GRANT_PASSWORD_REALM } from '../../config/grant-types.ts';
 import { passwordLogin } from '../password-login.ts';
 import type { Grant } from './grant.ts';
 

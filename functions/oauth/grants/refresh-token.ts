@@ -1,4 +1,4 @@
-import { GRANT_REFRESH_TOKEN } from '../../config/schema.ts';
+import { GRANT_REFRESH_TOKEN } from '../../config/grant-types.ts';
 import { refreshAccess } from '../refresh-rotation.ts';
 import type { Grant } from './grant.ts';
 
