@@ -23,7 +23,7 @@ export class LocalSigner implements Signer {
 
   static async fromDataDir(dataDir: string): Promise<LocalSigner> {
     const privateKey = loadOrCreatePrivateKey(dataDir);
-    return new LocalSigner(privateKey, await publicJwkOf(createPublicKey(privateKey)));
+    return new LocalSigner(privateKey, publicJwkOf(createPublicKey(privateKey)));
   }
 
   async currentKeyId(): Promise<string> {
