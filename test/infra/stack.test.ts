@@ -265,7 +265,6 @@ describe('Lambda functions', () => {
         ...(endpointNeeds[endpoint].counterHashKey
           ? { [environment.counterKeySecretArn]: { Ref: secretLogicalId(template) } }
           : {}),
-        NODE_OPTIONS: '--enable-source-maps',
       });
     },
   );
