@@ -179,7 +179,7 @@ async function coldStart() {
   for (const [endpoint, bytes] of Object.entries(cold.bundleBytes)) {
     add({
       section,
-      name: `${endpoint} bundle index.mjs`,
+      name: `${endpoint} bundle JavaScript (index.mjs and its chunks)`,
       value: bytes / 1024,
       unit: 'KiB',
       ...(endpoint === 'token' ? { target: { op: '<=' as const, value: 1024 } } : {}),

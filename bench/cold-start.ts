@@ -29,7 +29,7 @@ import { median } from './load.ts';
 import { BENCH_PASSWORD, benchConfig } from './local-server-process.ts';
 
 export interface ColdStart {
-  /** Bytes of each bundle's index.mjs. */
+  /** Bytes of each bundle's JavaScript: index.mjs and its chunks. */
   readonly bundleBytes: Readonly<Record<string, number>>;
   /** Medians over the runs, in ms: fork to first completed invocation, and its two parts. */
   readonly totalMs: number;

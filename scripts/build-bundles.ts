@@ -1,6 +1,7 @@
 /**
  * `npm run build`: one esbuild bundle per endpoint of functions/routes.ts, in
- * `dist/functions/<endpoint>/`, the folders the CDK stack deploys (ESM, minified, source maps).
+ * `dist/functions/<endpoint>/`, the folders the CDK stack deploys (ESM, minified, split into chunks
+ * where code is only imported on demand, source maps).
  *
  * Native modules cannot be bundled: they stay external, and the bundles that import them get the
  * package's JS loader plus the binary for the Lambda platform (linux-arm64, glibc) in their own
@@ -37,35 +38,45 @@ const nativePackages: Readonly<Record<string, string>> = {
   '@node-rs/argon2': `@node-rs/argon2-linux-${lambdaPlatform.architecture}-gnu`,
 };
 
-/** ESM output still meets CommonJS dependencies that `require` Node built-ins. */
+/** ESM output still meets CommonJS code that calls `require` (native packages' loaders). */
 const REQUIRE_SHIM =
   "import { createRequire as __passgateCreateRequire } from 'node:module';" +
   'const require = __passgateCreateRequire(import.meta.url);';
 
 /**
- * zod's namespace export drags its 40-odd translations of error messages (a third of a bundle,
- * compiled at every cold start) into every function; the config messages are English, so only
- * English is kept. Should zod move the file, nothing matches and the bundles are merely larger.
+ * A native package's loader is CommonJS. Imported from ESM, Node would first scan its source with
+ * cjs-module-lexer for named exports (milliseconds at every cold start); required, it is simply
+ * run. The bundle's `require` is the REQUIRE_SHIM's.
  */
-const englishOnlyZodLocales: Plugin = {
-  name: 'english-only-zod-locales',
+const requireNativePackages: Plugin = {
+  name: 'require-native-packages',
   setup(esbuild) {
-    esbuild.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, ({ importer, resolveDir }) =>
-      /[\\/]zod[\\/]v4[\\/](?:classic|core)[\\/]/.test(importer)
-        ? { path: join(resolveDir, '..', 'locales', 'index.js'), namespace: 'zod-locales' }
-        : undefined,
+    const names = new RegExp(
+      `^(?:${Object.keys(nativePackages)
+        .map((name) => name.replace(/[/.]/g, '\\$&'))
+        .join('|')})$`,
     );
-    esbuild.onLoad({ filter: /.*/, namespace: 'zod-locales' }, ({ path }) => ({
-      contents: `export { default as en } from ${JSON.stringify(join(dirname(path), 'en.js'))};`,
-      resolveDir: dirname(path),
+    esbuild.onResolve({ filter: names }, ({ path, namespace }) =>
+      namespace === 'native-require' ? { path, external: true } : { path, namespace: 'native-require' },
+    );
+    esbuild.onLoad({ filter: /.*/, namespace: 'native-require' }, ({ path }) => ({
+      contents: `module.exports = require(${JSON.stringify(path)});`,
+      loader: 'js',
     }));
   },
 };
 
+/**
+ * The tenant config is validated at synth (functions/config/load.ts); the functions read the
+ * result as it is (functions/config/config-file.ts). zod in a bundle would be compiled at every
+ * cold start for nothing: a build that would carry it fails instead.
+ */
+const FORBIDDEN_IN_BUNDLES = /(?:^|[\\/])node_modules[\\/]zod[\\/]/;
+
 export interface BundleReport {
   readonly endpoint: string;
   readonly dir: string;
-  /** index.mjs, its source map, and node_modules (native packages), in bytes. */
+  /** index.mjs and its chunks, their source maps, and node_modules (native packages), in bytes. */
   readonly codeBytes: number;
   readonly sourceMapBytes: number;
   readonly nodeModulesBytes: number;
@@ -173,11 +184,16 @@ export async function buildBundles(outDir: string = defaultBundlesDir): Promise<
   const reports: BundleReport[] = [];
   for (const [endpoint, entry] of entries) {
     const dir = join(outDir, endpoint);
-    const outfile = join(dir, 'index.mjs');
     const { metafile } = await build({
       absWorkingDir: repoRoot,
-      entryPoints: [entry],
-      outfile,
+      entryPoints: { index: entry },
+      outdir: dir,
+      outExtension: { '.js': '.mjs' },
+      // Code that is only reached through `import()` (the SDK's credential providers other than
+      // environment variables, its event streams, bcrypt for imported hashes) goes into chunks of
+      // its own, which a cold start neither reads nor compiles unless it runs.
+      splitting: true,
+      chunkNames: 'chunks/[name]-[hash]',
       bundle: true,
       platform: 'node',
       format: 'esm',
@@ -188,12 +204,15 @@ export async function buildBundles(outDir: string = defaultBundlesDir): Promise<
       sourcemap: true,
       sourcesContent: false,
       legalComments: 'external',
-      external: Object.keys(nativePackages),
       banner: { js: REQUIRE_SHIM },
-      plugins: [englishOnlyZodLocales],
+      plugins: [requireNativePackages],
       metafile: true,
       logLevel: 'warning',
     });
+    const forbidden = Object.keys(metafile.inputs).filter((input) => FORBIDDEN_IN_BUNDLES.test(input));
+    if (forbidden.length > 0) {
+      throw new Error(`the ${endpoint} bundle must not import zod, but imports ${forbidden.join(', ')}`);
+    }
     const imported = new Set(
       Object.values(metafile.outputs).flatMap((output) =>
         output.imports.filter((i) => i.external).map((i) => i.path),
@@ -201,11 +220,15 @@ export async function buildBundles(outDir: string = defaultBundlesDir): Promise<
     );
     const natives = Object.keys(nativePackages).filter((loader) => imported.has(loader));
     for (const loader of natives) addNativePackage(dir, loader);
+    const bytes = (suffix: string) =>
+      Object.keys(metafile.outputs)
+        .filter((output) => output.endsWith(suffix))
+        .reduce((sum, output) => sum + statSync(join(repoRoot, output)).size, 0);
     reports.push({
       endpoint,
       dir,
-      codeBytes: statSync(outfile).size,
-      sourceMapBytes: statSync(`${outfile}.map`).size,
+      codeBytes: bytes('.mjs'),
+      sourceMapBytes: bytes('.mjs.map'),
       nodeModulesBytes: directoryBytes(join(dir, 'node_modules')),
       nativePackages: natives.map((loader) => nativePackages[loader] as string),
     });
@@ -219,7 +242,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
   const reports = await buildBundles();
   for (const report of reports) {
     process.stdout.write(
-      `${relative(repoRoot, report.dir)}: index.mjs ${kib(report.codeBytes)}, source map ${kib(report.sourceMapBytes)}` +
+      `${relative(repoRoot, report.dir)}: JavaScript ${kib(report.codeBytes)}, source maps ${kib(report.sourceMapBytes)}` +
         `${report.nativePackages.length > 0 ? `, node_modules ${kib(report.nodeModulesBytes)} (${report.nativePackages.join(', ')})` : ''}\n`,
     );
   }

@@ -4,7 +4,6 @@ import { defaults } from '../../config/defaults.ts';
 import { parsePasswordHash } from '../../oauth/password-hash-format.ts';
 import type { PasswordHasher } from '../../oauth/ports.ts';
 import type { Argon2WorkerPool } from './argon2-worker-pool.ts';
-import { verifyBcrypt } from './bcrypt-verifier.ts';
 import { verifyPbkdf2 } from './pbkdf2-verifier.ts';
 import { verifyScrypt } from './scrypt-verifier.ts';
 
@@ -58,8 +57,10 @@ export class Argon2Hasher implements PasswordHasher {
         case 'argon2i':
         case 'argon2d':
           return await verify(passwordHash, password);
+        // bcryptjs is a fifth of the token bundle and only imported users' first logins need it:
+        // the bundle keeps it in a chunk of its own, which a cold start does not load.
         case 'bcrypt':
-          return await verifyBcrypt(passwordHash, password);
+          return await (await import('./bcrypt-verifier.ts')).verifyBcrypt(passwordHash, password);
         case 'pbkdf2':
           return await verifyPbkdf2(parsed, password);
         case 'scrypt':
