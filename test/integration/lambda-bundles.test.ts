@@ -15,6 +15,7 @@ import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import { counterHashKeyOf } from '../../functions/adapters/secrets/counter-hash-key.ts';
 import { type AdminServices, createUser, realmOf } from '../../functions/admin/user-admin.ts';
+import { importUsers } from '../../functions/admin/user-import.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { environment, type TableId, tableEnvironmentVariable } from '../../functions/deployment.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
@@ -30,6 +31,7 @@ import {
   prepareTaskRoot,
   startFunctionProcess,
 } from '../helpers/lambda-task.ts';
+import { bcryptFields } from '../helpers/legacy-hashes.ts';
 import {
   type SecretsManagerDouble,
   startSecretsManagerDouble,
@@ -329,6 +331,30 @@ describe('Lambda bundles', () => {
       email: 'alice@example.com',
       email_verified: false,
     });
+  });
+
+  it('log in a user imported with a bcrypt hash: its verifier is a chunk of its own, loaded on first use', async () => {
+    const password = 'bcrypt from another system';
+    const report = await importUsers(admin, {
+      realm: 'customers',
+      rows: [
+        { row: 1, value: { email: 'bob@example.com', user_id: 'auth0|bob', ...bcryptFields(password, 4) } },
+      ],
+    });
+    expect(report).toMatchObject({ imported: 1 });
+    const response = await call(
+      'token',
+      formPost('/oauth/token', {
+        grant_type: 'password',
+        client_id: 'mobile-app',
+        username: 'bob@example.com',
+        password,
+        scope: 'read:orders',
+      }),
+    );
+    expect(response.statusCode).toBe(200);
+    const bob = await admin.users.findByUsername('customers', 'bob@example.com');
+    expect(bob?.password_hash).toMatch(/^\$argon2id\$/); // upgraded at login
   });
 
   it("read the counters' secret once, in the token function only", () => {
