@@ -3,6 +3,7 @@ import type { RealmConfig } from '../config/schema.ts';
 import { type AuditEventType, audit } from './audit.ts';
 import {
   chargeAttempt,
+  type LoginCounters,
   limitReached,
   readLoginCounters,
   refundAttempt,
@@ -13,7 +14,7 @@ import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CRE
 import type { TokenRequest } from './grants/grant.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './password-upgrade.ts';
-import type { UserRecord } from './ports.ts';
+import type { ChargedAttempt, UserRecord } from './ports.ts';
 import { offersRefreshToken, startSession } from './refresh-tokens.ts';
 import { grantScopes, parseScope, resolveApi } from './scopes.ts';
 import type { Services } from './services.ts';
@@ -54,18 +55,32 @@ export async function passwordLogin(
       ip,
     });
 
-  const user = await verifyCredentials(services, realm, username, normalizePassword(password), ip, event);
+  const normalized = normalizePassword(password);
+  const { user, counters, attempt } = await verifyCredentials(
+    services,
+    realm,
+    username,
+    normalized,
+    ip,
+    event,
+  );
   const now = services.clock.now();
   const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
-  const response = await mintTokens(services.signer, {
-    issuer: info.issuer,
-    client,
-    api,
-    user,
-    scopes,
-    gty,
-    now: Math.floor(now / 1000),
-  });
+  // Independent round trips overlap: taking back the charge, upgrading an outdated hash and signing.
+  // A failure in any of them is a 503 that leaves nothing usable: tokens only leave in the answer.
+  const [response] = await Promise.all([
+    mintTokens(services.signer, {
+      issuer: info.issuer,
+      client,
+      api,
+      user,
+      scopes,
+      gty,
+      now: Math.floor(now / 1000),
+    }),
+    refundAttempt(services, counters, attempt),
+    upgradePasswordHashIfOutdated(services, user, normalized),
+  ]);
   // Signed first, stored second: a signing failure leaves no session behind.
   if (offersRefreshToken(client, api, scopes)) {
     response.refresh_token = await startSession(services.refreshTokens, services.config, {
@@ -95,7 +110,7 @@ async function verifyCredentials(
   password: string,
   ip: string,
   event: (type: AuditEventType, description: string, user?: UserRecord) => void,
-): Promise<UserRecord> {
+): Promise<{ user: UserRecord; counters: LoginCounters; attempt: ChargedAttempt }> {
   const key = usernameKey(username);
   const now = Math.floor(services.clock.now() / 1000);
   const [counters, user] = await Promise.all([
@@ -120,11 +135,11 @@ async function verifyCredentials(
     event('fp', user.blocked ? 'Wrong password (user is blocked)' : 'Wrong username or password', user);
     throw invalidGrant(WRONG_CREDENTIALS);
   }
-  await refundAttempt(services, counters, attempt);
   if (user.blocked) {
+    // The right password is not a failed guess, even for a blocked user.
+    await refundAttempt(services, counters, attempt);
     event('f', 'User is blocked', user);
     throw new OAuthError(403, 'access_denied', 'user is blocked');
   }
-  await upgradePasswordHashIfOutdated(services, user, password);
-  return user;
+  return { user, counters, attempt };
 }

@@ -95,8 +95,11 @@ export async function startSession(
     current: hashRefreshToken(value),
     revoked: false,
   };
-  await store.createFamily(family);
-  await store.putToken(tokenRecord(config, family, family.current, session.now));
+  // Side by side: if either write fails the value is never sent, so what did land is unusable.
+  await Promise.all([
+    store.createFamily(family),
+    store.putToken(tokenRecord(config, family, family.current, session.now)),
+  ]);
   return value;
 }
 
