@@ -7,7 +7,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
-import { inProcessRequestHandler } from './in-process-transport.ts';
+import { inProcessRequestHandler, inProcessSigner } from './in-process-transport.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -55,6 +55,7 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   const db = documentClient({
     ...localClientConfig(endpoint),
     requestHandler: inProcessRequestHandler(listener),
+    signer: inProcessSigner,
   });
   try {
     await ensureTables(db);

@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RequestListener } from 'node:http';
-import { Readable } from 'node:stream';
-import type { HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
+import type { HttpRequest, HttpResponse, RequestHandler, RequestSigner } from '@smithy/types';
 
 /**
  * An AWS SDK request handler that gives each request to dynalite's request listener in this same
@@ -11,7 +10,8 @@ import type { HttpRequest, HttpResponse, RequestHandler } from '@smithy/types';
  * the engine over HTTP.
  *
  * dynalite reads `headers`, `method`, `url` and the body events of its request, and answers with
- * `statusCode`, `setHeader` and `end`; that is all this hands it.
+ * `statusCode`, `setHeader` and `end`; that is all this hands it. Its answer goes back as bytes,
+ * which the SDK takes as they are (a stream would be collected into bytes again).
  */
 export function inProcessRequestHandler(
   listener: RequestListener,
@@ -37,7 +37,7 @@ export function inProcessRequestHandler(
               response: {
                 statusCode: outgoing.statusCode,
                 headers: responseHeaders,
-                body: Readable.from([Buffer.from(body ?? '', 'utf8')]),
+                body: Buffer.from(body ?? '', 'utf8'),
               },
             });
           },
@@ -57,3 +57,20 @@ export function inProcessRequestHandler(
       }),
   };
 }
+
+/**
+ * The signer of the in-process client. dynalite checks that a request carries SigV4's fields
+ * (an `AWS4-` Authorization header with Credential, SignedHeaders and Signature, and X-Amz-Date)
+ * but never verifies the signature, and a request handed over within one process cannot be
+ * tampered with on the way; computing SigV4 (a SHA-256 of the body, a canonical request, an HMAC
+ * chain) cost about 0.1 ms of CPU per store call (GetItem 0.69 → 0.59 ms), six per login.
+ * Requests to a real endpoint (Lambda, the CLI over HTTP) are signed by the SDK as usual.
+ */
+export const inProcessSigner: RequestSigner = {
+  sign: async (request) => {
+    const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, ''); // ISO 8601 basic: 20260101T000000Z
+    request.headers['x-amz-date'] = now;
+    request.headers.authorization = `AWS4-HMAC-SHA256 Credential=in-process/${now.slice(0, 8)}/local/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=unsigned`;
+    return request;
+  },
+};
