@@ -63,7 +63,7 @@ export function inProcessRequestHandler(
  * (an `AWS4-` Authorization header with Credential, SignedHeaders and Signature, and X-Amz-Date)
  * but never verifies the signature, and a request handed over within one process cannot be
  * tampered with on the way; computing SigV4 (a SHA-256 of the body, a canonical request, an HMAC
- * chain) cost about 0.1 ms of CPU per store call (GetItem 0.69 → 0.59 ms), six per login.
+ * chain) cost about 0.1 ms of CPU per store call (GetItem 0.69 → 0.59 ms).
  * Requests to a real endpoint (Lambda, the CLI over HTTP) are signed by the SDK as usual.
  */
 export const inProcessSigner: RequestSigner = {

@@ -12,9 +12,6 @@ export interface LoginCounters {
   readonly counter: LoginCounter;
   readonly state: LoginCounterState;
   readonly ipDayEnd: number;
-  readonly ipExempt: boolean;
-  readonly userIpFailures: number;
-  readonly ipFailures: number;
 }
 
 /** Keyed hash (HMAC-SHA-256): table keys reveal no IP or username, even to someone reading the table. */
@@ -51,16 +48,15 @@ export async function readLoginCounters(
     counter,
     state,
     ipDayEnd: (day + 1) * DAY,
-    ipExempt,
-    userIpFailures: state.consecutiveFailures,
-    ipFailures: state.ipFailures,
   };
 }
 
 /** Which limit, if any, refuses this attempt: the IP's daily limit first, then the user's block. */
 export function limitReached(counters: LoginCounters, realm: RealmConfig, maxFailuresPerDay: number) {
-  if (!counters.ipExempt && counters.ipFailures >= maxFailuresPerDay) return 'limit_mu' as const;
-  if (counters.userIpFailures >= realm.bruteForce.maxConsecutiveFailures) return 'limit_wc' as const;
+  // An allowlisted IP has no daily count (no `ipDay`): it reads as 0 and never reaches the limit.
+  if (counters.state.ipFailures >= maxFailuresPerDay) return 'limit_mu' as const;
+  if (counters.state.consecutiveFailures >= realm.bruteForce.maxConsecutiveFailures)
+    return 'limit_wc' as const;
   return undefined;
 }
 

@@ -255,7 +255,7 @@ describe('Lambda bundles', () => {
       SOURCE_IP,
       now,
     );
-    expect(counters).toMatchObject({ userIpFailures: 1, ipFailures: 1 });
+    expect(counters.state).toMatchObject({ consecutiveFailures: 1, ipFailures: 1 });
   });
 
   it('rotate a refresh token: password grant, then refresh grant, through the token function', async () => {

@@ -76,7 +76,7 @@ async function countersOf(username: string, ip: string) {
     ip,
     Math.floor(Date.now() / 1000),
   );
-  return [counters.userIpFailures, counters.ipFailures];
+  return [counters.state.consecutiveFailures, counters.state.ipFailures];
 }
 let ipSequence = 0;
 /** An IP no other attempt of this file used, so its day holds only this flow's attempts. */

@@ -283,10 +283,10 @@ describe('load with restarts', () => {
       const counters = await readLoginCounters(services, realm, username, '127.0.0.1', now);
       const failures = rangeOf(expected.consecutiveFailures, username);
       expect(
-        within(counters.userIpFailures, failures),
-        `${username} failures ${counters.userIpFailures} in ${failures}`,
+        within(counters.state.consecutiveFailures, failures),
+        `${username} failures ${counters.state.consecutiveFailures} in ${failures}`,
       ).toBe(true);
-      ipFailures = counters.ipFailures;
+      ipFailures = counters.state.ipFailures;
     }
     expect(
       within(ipFailures, expected.ipFailures),

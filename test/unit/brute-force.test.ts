@@ -95,7 +95,7 @@ describe('brute-force protection', () => {
     if (!realm) throw new Error('no realm');
     const now = Math.floor(clock.now() / 1000);
     const counters = await readLoginCounters(services, realm, 'alice', '198.51.100.7', now);
-    expect([counters.userIpFailures, counters.ipFailures]).toEqual([0, 2]);
+    expect([counters.state.consecutiveFailures, counters.state.ipFailures]).toEqual([0, 2]);
   });
 
   it('fails closed: when the attempt cannot be counted, the password is never checked', async () => {
