@@ -27,7 +27,8 @@ export function npmStart(env: Record<string, string>): StartedServer {
 }
 
 export async function waitFor(output: () => string, pattern: RegExp): Promise<RegExpMatchArray> {
-  for (let i = 0; i < 200; i += 1) {
+  // Generous: a cold `npm start` on a busy CI machine takes seconds (tsx, dynalite, the key).
+  for (let i = 0; i < 600; i += 1) {
     const match = output().match(pattern);
     if (match) return match;
     await new Promise((resolve) => setTimeout(resolve, 50));

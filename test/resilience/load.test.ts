@@ -85,7 +85,7 @@ type Answer = { status: number; body: Record<string, string> } | { status: 'unkn
  * served, so it is sent again; a connection cut after sending leaves the outcome unknown.
  */
 async function post(path: string, params: Record<string, string>): Promise<Answer> {
-  for (let tries = 0; tries < 300; tries += 1) {
+  for (let tries = 0; tries < 600; tries += 1) {
     try {
       return await send(path, params);
     } catch (error) {
@@ -93,7 +93,7 @@ async function post(path: string, params: Record<string, string>): Promise<Answe
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  throw new Error('the server did not come back within 15 s');
+  throw new Error('the server did not come back within 30 s');
 }
 
 function send(path: string, params: Record<string, string>): Promise<Answer> {
