@@ -16,11 +16,14 @@ export type TableAction =
 /**
  * What one endpoint's Lambda function needs: the stack turns `tables`, `signingKeys` and
  * `counterHashKey` into that function's IAM policy and environment and nothing more, and sizes it
- * with `memoryMiB`. `Query` and `Scan` also cover the table's indexes, each by name (`<table ARN>/index/<name>`).
+ * with `memoryMiB`. `Query` and `Scan` reach the table and the indexes named in `indexes`, each
+ * by name (`<table ARN>/index/<name>`), and no other.
  */
 export interface EndpointNeeds {
   /** Table id (store-schema.ts) → the exact DynamoDB actions the endpoint's code calls. */
   readonly tables: Readonly<Partial<Record<TableId, readonly TableAction[]>>>;
+  /** Table id → the indexes (store-schema.ts) its `Query` or `Scan` reads. */
+  readonly indexes?: Readonly<Partial<Record<TableId, readonly string[]>>>;
   /**
    * - `sign`: `kms:Sign` (RSASSA_PKCS1_V1_5_SHA_256 over a digest only) and `kms:GetPublicKey` on
    *   the current signing key: it signs tokens and names their `kid`.
@@ -65,6 +68,7 @@ export const endpointNeeds = {
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       attempts: ['GetItem', 'UpdateItem', 'Query'],
     },
+    indexes: { attempts: ['by-ip-day'] },
     signingKeys: ['sign'],
     counterHashKey: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,
@@ -92,6 +96,7 @@ export const endpointNeeds = {
    */
   userinfo: {
     tables: { users: ['Query', 'GetItem'] },
+    indexes: { users: ['by-user-id'] },
     signingKeys: ['verify'],
     counterHashKey: false,
     memoryMiB: LIGHT_MEMORY,

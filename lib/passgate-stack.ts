@@ -365,12 +365,14 @@ function grantNeeds(
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
     const table = tables.get(tableId);
     if (!table) throw new Error(`endpoint-needs.ts names an unknown table "${tableId}"`);
-    // Query and Scan reach the table's indexes too, each by name: no wildcard.
-    const indexes = actions.some((action) => action === 'Query' || action === 'Scan')
-      ? (tableDefinitions.find((definition) => definition.id === tableId)?.globalIndexes ?? []).map(
-          (index) => `${table.tableArn}/index/${index.indexName}`,
-        )
-      : [];
+    // Query and Scan reach the indexes the endpoint names, each by name: no wildcard.
+    const defined = tableDefinitions.find((definition) => definition.id === tableId)?.globalIndexes ?? [];
+    const indexes = (needs.indexes?.[tableId] ?? []).map((name) => {
+      if (!defined.some((index) => index.indexName === name)) {
+        throw new Error(`endpoint-needs.ts names an unknown index "${name}" of table "${tableId}"`);
+      }
+      return `${table.tableArn}/index/${name}`;
+    });
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: actions.map((action) => `dynamodb:${action}`),
