@@ -7,7 +7,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { AttemptStore, ChargedAttempt, LoginCounter, LoginCounterState } from '../../oauth/ports.ts';
-import { conditionalWrite, dynamoCall, translateDynamoError } from './errors.ts';
+import { conditionalWrite, contentionError, dynamoCall } from './errors.ts';
 
 /** A counter item as stored (see store-schema.ts). */
 interface CounterItem {
@@ -57,7 +57,7 @@ export class DynamoAttemptStore implements AttemptStore {
       if (item?.charges?.has(attempt.id)) return; // an earlier try of this charge landed
       state = stateOf(item, attempt.now, 0);
     }
-    throw contention('charge');
+    throw contentionError('UpdateItem', 'login counter charge');
   }
 
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
@@ -80,7 +80,7 @@ export class DynamoAttemptStore implements AttemptStore {
       });
       if (otherDay) return;
     }
-    throw contention('refund');
+    throw contentionError('UpdateItem', 'login counter refund');
   }
 
   async resetUser(userRef: string): Promise<void> {
@@ -196,12 +196,4 @@ function stateOf(item: CounterItem | undefined, now: number, ipFailures: number)
     failuresUntil,
     countedDay: item?.utc_day,
   };
-}
-
-/** Lost races past MAX_ROUNDS are contention on one counter: reported as throttling (503). */
-function contention(what: string) {
-  return translateDynamoError(
-    Object.assign(new Error(`login counter contention (${what})`), { name: 'ThrottlingException' }),
-    'UpdateItem',
-  );
 }

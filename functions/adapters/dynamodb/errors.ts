@@ -33,6 +33,17 @@ export function translateDynamoError(error: unknown, operation: string): unknown
   return transient ? new DependencyUnavailableError('dynamodb', operation, error) : error;
 }
 
+/**
+ * Lost races on one item, past a store's rounds of re-reading: contention, reported as the
+ * throttling it is (503), so the client retries.
+ */
+export function contentionError(operation: string, what: string): unknown {
+  return translateDynamoError(
+    Object.assign(new Error(`${what} contention`), { name: 'ThrottlingException' }),
+    operation,
+  );
+}
+
 /** Runs one DynamoDB call, translating its failure with translateDynamoError. */
 export async function dynamoCall<T>(operation: string, run: () => Promise<T>): Promise<T> {
   try {

@@ -14,7 +14,13 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
+import {
+  conditionalWrite,
+  contentionError,
+  dynamoCall,
+  isConditionalCheckFailed,
+  translateDynamoError,
+} from './errors.ts';
 
 const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
@@ -44,11 +50,7 @@ export class DynamoUserStore implements UserStore {
   ) {}
 
   async findByUsername(realm: string, usernameKey: string): Promise<UserRecord | undefined> {
-    const { Item } = await dynamoCall('GetItem', () =>
-      this.db.send(
-        new GetCommand({ TableName: this.tableName, Key: userKey(realm, usernameKey), ConsistentRead: true }),
-      ),
-    );
+    const Item = await this.storedItem(userKey(realm, usernameKey));
     return Item ? toRecord(Item) : undefined;
   }
 
@@ -66,9 +68,7 @@ export class DynamoUserStore implements UserStore {
     const key = Items?.[0]?.pk as string | undefined;
     if (!key) return undefined;
     // The index is eventually consistent: confirm on the table with a strongly consistent read.
-    const { Item } = await dynamoCall('GetItem', () =>
-      this.db.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true })),
-    );
+    const Item = await this.storedItem({ pk: key });
     return Item && Item.user_id === userId ? toRecord(Item) : undefined;
   }
 
@@ -186,23 +186,20 @@ export class DynamoUserStore implements UserStore {
         ),
       );
       if (landed) return;
-      const { Item } = await dynamoCall('GetItem', () =>
-        this.db.send(
-          new GetCommand({
-            TableName: this.tableName,
-            Key: userKey(user.realm, user.username_key),
-            ConsistentRead: true,
-          }),
-        ),
-      );
+      const Item = await this.storedItem(userKey(user.realm, user.username_key));
       if (Item?.user_id !== user.user_id) return;
       if (Array.from({ length: RECEIPTS }, (_, slot) => Item[receiptSlot(slot)]).includes(loginId)) return;
       observed = Number(Item.logins_count);
     }
-    throw translateDynamoError(
-      Object.assign(new Error('login count contention'), { name: 'ThrottlingException' }),
-      'UpdateItem',
+    throw contentionError('UpdateItem', 'login count');
+  }
+
+  /** The item as stored (receipts and keys included), read strongly consistent. */
+  private async storedItem(key: { pk: string }): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await dynamoCall('GetItem', () =>
+      this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
     );
+    return Item;
   }
 
   private async update(
