@@ -47,7 +47,9 @@ export const usersTable = {
  * Brute-force counters: one item per username and IP (`ui#…`, a keyed hash, never a raw IP or
  * username). It holds the consecutive run (`failures`, lapsing at `failures_until`) and the pair's
  * share of its IP's failures on one UTC day (`day_failures` of `utc_day`), so one single-item write
- * moves both limits. `by-ip-day` (sparse: allowlisted IPs have no `ip_day`) sums an IP's day;
+ * moves both limits. `by-ip-day` sums an IP's day; it is sparse, holding only the pairs with a
+ * failure on that day (allowlisted IPs and refunded logins have no `ip_day`), so the sum stays small
+ * however many users share one IP;
  * `by-user` finds all of one user's counters so `users unblock` is one Query. Expiry is in
  * `expires_at` and checked on read.
  */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
 import type { ChargedAttempt, LoginCounter } from '../../functions/oauth/ports.ts';
@@ -99,6 +100,29 @@ describe('DynamoDB brute-force counters', () => {
     await charge(tomorrow, attemptAt(NOON + 43_300));
     await store.refund(counter, late);
     expect(await read(tomorrow, NOON + 43_300)).toMatchObject({ consecutiveFailures: 0, ipFailures: 1 });
+  });
+
+  it('keeps the IP day as small as its failures: successful logins leave the sum to read', async () => {
+    const ip = '203.0.113.9';
+    const ipDay = counterOf('any', ip).ipDay;
+    // Fifty users behind one NAT log in at their first try; two of them mistyped first.
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const counter = counterOf(`nat-${i}`, ip);
+        if (i < 2) await charge(counter);
+        await store.refund(counter, await charge(counter));
+      }),
+    );
+    expect((await read(counterOf('nat-new', ip))).ipFailures).toBe(2);
+    const { Items } = await dynamo.db.send(
+      new QueryCommand({
+        TableName: dynamo.names.attempts,
+        IndexName: 'by-ip-day',
+        KeyConditionExpression: 'ip_day = :ipDay',
+        ExpressionAttributeValues: { ':ipDay': ipDay },
+      }),
+    );
+    expect(Items?.map((item) => item.day_failures)).toEqual([1, 1]);
   });
 
   it("ends every run of one user and keeps the IPs' days", async () => {

@@ -26,6 +26,36 @@ const LAPSED = '(attribute_not_exists(failures_until) OR failures_until <= :now)
 const SAME_DAY = 'utc_day = :day';
 const OTHER_DAY = '(attribute_not_exists(utc_day) OR utc_day <> :day)';
 const NOT_CHARGED = 'NOT contains(charges, :id)';
+const CHARGED = 'contains(charges, :id)';
+
+/**
+ * How a refund takes its charge back, by the state of the item. The run ends either way; the daily
+ * share goes back only while it is still the day the charge counted on.
+ */
+const REFUND_SHAPES = {
+  // The pair has no failure left on the IP's day, so it leaves the sparse by-ip-day index: a day's
+  // sum reads only the pairs that failed, however many users share the IP (a carrier's NAT, say).
+  'last of the day': {
+    update: 'SET failures = :zero, day_failures = :zero REMOVE ip_day DELETE charges :ids',
+    condition: `${CHARGED} AND ${SAME_DAY} AND day_failures = :one`,
+  },
+  'one of several': {
+    update: 'SET failures = :zero ADD day_failures :minusOne DELETE charges :ids',
+    condition: `${CHARGED} AND ${SAME_DAY} AND day_failures > :one`,
+  },
+  'other day': {
+    update: 'SET failures = :zero DELETE charges :ids',
+    condition: `${CHARGED} AND ${OTHER_DAY}`,
+  },
+} as const;
+type RefundShape = keyof typeof REFUND_SHAPES;
+
+/** DynamoDB refuses values an expression does not use: only those the expressions name. */
+function valuesUsedIn(expressions: string, values: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(values).filter(([name]) => new RegExp(`${name}(?![A-Za-z0-9_])`).test(expressions)),
+  );
+}
 
 /**
  * Brute-force counters in DynamoDB: one item per username and IP holds the consecutive run and
@@ -61,24 +91,33 @@ export class DynamoAttemptStore implements AttemptStore {
   }
 
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
-    const values = { ':zero': 0, ':id': attempt.id, ':ids': new Set([attempt.id]) };
+    const values = {
+      ':zero': 0,
+      ':one': 1,
+      ':minusOne': -1,
+      ':id': attempt.id,
+      ':ids': new Set([attempt.id]),
+      ':day': counter.day,
+    };
+    // Most logins succeed at their first try: the first guess is that this charge is the pair's
+    // only failure of the day. A wrong guess re-reads and writes the shape the item is in.
+    let shape: RefundShape = 'last of the day';
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      // The daily share is taken back only while it is still the day the charge counted on.
-      const sameDay = await this.update('refund', counter.key, {
-        UpdateExpression: 'SET failures = :zero ADD day_failures :minusOne DELETE charges :ids',
-        ConditionExpression: `contains(charges, :id) AND ${SAME_DAY}`,
-        ExpressionAttributeValues: { ...values, ':minusOne': -1, ':day': counter.day },
+      const { update, condition } = REFUND_SHAPES[shape];
+      const written = await this.update('refund', counter.key, {
+        UpdateExpression: update,
+        ConditionExpression: condition,
+        ExpressionAttributeValues: valuesUsedIn(`${update} ${condition}`, values),
       });
-      if (sameDay) return;
+      if (written) return;
       const item = await this.item(counter.key);
       if (!item?.charges?.has(attempt.id)) return; // refunded by an earlier try
-      if (item.utc_day === counter.day) continue;
-      const otherDay = await this.update('refund', counter.key, {
-        UpdateExpression: 'SET failures = :zero DELETE charges :ids',
-        ConditionExpression: `contains(charges, :id) AND ${OTHER_DAY}`,
-        ExpressionAttributeValues: { ...values, ':day': counter.day },
-      });
-      if (otherDay) return;
+      shape =
+        item.utc_day !== counter.day
+          ? 'other day'
+          : Number(item.day_failures ?? 0) > 1
+            ? 'one of several'
+            : 'last of the day';
     }
     throw contentionError('UpdateItem', 'login counter refund');
   }
