@@ -35,6 +35,8 @@ export interface ColdStart {
   readonly totalMs: number;
   readonly importMs: number;
   readonly firstCallMs: number;
+  /** Median of the same measure for a bundle whose handler does nothing: what no bundle can save. */
+  readonly emptyHandlerMs: number;
 }
 
 export async function measureColdStart(runs: number): Promise<ColdStart> {
@@ -109,7 +111,25 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
         fn.stop();
       }
     }
+    const emptyRoot = join(workDir, 'empty', 'task');
+    mkdirSync(emptyRoot, { recursive: true });
+    writeFileSync(
+      join(emptyRoot, 'index.mjs'),
+      'export const handler = async () => ({ statusCode: 200, body: "" });\n',
+    );
+    const empties: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const started = performance.now();
+      const fn = await startFunctionProcess(emptyRoot, env);
+      try {
+        await fn.invoke(event);
+        empties.push(performance.now() - started);
+      } finally {
+        fn.stop();
+      }
+    }
     return {
+      emptyHandlerMs: median(empties),
       bundleBytes,
       totalMs: median(totals),
       importMs: median(imports),
