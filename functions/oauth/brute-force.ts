@@ -76,24 +76,27 @@ export function tooManyAttempts(limit: 'limit_mu' | 'limit_wc', retryAfterSecond
  * Charges the attempt as a failure on both limits before its password is verified: RFC 6749
  * §4.3.2 asks the endpoint to resist brute force, and counting first fails closed. If the count
  * cannot be written the password is never checked (503), so a store that refuses writes, say under
- * throttling an attacker provoked, cannot hand out uncounted guesses. The user/IP run lapses
- * `blockSeconds` after its last failure; the daily share lives to the end of its UTC day.
+ * throttling an attacker provoked, cannot hand out uncounted guesses. The charge itself enforces
+ * the user/IP limit: undefined when the run reached it meanwhile (a burst of parallel guesses that
+ * all read the counter below it), so at most `maxConsecutiveFailures` passwords are ever checked
+ * per run. The run lapses `blockSeconds` after its last failure; the daily share lives to the end
+ * of its UTC day.
  */
 export async function chargeAttempt(
   services: Pick<Services, 'attempts'>,
   realm: RealmConfig,
   counters: LoginCounters,
   now: number,
-): Promise<ChargedAttempt> {
+): Promise<ChargedAttempt | undefined> {
   const failuresUntil = now + realm.bruteForce.blockSeconds;
   const attempt: ChargedAttempt = {
     id: randomUUID(),
     now,
     failuresUntil,
     expiresAt: Math.max(failuresUntil, counters.ipDayEnd),
+    maxConsecutiveFailures: realm.bruteForce.maxConsecutiveFailures,
   };
-  await services.attempts.charge(counters.counter, counters.state, attempt);
-  return attempt;
+  return (await services.attempts.charge(counters.counter, counters.state, attempt)) ? attempt : undefined;
 }
 
 /** The right password: the charge is taken back and the consecutive run ends. */

@@ -117,15 +117,17 @@ async function verifyCredentials(
     readLoginCounters(services, realm, key, ip, now),
     usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
   ]);
-  const limit = limitReached(counters, realm, services.config.ipThrottling.maxFailuresPerDay);
-  if (limit) {
+  const refuse = (limit: 'limit_mu' | 'limit_wc') => {
     event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
-    throw tooManyAttempts(
+    return tooManyAttempts(
       limit,
       limit === 'limit_mu' ? counters.ipDayEnd - now : realm.bruteForce.blockSeconds,
     );
-  }
+  };
+  const limit = limitReached(counters, realm, services.config.ipThrottling.maxFailuresPerDay);
+  if (limit) throw refuse(limit);
   const attempt = await chargeAttempt(services, realm, counters, now);
+  if (!attempt) throw refuse('limit_wc'); // parallel guesses reached the limit since the read
   if (!user) {
     await services.hasher.verifyDummy(password);
     event('fu', 'Wrong username or password');

@@ -230,13 +230,19 @@ export interface ChargedAttempt {
   /** The consecutive count lapses at `failuresUntil`; the item may be swept after `expiresAt`. */
   readonly failuresUntil: number;
   readonly expiresAt: number;
+  /** The realm's limit: a charge lands only while the consecutive run is below it. */
+  readonly maxConsecutiveFailures: number;
 }
 
 /** Brute-force counters: every change is one atomic single-item write, applied exactly once. */
 export interface AttemptStore {
   read(counter: LoginCounter, now: number): Promise<LoginCounterState>;
-  /** Counts `attempt` as a failure on both limits; `observed` (from `read`) picks the write to try first. */
-  charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt): Promise<void>;
+  /**
+   * Counts `attempt` as a failure on both limits; `observed` (from `read`) picks the write to try
+   * first. False, with nothing written, when the consecutive run has reached the attempt's limit:
+   * the check and the count are one write, so parallel guesses cannot all pass one read.
+   */
+  charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt): Promise<boolean>;
   /** The password was right: takes the charge back from the daily count and ends the consecutive run. */
   refund(counter: LoginCounter, attempt: ChargedAttempt): Promise<void>;
   /** Ends the consecutive runs on every counter tagged with `userRef` (one Query, one write each). */

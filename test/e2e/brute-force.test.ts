@@ -43,6 +43,22 @@ describe('brute-force protection per user and IP', () => {
     expect((await login('alice', PASSWORD, '127.0.0.2')).status).toBe(200);
   });
 
+  it('checks at most 10 passwords of a burst of parallel guesses, however many read the count at 0', async () => {
+    await addUser(server, { username: 'grace', password: PASSWORD });
+    const burst = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => login('grace', `parallel guess ${i}`, '127.0.0.3')),
+    );
+    const outcomes = burst.map(({ status, body }) => `${status} ${body.error}`);
+    const checked = outcomes.filter((outcome) => outcome === '400 invalid_grant');
+    expect(checked.length).toBeGreaterThan(0);
+    expect(checked.length).toBeLessThanOrEqual(10);
+    // The rest were refused before any password check: blocked, or (a guess that kept losing the
+    // race to count itself) unavailable, which also checks nothing.
+    for (const outcome of outcomes.filter((outcome) => outcome !== '400 invalid_grant'))
+      expect(['429 too_many_attempts', '503 temporarily_unavailable']).toContain(outcome);
+    expect((await login('grace', PASSWORD, '127.0.0.3')).status).toBe(429);
+  });
+
   it('blocks unknown usernames the same way, so a block reveals nothing', async () => {
     await fail('nobody-here', 10);
     const blocked = await login('nobody-here', 'anything at all');

@@ -227,6 +227,8 @@ export class MemoryAttemptStore implements AttemptStore {
   async charge(counter: LoginCounter, _observed: LoginCounterState, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     const live = item !== undefined && item.failuresUntil > attempt.now;
+    if (item?.charges.has(attempt.id)) return true;
+    if (live && item.failures >= attempt.maxConsecutiveFailures) return false;
     const sameDay = item?.day === counter.day;
     this.counters.set(counter.key, {
       failures: (live ? item.failures : 0) + 1,
@@ -237,6 +239,7 @@ export class MemoryAttemptStore implements AttemptStore {
       userRef: counter.userRef,
       charges: new Set([...(live ? item.charges : []), attempt.id]),
     });
+    return true;
   }
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);

@@ -24,11 +24,12 @@ const counterOf = (user: string, ip: string | undefined, day = DAY): LoginCounte
   day,
   ...(ip === undefined ? {} : { ipDay: `ip#${ip}#${day}` }),
 });
-const attemptAt = (now: number, blockSeconds = 900): ChargedAttempt => ({
+const attemptAt = (now: number, blockSeconds = 900, maxConsecutiveFailures = 1000): ChargedAttempt => ({
   id: randomUUID(),
   now,
   failuresUntil: now + blockSeconds,
   expiresAt: now + 86_400,
+  maxConsecutiveFailures,
 });
 /** Reads, then charges on what was read: what one login does. */
 async function charge(counter: LoginCounter, attempt = attemptAt(NOON)) {
@@ -42,6 +43,24 @@ describe('DynamoDB brute-force counters', () => {
     const counter = counterOf('race', '203.0.113.1');
     await Promise.all(Array.from({ length: 20 }, () => charge(counter)));
     expect(await read(counter)).toMatchObject({ consecutiveFailures: 20, ipFailures: 20 });
+  });
+
+  it('lands at most the limit of a burst of parallel charges: the check and the count are one write', async () => {
+    const counter = counterOf('burst', '203.0.113.10');
+    const initial = await read(counter);
+    // Sixty guesses that all read the counter at zero, against a limit of ten.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 60 }, () => store.charge(counter, initial, attemptAt(NOON, 900, 10))),
+    );
+    // A charge that keeps losing races gives up as throttled (503, fail closed): no password checked.
+    const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
+    for (const outcome of refused) expect(String(outcome.reason)).toMatch(/contention|throttl/i);
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value)).toHaveLength(10);
+    expect(await read(counter)).toMatchObject({ consecutiveFailures: 10, ipFailures: 10 });
+    // Once the run lapses, a new one starts under the same limit.
+    expect(await store.charge(counter, await read(counter, NOON + 900), attemptAt(NOON + 900, 900, 10))).toBe(
+      true,
+    );
   });
 
   it('counts a charge once when it is written again (a retry whose first try landed)', async () => {

@@ -102,7 +102,7 @@ describe('the Lambda composition root', () => {
     const services = await build(stackEnvironment());
     expect(services.counterHashKey).toHaveLength(0);
     const counter = { key: 'ui#x', userRef: 'u#x', day: 0 };
-    const attempt = { id: 'a', now: 0, failuresUntil: 1, expiresAt: 1 };
+    const attempt = { id: 'a', now: 0, failuresUntil: 1, expiresAt: 1, maxConsecutiveFailures: 10 };
     for (const call of [
       () => services.attempts.read(counter, 0),
       () => services.attempts.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt),

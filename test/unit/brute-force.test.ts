@@ -98,6 +98,19 @@ describe('brute-force protection', () => {
     expect([counters.state.consecutiveFailures, counters.state.ipFailures]).toEqual([0, 2]);
   });
 
+  it('refuses with 429, checking no password, when parallel guesses reached the limit since the read', async () => {
+    attempts.charge = async () => false;
+    await expect(
+      handleTokenRequest(
+        { grant_type: 'password', client_id: 'mobile-app', username: 'alice', password: 'right password' },
+        publicClient,
+        requestInfo({ sourceIp: '198.51.100.7' }),
+        services,
+      ),
+    ).rejects.toMatchObject({ status: 429, error: 'too_many_attempts' });
+    expect(hasher.calls).toEqual([]);
+  });
+
   it('fails closed: when the attempt cannot be counted, the password is never checked', async () => {
     const unavailable = new DependencyUnavailableError('dynamodb', 'UpdateItem', new Error('throttled'));
     attempts.charge = async () => {

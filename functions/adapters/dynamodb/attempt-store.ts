@@ -21,7 +21,8 @@ interface CounterItem {
 /** Rounds of re-reading after lost races before the store reports contention as throttling (503). */
 const MAX_ROUNDS = 8;
 
-const LIVE = 'failures_until > :now';
+/** A live run takes another charge only below the limit: the check and the count are one write. */
+const LIVE = 'failures_until > :now AND failures < :max';
 const LAPSED = '(attribute_not_exists(failures_until) OR failures_until <= :now)';
 const SAME_DAY = 'utc_day = :day';
 const OTHER_DAY = '(attribute_not_exists(utc_day) OR utc_day <> :day)';
@@ -82,10 +83,12 @@ export class DynamoAttemptStore implements AttemptStore {
   async charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt) {
     let state: Pick<LoginCounterState, 'failuresUntil' | 'countedDay'> = observed;
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      if (await this.chargeAs(counter, state, attempt)) return;
+      if (await this.chargeAs(counter, state, attempt)) return true;
       const item = await this.item(counter.key);
-      if (item?.charges?.has(attempt.id)) return; // an earlier try of this charge landed
-      state = stateOf(item, attempt.now, 0);
+      if (item?.charges?.has(attempt.id)) return true; // an earlier try of this charge landed
+      const current = stateOf(item, attempt.now, 0);
+      if (current.consecutiveFailures >= attempt.maxConsecutiveFailures) return false;
+      state = current;
     }
     throw contentionError('UpdateItem', 'login counter charge');
   }
@@ -168,7 +171,7 @@ export class DynamoAttemptStore implements AttemptStore {
         ':until': attempt.failuresUntil,
         ':expires': attempt.expiresAt,
         ':ref': counter.userRef,
-        ...(live ? { ':id': attempt.id } : {}),
+        ...(live ? { ':id': attempt.id, ':max': attempt.maxConsecutiveFailures } : {}),
         ...(counter.ipDay === undefined ? {} : { ':ipDay': counter.ipDay }),
       },
     });
