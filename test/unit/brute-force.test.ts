@@ -19,13 +19,15 @@ let hasher: RecordingHasher;
 let attempts: MemoryAttemptStore;
 let clock: FixedClock;
 
-const login = (password: string, sourceIp = '198.51.100.7', username = 'alice') =>
+const passwordGrant = (password: string, sourceIp = '198.51.100.7', username = 'alice') =>
   handleTokenRequest(
     { grant_type: 'password', client_id: 'mobile-app', username, password },
     publicClient,
     requestInfo({ sourceIp }),
     services,
-  ).then(
+  );
+const login = (password: string, sourceIp?: string, username?: string) =>
+  passwordGrant(password, sourceIp, username).then(
     () => 200,
     (error: OAuthError) => error.status,
   );
@@ -100,14 +102,10 @@ describe('brute-force protection', () => {
 
   it('refuses with 429, checking no password, when parallel guesses reached the limit since the read', async () => {
     attempts.charge = async () => false;
-    await expect(
-      handleTokenRequest(
-        { grant_type: 'password', client_id: 'mobile-app', username: 'alice', password: 'right password' },
-        publicClient,
-        requestInfo({ sourceIp: '198.51.100.7' }),
-        services,
-      ),
-    ).rejects.toMatchObject({ status: 429, error: 'too_many_attempts' });
+    await expect(passwordGrant('right password')).rejects.toMatchObject({
+      status: 429,
+      error: 'too_many_attempts',
+    });
     expect(hasher.calls).toEqual([]);
   });
 
@@ -116,14 +114,7 @@ describe('brute-force protection', () => {
     attempts.charge = async () => {
       throw unavailable;
     };
-    await expect(
-      handleTokenRequest(
-        { grant_type: 'password', client_id: 'mobile-app', username: 'alice', password: 'right password' },
-        publicClient,
-        requestInfo({ sourceIp: '198.51.100.7' }),
-        services,
-      ),
-    ).rejects.toBe(unavailable);
+    await expect(passwordGrant('right password')).rejects.toBe(unavailable);
     expect(hasher.calls).toEqual([]);
   });
 });
