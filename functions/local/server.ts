@@ -148,7 +148,17 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       inFlight.delete(response);
       if (inFlight.size === 0) drained?.();
     });
-    const url = new URL(request.url ?? '/', issuer);
+    const url = URL.canParse(request.url ?? '/', issuer) ? new URL(request.url ?? '/', issuer) : undefined;
+    if (!url) {
+      // An absolute-form target Node's parser let through but URL cannot read (RFC 9112 §3.2.2).
+      send(
+        response,
+        jsonResponse(400, { error: 'invalid_request', error_description: 'Malformed request target.' }),
+        false,
+      );
+      request.resume();
+      return;
+    }
     const route = handlers.get(`${request.method} ${url.pathname}`);
     if (!route) {
       const known = knownPaths.has(url.pathname);

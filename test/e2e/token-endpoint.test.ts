@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBlocked } from '../../functions/admin/user-admin.ts';
@@ -373,5 +374,23 @@ describe('token endpoint errors', () => {
     const wrongMethod = await fetch(`${server.issuer}oauth/token`);
     expect(wrongMethod.status).toBe(405);
     expect((await json(wrongMethod)).error).toBe('invalid_request');
+  });
+
+  it('answers a request target it cannot parse with 400 JSON, and keeps serving', async () => {
+    const { port } = new URL(server.issuer);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () =>
+        socket.end('GET http://[::1/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'),
+      );
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk;
+      });
+      socket.on('end', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain('"error":"invalid_request"');
+    expect((await fetch(`${server.issuer}.well-known/jwks.json`)).status).toBe(200);
   });
 });
