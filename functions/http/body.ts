@@ -48,8 +48,7 @@ function parseForm(text: string): Params {
     const separator = pair.indexOf('=');
     const name = decodeFormComponent(separator === -1 ? pair : pair.slice(0, separator));
     const value = separator === -1 ? '' : decodeFormComponent(pair.slice(separator + 1));
-    if (Object.hasOwn(params, name))
-      throw invalidRequest(`Parameter ${JSON.stringify(name)} is given more than once.`);
+    if (Object.hasOwn(params, name)) throw invalidRequest(`Parameter '${name}' is given more than once.`);
     params[name] = value === '' ? undefined : value;
   }
   return params;
@@ -68,8 +67,7 @@ function parseJson(text: string): Params {
   const params: Params = Object.create(null);
   for (const [name, value] of Object.entries(document)) {
     if (value === null || value === '') continue;
-    if (typeof value !== 'string')
-      throw invalidRequest(`Parameter ${JSON.stringify(name)} must be a string.`);
+    if (typeof value !== 'string') throw invalidRequest(`Parameter '${name}' must be a string.`);
     params[name] = value;
   }
   return params;

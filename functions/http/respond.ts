@@ -31,6 +31,12 @@ export const noStoreEmpty = (statusCode: number): APIGatewayProxyResult => ({
 });
 
 /**
+ * RFC 6749 §5.2: `error_description` is limited to printable ASCII without `"` and `\`. Messages
+ * may quote what the client sent (a parameter name, say), so anything else becomes `?` here.
+ */
+export const errorDescription = (text: string) => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+
+/**
  * The one place an error becomes a response: only `error` and `error_description` leave the
  * server; the private detail and anything unexpected go to the log with the request id.
  */
@@ -46,7 +52,7 @@ export function errorResponse(error: unknown, logger: Logger, requestId: string)
     }
     return noStoreJson(
       error.status,
-      { error: error.error, error_description: error.description },
+      { error: error.error, error_description: errorDescription(error.description) },
       error.headers,
     );
   }

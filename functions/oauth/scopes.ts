@@ -11,7 +11,7 @@ export function parseScope(scope: string | undefined): string[] {
   if (scope === undefined || scope === '') return [];
   const tokens = scope.split(' ');
   if (!tokens.every((token) => SCOPE_TOKEN.test(token))) {
-    throw invalidRequest('scope must be a space-delimited list of scope tokens (RFC 6749 §3.3).');
+    throw invalidRequest('scope must be a space-delimited list of scope tokens (RFC 6749 section 3.3).');
   }
   return [...new Set(tokens)];
 }

@@ -120,6 +120,25 @@ describe('lambda handlers', () => {
     });
   });
 
+  it('keeps error_description to the characters RFC 6749 §5.2 allows, whatever the client sent', async () => {
+    const { services } = await memoryServices();
+    const handler = proxyHandler(tokenEndpoint, async () => ({ ...services, logger: silentLogger }));
+    const oddName = 'pa\u00e9"\\x\u2028';
+    for (const event of [
+      proxyEvent({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ [oddName]: 1 }) }),
+      proxyEvent({
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `grant_type=password&client_id=mobile-app&username=a&password=b&scope=${encodeURIComponent('a  b')}`,
+      }),
+    ]) {
+      const response = await handler(event);
+      expect(response.statusCode).toBe(400);
+      const description = JSON.parse(response.body).error_description as string;
+      expect(description.length).toBeGreaterThan(10);
+      expect(description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
+    }
+  });
+
   it('derives the issuer from the stage URL when none is configured', async () => {
     const { services } = await memoryServices({ issuer: undefined });
     const handler = proxyHandler(metadataEndpoint, async () => services);
