@@ -50,6 +50,7 @@ export async function measureHandlerCpu(count: number): Promise<HandlerCpu> {
     await users.create({
       realm: 'customers',
       user_id: `user${i}`,
+      session_epoch: 0,
       username: `user-${i}`,
       username_key: `user-${i}`,
       email_verified: false,

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
 import { userCounterRef } from '../oauth/brute-force.ts';
@@ -51,6 +51,8 @@ export function publicUser(user: UserRecord): PublicUser {
 
 /** 12 random bytes in hex, the shape of Auth0's database user ids; never reused, never changed. */
 export const newUserId = () => randomBytes(12).toString('hex');
+/** Where a new user's session epoch starts (see NewUser): one of 2^47, far from any bumped count. */
+export const firstSessionEpoch = () => randomInt(2 ** 47);
 
 const emailSchema = z.email();
 
@@ -116,6 +118,7 @@ export async function createUser(
     return await services.users.create({
       realm: realm.name,
       user_id: newUserId(),
+      session_epoch: firstSessionEpoch(),
       username: input.username.normalize('NFKC'),
       username_key: usernameKey(input.username),
       email: input.email,

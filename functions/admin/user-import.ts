@@ -9,7 +9,7 @@ import {
   type Rejection,
   readImportRow,
 } from './auth0-user-format.ts';
-import { type AdminServices, newUserId, realmOf } from './user-admin.ts';
+import { type AdminServices, firstSessionEpoch, newUserId, realmOf } from './user-admin.ts';
 
 /**
  * `passgate users import`: Auth0 bulk-import rows into one realm, many users in flight at once.
@@ -190,6 +190,7 @@ export async function importUsers(services: AdminServices, options: ImportOption
     const user: NewUser = {
       realm,
       user_id: userId ?? newUserId(),
+      session_epoch: firstSessionEpoch(),
       username: candidate.username,
       username_key: candidate.usernameKey,
       email: candidate.email,

@@ -29,12 +29,20 @@ export interface UserRecord {
   readonly permissions: Readonly<Record<string, readonly string[]>>;
   /**
    * Bumped in the same write that changes the password or blocks the user: a refresh token family
-   * remembers the epoch it was started in and dies when the user's has moved on. Absent means 0.
+   * remembers the epoch it was started in and dies when the user's has moved on. Absent means 0
+   * (users created before epochs started at random).
    */
   readonly session_epoch?: number;
 }
 
-export type NewUser = Omit<UserRecord, 'last_login' | 'logins_count' | 'updated_at'>;
+/**
+ * A user to create. Its `session_epoch` starts at a random value (firstSessionEpoch), so the
+ * sessions of a deleted user never come back when a user with the same id and username is created
+ * again (an import run a second time, say): their families remember another epoch.
+ */
+export type NewUser = Omit<UserRecord, 'last_login' | 'logins_count' | 'updated_at' | 'session_epoch'> & {
+  readonly session_epoch: number;
+};
 
 export class UserExistsError extends Error {
   constructor() {

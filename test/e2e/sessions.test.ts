@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked, setPassword } from '../../functions/admin/user-admin.ts';
+import { importUsers } from '../../functions/admin/user-import.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { runCli as runPassgate } from '../helpers/cli.ts';
 import { json } from '../helpers/http.ts';
@@ -147,6 +148,28 @@ describe('refused refresh tokens', () => {
     const { username, refreshToken } = await signedIn();
     await change(username);
     await expect(app.refresh(mobileApp, refreshToken)).rejects.toMatchObject(refused);
+  });
+
+  it('refuses the tokens of a deleted user when an import creates them again with the same user_id', async () => {
+    const username = `user${counter++}`;
+    const row = {
+      user_id: `legacy|${username}`,
+      username,
+      email: `${username}@example.com`,
+      password: PASSWORD,
+    };
+    const report = await importUsers(adminServices(server), {
+      realm: 'customers',
+      rows: [{ row: 1, value: row }],
+    });
+    expect(report.imported).toBe(1);
+    const tokens = await app.login(mobileApp, { username, password: PASSWORD, scope: SCOPE });
+    await deleteUser(adminServices(server), 'customers', username);
+    // The same file imported again: same username, same user_id, a new user.
+    await importUsers(adminServices(server), { realm: 'customers', rows: [{ row: 1, value: row }] });
+    await expect(app.refresh(mobileApp, tokens.refresh_token as string)).rejects.toMatchObject(refused);
+    const again = await app.login(mobileApp, { username, password: PASSWORD, scope: SCOPE });
+    expect((await app.refresh(mobileApp, again.refresh_token as string)).refresh_token).toBeDefined();
   });
 
   it('keeps the tokens of a blocked user dead after unblocking; a new login works', async () => {

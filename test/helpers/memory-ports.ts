@@ -76,7 +76,7 @@ export class MemoryUserStore implements UserStore {
       updated_at: user.created_at,
       logins_count: stored?.logins_count ?? 0,
       permissions: stored?.permissions ?? user.permissions,
-      session_epoch: (stored?.session_epoch ?? 0) + 1,
+      session_epoch: (stored ? (stored.session_epoch ?? 0) : user.session_epoch) + 1,
     });
     return stored ? ('updated' as const) : ('created' as const);
   }

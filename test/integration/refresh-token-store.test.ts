@@ -190,6 +190,7 @@ describe('refresh_token grant on a real engine', () => {
       .create({
         realm: 'customers',
         user_id: `${username}-id`,
+        session_epoch: 0,
         username,
         username_key: username,
         email_verified: false,

@@ -40,6 +40,7 @@ const BCRYPT = '$2b$04$0123456789012345678901uAbCdEfGhIjKlMnOpQrStUvWxYz0123';
 const newUser = (overrides: Partial<NewUser> = {}): NewUser => ({
   realm: 'customers',
   user_id: 'id-1',
+  session_epoch: 0,
   username: 'Alice',
   username_key: 'alice',
   email_verified: false,

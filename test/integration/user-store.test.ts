@@ -20,6 +20,7 @@ function newUser(overrides: Partial<NewUser> = {}): NewUser {
   return {
     realm: 'customers',
     user_id: `${name}-id`,
+    session_epoch: 0,
     username: name,
     username_key: name,
     email_verified: false,
@@ -52,11 +53,11 @@ describe('user store', () => {
   });
 
   it('does not touch session_epoch when counting logins or granting permissions', async () => {
-    const user = newUser();
+    const user = newUser({ session_epoch: 41 });
     const created = await users.create(user);
     await users.recordLogin(created, AT, randomUUID());
     const granted = await users.setPermissions('customers', user.username_key, 'https://api/', ['read'], AT);
-    expect(granted.session_epoch).toBeUndefined();
+    expect(granted.session_epoch).toBe(41);
     expect(granted.logins_count).toBe(1);
   });
 
@@ -100,7 +101,7 @@ describe('user store', () => {
     await users.delete('customers', user.username_key);
     await users.recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
-    await users.create({ ...user, user_id: 'a-new-id' });
+    await users.create({ ...user, user_id: 'a-new-id', session_epoch: 0 });
     await users.recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
       user_id: 'a-new-id',

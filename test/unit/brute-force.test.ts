@@ -47,6 +47,7 @@ beforeEach(async () => {
   await services.users.create({
     realm: 'customers',
     user_id: 'u1',
+    session_epoch: 0,
     username: 'alice',
     username_key: 'alice',
     email_verified: false,

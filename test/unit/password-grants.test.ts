@@ -23,6 +23,7 @@ async function addUser(username: string, password: string, extra: Record<string,
   return users.create({
     realm: 'customers',
     user_id: `id-${username}`,
+    session_epoch: 0,
     username,
     username_key: username.toLowerCase(),
     email: `${username}@example.com`,

@@ -72,6 +72,7 @@ async function setup(
   const user = await users.create({
     realm: 'customers',
     user_id: 'a11ce0000000000000000000',
+    session_epoch: 0,
     username: 'alice',
     username_key: 'alice',
     email: 'alice@example.com',
@@ -316,7 +317,7 @@ describe('refresh_token grant: the user', () => {
     await expectRefused(s.refresh(value), /sessions ended/);
     const fresh = refreshTokenOf(await s.login());
     const user = await s.users.delete('customers', 'alice');
-    await s.users.create({ ...user, user_id: 'b0b000000000000000000000' });
+    await s.users.create({ ...user, user_id: 'b0b000000000000000000000', session_epoch: 0 });
     await expectRefused(s.refresh(fresh), /deleted/);
   });
 });

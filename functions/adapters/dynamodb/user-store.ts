@@ -127,11 +127,12 @@ export class DynamoUserStore implements UserStore {
           TableName: this.tableName,
           Key: userKey(user.realm, user.username_key),
           // An overwrite on purpose may replace the password: it ends the user's sessions too (ports.ts).
-          UpdateExpression: `SET ${assignments.join(', ')} ADD session_epoch :one`,
+          // A new item starts at the user's first epoch (NewUser), an existing one moves on from its own.
+          UpdateExpression: `SET ${assignments.join(', ')}, session_epoch = if_not_exists(session_epoch, :firstEpoch) + :one`,
           // A user's id never changes: the same username under another id is another user.
           ConditionExpression: 'attribute_not_exists(pk) OR #a0 = :a0',
           ExpressionAttributeNames: names,
-          ExpressionAttributeValues: { ...values, ':one': 1 },
+          ExpressionAttributeValues: { ...values, ':one': 1, ':firstEpoch': user.session_epoch },
           ReturnValues: 'ALL_OLD',
         }),
       );
