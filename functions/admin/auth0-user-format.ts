@@ -21,7 +21,7 @@ import { AdminError } from './user-admin.ts';
 export interface ImportRow {
   readonly row: number;
   readonly value?: unknown;
-  /** Set when a JSON Lines line is not valid JSON. */
+  /** Set when a JSON Lines line is not valid JSON: why, without quoting the line. */
   readonly parseError?: string;
 }
 
@@ -64,6 +64,15 @@ export interface ImportCandidate {
  * A JSON array of users, or JSON Lines (one user per line; blank lines skipped). A broken array
  * fails the whole file; a broken line rejects that row only.
  */
+/**
+ * Why JSON.parse refused a text, without quoting it: V8's messages quote the input around the
+ * error, which in a user file may be a password or a hash. Only the position is kept.
+ */
+function jsonProblem(error: unknown): string {
+  const position = /at position (\d+)/.exec(String((error as Error)?.message))?.[1];
+  return position === undefined ? 'not valid JSON' : `not valid JSON at character ${Number(position) + 1}`;
+}
+
 export function parseUserFile(text: string, source = 'the file'): ImportRow[] {
   const body = text.replace(/^\uFEFF/, '');
   if (body.trimStart().startsWith('[')) {
@@ -71,7 +80,7 @@ export function parseUserFile(text: string, source = 'the file'): ImportRow[] {
     try {
       document = JSON.parse(body);
     } catch (error) {
-      throw new AdminError(`${source} is not a valid JSON array: ${(error as Error).message}`);
+      throw new AdminError(`${source} is not a valid JSON array: ${jsonProblem(error)}`);
     }
     if (!Array.isArray(document)) throw new AdminError(`${source} is not a JSON array of users`);
     return document.map((value, i) => ({ row: i + 1, value }));
@@ -82,7 +91,7 @@ export function parseUserFile(text: string, source = 'the file'): ImportRow[] {
     try {
       rows.push({ row: i + 1, value: JSON.parse(line) });
     } catch (error) {
-      rows.push({ row: i + 1, parseError: (error as Error).message });
+      rows.push({ row: i + 1, parseError: jsonProblem(error) });
     }
   });
   return rows;
@@ -279,7 +288,7 @@ function readUser(value: unknown, realm: RealmConfig): Omit<ImportCandidate, 'ro
 /** One row checked on its own (duplicates across rows are the importer's job). */
 export function readImportRow(row: ImportRow, realm: RealmConfig): ImportCandidate | Rejection {
   if (row.parseError !== undefined) {
-    return { row: row.row, code: 'invalid_row', reason: `not valid JSON: ${row.parseError}` };
+    return { row: row.row, code: 'invalid_row', reason: row.parseError };
   }
   try {
     return { row: row.row, ...readUser(row.value, realm) };

@@ -42,11 +42,26 @@ describe('reading the users file', () => {
       { row: 3, value: { email: 'b@example.com' } },
       { row: 4, parseError: expect.stringContaining('not valid JSON') },
     ]);
-    expect(readImportRow({ row: 4, parseError: 'bad' }, realm)).toEqual({
+    expect(readImportRow({ row: 4, parseError: 'not valid JSON' }, realm)).toEqual({
       row: 4,
       code: 'invalid_row',
-      reason: 'not valid JSON: bad',
+      reason: 'not valid JSON',
     });
+  });
+
+  it('never quotes a broken row or file back: it may hold a password', () => {
+    const secret = 'Sup3rS3cretPassw0rd';
+    const [line] = parseUserFile(`{"email":"a@example.com","password":'${secret}'}\n`);
+    expect(line).toEqual({ row: 1, parseError: expect.stringMatching(/^not valid JSON/) });
+    expect(JSON.stringify(line)).not.toMatch(/Sup3r|S3cret|Passw0rd/);
+    let message = '';
+    try {
+      parseUserFile(`[{"email":"a@example.com","password":'${secret}'}]`, 'users.json');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^users\.json is not a valid JSON array: not valid JSON/);
+    expect(message).not.toMatch(/Sup3r|S3cret|Passw0rd/);
   });
 
   it('refuses a broken JSON array as a whole', () => {
