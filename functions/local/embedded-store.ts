@@ -52,6 +52,8 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   const endpoint = `http://127.0.0.1:${port}`;
   // This process talks to the engine directly; the endpoint serves other processes (the CLI).
   const listener = server.listeners('request')[0] as RequestListener;
+  server.removeAllListeners('request');
+  server.on('request', refusingBrowsers(listener, port));
   const db = documentClient({
     ...localClientConfig(endpoint),
     requestHandler: inProcessRequestHandler(listener),
@@ -80,6 +82,25 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
       // dynalite closes its LevelDB store with the server, releasing the data dir's lock.
       await new Promise((resolve) => server.close(resolve));
     },
+  };
+}
+
+/**
+ * dynalite verifies no signature and answers any origin's CORS preflight with `*`, so a web page
+ * the developer visits could read and write the store through its loopback port (or through DNS
+ * rebinding). The SDK clients that use the port (the CLI, the Lambda bundles in tests) send no
+ * `Origin` and name the loopback host; browsers always send `Origin` with a cross-origin or POST
+ * request and cannot forge `Host`. Anything else is refused before dynalite sees it.
+ */
+function refusingBrowsers(listener: RequestListener, port: number): RequestListener {
+  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  return (request, response) => {
+    if (request.headers.origin === undefined && hosts.has(request.headers.host ?? '')) {
+      listener(request, response);
+      return;
+    }
+    response.writeHead(403, { 'Content-Type': 'application/json' });
+    response.end(JSON.stringify({ message: 'passgate: the embedded store serves only local SDK clients' }));
   };
 }
 

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runningStoreEndpoint } from '../../functions/local/embedded-store.ts';
 import { runCli } from '../helpers/cli.ts';
 import { API, testConfig } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
@@ -18,6 +20,46 @@ afterAll(() => server.stop());
 
 const login = (username: string, password: string, extra: Record<string, string> = {}) =>
   server.token({ grant_type: 'password', client_id: 'mobile-app', username, password, ...extra });
+
+/** A raw request to the running server's embedded store, with the headers a browser would add. */
+function storeRequest(method: string, headers: Record<string, string>) {
+  const endpoint = new URL(runningStoreEndpoint(server.dataDir) as string);
+  return new Promise<{ status: number; headers: Record<string, unknown> }>((resolve, reject) => {
+    const sent = request(
+      endpoint,
+      {
+        method,
+        headers: {
+          'content-type': 'application/x-amz-json-1.0',
+          'x-amz-target': 'DynamoDB_20120810.ListTables',
+          ...headers,
+        },
+      },
+      (response) => {
+        response.resume();
+        resolve({ status: response.statusCode ?? 0, headers: response.headers });
+      },
+    );
+    sent.on('error', reject);
+    sent.end(method === 'POST' ? '{}' : undefined);
+  });
+}
+
+describe("the running server's embedded store", () => {
+  it('refuses what a web page could send: an Origin, a preflight, another Host', async () => {
+    for (const [method, headers] of [
+      ['POST', { origin: 'https://evil.example' }],
+      ['OPTIONS', { origin: 'https://evil.example', 'access-control-request-method': 'POST' }],
+      ['POST', { host: 'rebound.evil.example' }],
+    ] as const) {
+      const reply = await storeRequest(method, headers);
+      expect(reply.status).toBe(403);
+      expect(reply.headers['access-control-allow-origin']).toBeUndefined();
+    }
+    // The same request without them is an SDK client's, and is served (the CLI tests below use it).
+    expect((await storeRequest('POST', {})).status).toBe(400); // unsigned: dynalite's own answer
+  });
+});
 
 describe('passgate CLI while the server runs', () => {
   it('creates a user from --password-stdin who can then log in', async () => {
