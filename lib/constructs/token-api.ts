@@ -77,19 +77,26 @@ const GATEWAY_RESPONSES = [
     error: 'invalid_request',
     description: '"Unknown endpoint."',
   },
+  // The stage's throttling protects the whole service, whoever sends: for the app that is the
+  // service being busy, the contract's 503 `temporarily_unavailable` (403 `access_denied` means a
+  // blocked user, and 429 `too_many_attempts` something this client or IP did).
   {
     id: 'Throttled',
     type: ResponseType.THROTTLED,
-    statusCode: '429',
+    statusCode: '503',
     error: 'temporarily_unavailable',
-    description: '"Too many requests; retry shortly."',
+    description: '"The service is busy; retry shortly."',
+    headers: { 'Retry-After': "'1'" },
   },
+  // The web ACL refuses an IP (its rate rule, the IP reputation list, account takeover prevention):
+  // the contract's 429 `too_many_attempts` for protection against one IP.
   {
     id: 'WafFiltered',
     type: ResponseType.WAF_FILTERED,
-    statusCode: '403',
-    error: 'access_denied',
-    description: '"The request was refused."',
+    statusCode: '429',
+    error: 'too_many_attempts',
+    description: '"Too many requests from this IP address; try again later."',
+    headers: { 'Retry-After': "'60'" },
   },
   {
     id: 'Default4xx',
@@ -149,7 +156,7 @@ export class TokenApi extends Construct {
       this.api.addGatewayResponse(response.id, {
         type: response.type,
         ...('statusCode' in response ? { statusCode: response.statusCode } : {}),
-        responseHeaders: NO_STORE_HEADERS,
+        responseHeaders: { ...NO_STORE_HEADERS, ...('headers' in response ? response.headers : {}) },
         templates: {
           'application/json': `{"error":"${response.error}","error_description":${response.description}}`,
         },

@@ -555,9 +555,23 @@ describe('API Gateway', () => {
         'application/json': '{"error":"invalid_request","error_description":"Unknown endpoint."}',
       },
     });
+    // The stage's throttling is the service being busy; a web ACL block is protection against one IP.
+    for (const [type, status, error, retryAfter] of [
+      ['THROTTLED', '503', 'temporarily_unavailable', "'1'"],
+      ['WAF_FILTERED', '429', 'too_many_attempts', "'60'"],
+    ]) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: status,
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': retryAfter }),
+        ResponseTemplates: {
+          'application/json': Match.stringLikeRegexp(`^\\{"error":"${error}","error_description":.+\\}$`),
+        },
+      });
+    }
     for (const [type, error] of [
       ['THROTTLED', 'temporarily_unavailable'],
-      ['WAF_FILTERED', 'access_denied'],
+      ['WAF_FILTERED', 'too_many_attempts'],
       ['DEFAULT_4XX', 'invalid_request'],
       ['DEFAULT_5XX', 'temporarily_unavailable'],
     ]) {
