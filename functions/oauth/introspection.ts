@@ -46,6 +46,7 @@ export async function handleIntrospection(
     const { family } = presented;
     return {
       active: true,
+      // Not an access token type (RFC 6749 §5.1): the name the token type hints registry gives it.
       token_type: 'refresh_token',
       scope: family.scope.join(' '),
       client_id: family.client_id,
@@ -61,7 +62,7 @@ export async function handleIntrospection(
   if (!claims) return INACTIVE;
   return {
     active: true,
-    token_type: 'access_token',
+    token_type: 'Bearer', // RFC 7662 §2.2: the access token's type as in RFC 6749 §5.1
     scope: claims.scope,
     client_id: claims.client_id,
     sub: claims.sub,

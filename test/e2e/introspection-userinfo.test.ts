@@ -91,7 +91,7 @@ describe('introspection (RFC 7662)', () => {
     const result = await app.introspect(backoffice, tokens.access_token);
     expect(result).toMatchObject({
       active: true,
-      token_type: 'access_token',
+      token_type: 'Bearer',
       scope: 'openid read:orders',
       client_id: 'mobile-app',
       sub: `customers|${alice.user_id}`,

@@ -305,7 +305,7 @@ describe('Lambda bundles', () => {
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({
       active: true,
-      token_type: 'access_token',
+      token_type: 'Bearer',
       client_id: 'mobile-app',
       sub: `customers|${alice.user_id}`,
       iss: ISSUER,
