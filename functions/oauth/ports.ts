@@ -76,8 +76,9 @@ export interface UserStore {
    */
   upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
   /**
-   * Counts a successful login exactly once, also when a write is retried after its answer was
-   * lost (`loginId` is unique per login); a no-op when the user was deleted meanwhile.
+   * Counts a successful login, once also when a write is retried after its answer was lost
+   * (`loginId` is unique per login), and without contention between logins of one user at the
+   * same moment; a no-op when the user was deleted meanwhile.
    */
   recordLogin(user: UserRecord, at: string, loginId: string): Promise<void>;
   /**

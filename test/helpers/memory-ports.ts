@@ -243,7 +243,8 @@ export class MemoryAttemptStore implements AttemptStore {
   }
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
-    if (!item?.charges.delete(attempt.id)) return;
+    if (!item?.charges.has(attempt.id)) return;
+    item.charges.clear(); // the run is over, its attempt ids with it
     item.failures = 0;
     if (item.day === counter.day) item.dayFailures -= 1;
   }

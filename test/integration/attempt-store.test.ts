@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
 import type { ChargedAttempt, LoginCounter } from '../../functions/oauth/ports.ts';
@@ -142,6 +142,22 @@ describe('DynamoDB brute-force counters', () => {
       }),
     );
     expect(Items?.map((item) => item.day_failures)).toEqual([1, 1]);
+  });
+
+  it("forgets a run's attempt ids at the right password, so a long-lived run stays small", async () => {
+    const counter = counterOf('stale-device', '203.0.113.11');
+    // A shared account: a stale device fails every few minutes, the others sign in in between, so
+    // the run never lapses.
+    for (let minute = 0; minute < 300; minute += 5) {
+      const at = NOON + minute * 60;
+      if (minute % 15 === 0) await charge(counter, attemptAt(at));
+      await store.refund(counter, await charge(counter, attemptAt(at + 1)));
+    }
+    const { Item } = await dynamo.db.send(
+      new GetCommand({ TableName: dynamo.names.attempts, Key: { pk: counter.key } }),
+    );
+    expect(Item?.charges).toBeUndefined();
+    expect(await read(counter, NOON + 300 * 60)).toMatchObject({ consecutiveFailures: 0, ipFailures: 20 });
   });
 
   it("ends every run of one user and keeps the IPs' days", async () => {

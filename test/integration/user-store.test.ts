@@ -77,18 +77,20 @@ describe('user store', () => {
 
   it('counts logins atomically, also when they happen at once', async () => {
     const user = await users.create(newUser());
-    await Promise.all(Array.from({ length: 10 }, () => users.recordLogin(user, AT, randomUUID())));
+    // A fleet of devices sharing one account, starting at once: one write each, none refused.
+    await Promise.all(Array.from({ length: 50 }, () => users.recordLogin(user, AT, randomUUID())));
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
-      logins_count: 10,
+      logins_count: 50,
       last_login: AT,
     });
   });
 
   it('counts a login once when its write is sent again after the answer was lost', async () => {
     const user = await users.create(newUser());
-    const loginId = randomUUID();
+    // Ids whose receipts take different slots (a slot is picked by the id).
+    const loginId = 'login-a';
     await users.recordLogin(user, AT, loginId);
-    await users.recordLogin(user, AT, randomUUID());
+    await users.recordLogin(user, AT, 'login-b');
     // The retry still holds the record as read before its first try.
     await users.recordLogin(user, AT, loginId);
     const stored = await users.findByUsername('customers', user.username_key);

@@ -30,22 +30,26 @@ const NOT_CHARGED = 'NOT contains(charges, :id)';
 const CHARGED = 'contains(charges, :id)';
 
 /**
- * How a refund takes its charge back, by the state of the item. The run ends either way; the daily
- * share goes back only while it is still the day the charge counted on.
+ * How a refund takes its charge back, by the state of the item. The right password ends the run,
+ * so the run's attempt ids go too: `charges` never holds more than the failures of one run, which
+ * the limit caps. A same-pair attempt still in flight then finds its id gone; its own refund (had
+ * it been right too) changes nothing, leaving its share on the IP's day: one failure too many,
+ * for two right passwords of one user from one IP at the same moment. The daily share goes back
+ * only while it is still the day the charge counted on.
  */
 const REFUND_SHAPES = {
   // The pair has no failure left on the IP's day, so it leaves the sparse by-ip-day index: a day's
   // sum reads only the pairs that failed, however many users share the IP (a carrier's NAT, say).
   'last of the day': {
-    update: 'SET failures = :zero, day_failures = :zero REMOVE ip_day DELETE charges :ids',
+    update: 'SET failures = :zero, day_failures = :zero REMOVE ip_day, charges',
     condition: `${CHARGED} AND ${SAME_DAY} AND day_failures = :one`,
   },
   'one of several': {
-    update: 'SET failures = :zero ADD day_failures :minusOne DELETE charges :ids',
+    update: 'SET failures = :zero ADD day_failures :minusOne REMOVE charges',
     condition: `${CHARGED} AND ${SAME_DAY} AND day_failures > :one`,
   },
   'other day': {
-    update: 'SET failures = :zero DELETE charges :ids',
+    update: 'SET failures = :zero REMOVE charges',
     condition: `${CHARGED} AND ${OTHER_DAY}`,
   },
 } as const;
@@ -99,7 +103,6 @@ export class DynamoAttemptStore implements AttemptStore {
       ':one': 1,
       ':minusOne': -1,
       ':id': attempt.id,
-      ':ids': new Set([attempt.id]),
       ':day': counter.day,
     };
     // Most logins succeed at their first try: the first guess is that this charge is the pair's

@@ -14,13 +14,7 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import {
-  conditionalWrite,
-  contentionError,
-  dynamoCall,
-  isConditionalCheckFailed,
-  translateDynamoError,
-} from './errors.ts';
+import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
 
 const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
@@ -28,13 +22,13 @@ const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
 type StoredUser = UserRecord & { pk: string; user_ref: string };
 
 /**
- * recordLogin's receipts: the ids of the last RECEIPTS logins, one attribute per slot (slot =
- * count modulo RECEIPTS), so a retried count can tell that its first try landed.
+ * recordLogin's receipts: recent login ids, one attribute per slot, the slot picked by the id, so
+ * a retried count can tell that its first try landed.
  */
 const RECEIPTS = 8;
-const receiptSlot = (count: number) => `login_receipt_${count % RECEIPTS}`;
-/** Rounds of re-reading after concurrent logins of one user moved the count first. */
-const MAX_LOGIN_ROUNDS = 16;
+const receiptSlot = (slot: number) => `login_receipt_${slot}`;
+const slotOf = (loginId: string) =>
+  [...loginId].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 0) % RECEIPTS;
 
 function toRecord(item: Record<string, unknown>): UserRecord {
   const { pk: _pk, user_ref: _ref, ...user } = item as unknown as StoredUser;
@@ -163,36 +157,23 @@ export class DynamoUserStore implements UserStore {
   }
 
   async recordLogin(user: UserRecord, at: string, loginId: string): Promise<void> {
-    // Each write moves the count from the exact value it saw, and leaves its receipt: a retry
-    // whose first try landed, or one that lost a race, re-reads and stops or tries again.
-    let observed = user.logins_count;
-    for (let round = 0; round < MAX_LOGIN_ROUNDS; round += 1) {
-      const landed = await conditionalWrite('UpdateItem', () =>
-        this.db.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: userKey(user.realm, user.username_key),
-            UpdateExpression: 'SET last_login = :at, logins_count = :next, #receipt = :login',
-            // Only the same user: never resurrect a deleted one or count for a re-created namesake.
-            ConditionExpression: 'user_id = :id AND logins_count = :observed',
-            ExpressionAttributeNames: { '#receipt': receiptSlot(observed) },
-            ExpressionAttributeValues: {
-              ':at': at,
-              ':next': observed + 1,
-              ':login': loginId,
-              ':id': user.user_id,
-              ':observed': observed,
-            },
-          }),
-        ),
-      );
-      if (landed) return;
-      const Item = await this.storedItem(userKey(user.realm, user.username_key));
-      if (Item?.user_id !== user.user_id) return;
-      if (Array.from({ length: RECEIPTS }, (_, slot) => Item[receiptSlot(slot)]).includes(loginId)) return;
-      observed = Number(Item.logins_count);
-    }
-    throw contentionError('UpdateItem', 'login count');
+    // One atomic ADD, so logins of one user at the same moment never contend (a shared account
+    // on a fleet of devices). The write leaves its id in its receipt slot; a retry whose first try
+    // landed finds it there and writes nothing. Only a retry whose slot another login of the same
+    // user took in those milliseconds would count twice.
+    await conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(user.realm, user.username_key),
+          UpdateExpression: 'SET last_login = :at, #receipt = :login ADD logins_count :one',
+          // Only the same user: never resurrect a deleted one or count for a re-created namesake.
+          ConditionExpression: 'user_id = :id AND (attribute_not_exists(#receipt) OR #receipt <> :login)',
+          ExpressionAttributeNames: { '#receipt': receiptSlot(slotOf(loginId)) },
+          ExpressionAttributeValues: { ':at': at, ':one': 1, ':login': loginId, ':id': user.user_id },
+        }),
+      ),
+    );
   }
 
   /** The item as stored (receipts and keys included), read strongly consistent. */
