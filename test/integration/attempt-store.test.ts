@@ -160,6 +160,27 @@ describe('DynamoDB brute-force counters', () => {
     expect(await read(counter, NOON + 300 * 60)).toMatchObject({ consecutiveFailures: 0, ipFailures: 20 });
   });
 
+  it('resets a username sprayed from many IPs a few writes at a time', async () => {
+    const ips = Array.from({ length: 60 }, (_, i) => `198.18.0.${i}`);
+    for (const ip of ips) await charge(counterOf('sprayed', ip));
+    let inFlight = 0;
+    let most = 0;
+    const counting = {
+      send: async (command: Parameters<typeof dynamo.db.send>[0]) => {
+        inFlight += 1;
+        most = Math.max(most, inFlight);
+        try {
+          return await dynamo.db.send(command);
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    } as unknown as typeof dynamo.db;
+    await new DynamoAttemptStore(counting, dynamo.names.attempts).resetUser('u#sprayed');
+    for (const ip of ips) expect((await read(counterOf('sprayed', ip))).consecutiveFailures).toBe(0);
+    expect(most).toBeLessThanOrEqual(25);
+  });
+
   it("ends every run of one user and keeps the IPs' days", async () => {
     const ip = '203.0.113.7';
     await charge(counterOf('alice', ip));

@@ -18,6 +18,8 @@ interface CounterItem {
   readonly charges?: Set<string>;
 }
 
+/** Counter writes in flight at once when `users unblock` or `set-password` resets a user's runs. */
+const RESET_BATCH = 25;
 /** Rounds of re-reading after lost races before the store reports contention as throttling (503). */
 const MAX_ROUNDS = 8;
 
@@ -130,16 +132,20 @@ export class DynamoAttemptStore implements AttemptStore {
 
   async resetUser(userRef: string): Promise<void> {
     // The IP's daily shares stay: those failures happened, whoever is unblocked now.
+    // A username sprayed from thousands of IPs has thousands of counters: a few writes at a time,
+    // not a page's worth at once.
     for await (const items of this.indexPages('by-user', 'user_ref', userRef)) {
-      await Promise.all(
-        items.map((item) =>
-          this.update('resetUser', String(item.pk), {
-            UpdateExpression: 'SET failures = :zero',
-            ConditionExpression: 'attribute_exists(pk)',
-            ExpressionAttributeValues: { ':zero': 0 },
-          }),
-        ),
-      );
+      for (let start = 0; start < items.length; start += RESET_BATCH) {
+        await Promise.all(
+          items.slice(start, start + RESET_BATCH).map((item) =>
+            this.update('resetUser', String(item.pk), {
+              UpdateExpression: 'SET failures = :zero',
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeValues: { ':zero': 0 },
+            }),
+          ),
+        );
+      }
     }
   }
 
