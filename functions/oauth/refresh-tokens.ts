@@ -171,6 +171,8 @@ export function sessionUserProblem(family: RefreshFamily, user: UserRecord | und
 export async function lookUpRefreshToken(
   stores: Pick<Services, 'refreshTokens' | 'users'>,
   value: string,
+  // Revocation ends the family whoever its user is: it skips that strongly consistent read.
+  { withUser = true }: { withUser?: boolean } = {},
 ): Promise<{ hash: string; token?: RefreshTokenRecord; family?: RefreshFamily; user?: UserRecord }> {
   const hash = hashRefreshToken(value);
   if (!isWellFormedRefreshToken(value)) return { hash };
@@ -179,7 +181,7 @@ export async function lookUpRefreshToken(
   // The token carries the user's key, so the family and the user are read side by side.
   const [family, user] = await Promise.all([
     stores.refreshTokens.findFamily(token.family_id),
-    stores.users.findByUsername(token.realm, token.username_key),
+    withUser ? stores.users.findByUsername(token.realm, token.username_key) : undefined,
   ]);
   return { hash, token, family, user };
 }

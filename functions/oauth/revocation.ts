@@ -8,9 +8,10 @@ import type { RequestInfo, Services } from './services.ts';
 
 /**
  * RFC 7009 token revocation. A refresh token ends its whole rotation family, whichever of its
- * tokens (current or rotated out) is presented. Unknown tokens, and tokens of another client, are
- * answered like a success and change nothing (CONTRACT §3; RFC 7009 §2.2: an invalid token is no
- * error), so the endpoint tells nobody whether a token exists. `token_type_hint` is only a hint
+ * tokens (current or rotated out) is presented. Unknown tokens are answered like a success and
+ * change nothing (RFC 7009 §2.2: an invalid token is no error). So are tokens of another client: a
+ * deliberate departure from RFC 7009 §2.1, which refuses them with an error, because that error
+ * would tell the other client the token exists (README, Signing out). `token_type_hint` is only a hint
  * (RFC 7009 §2.1): every token type is looked at whatever it says.
  */
 export async function handleRevocation(
@@ -23,7 +24,7 @@ export async function handleRevocation(
   const token = params.token;
   if (token === undefined) throw invalidRequest('token is required.');
 
-  const found = await lookUpRefreshToken(services, token);
+  const found = await lookUpRefreshToken(services, token, { withUser: false });
   if (found.family) {
     if (found.family.client_id === client.clientId) {
       await services.refreshTokens.revokeFamily(found.family.family_id, services.clock.now());
