@@ -74,11 +74,12 @@ export const endpointNeeds = {
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
-   * RFC 7009 (revocation.ts): read token, family and user (GetItem), end the family (UpdateItem);
-   * verifies access tokens (to tell their own client they cannot be revoked) with every key.
+   * RFC 7009 (revocation.ts): read token and family (GetItem), end the family (UpdateItem), whoever
+   * its user is: no user read. Verifies access tokens (to tell their own client they cannot be
+   * revoked) with every key.
    */
   revoke: {
-    tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem', 'UpdateItem'] },
+    tables: { 'refresh-tokens': ['GetItem', 'UpdateItem'] },
     signingKeys: ['verify'],
     counterHashKey: false,
     memoryMiB: LIGHT_MEMORY,

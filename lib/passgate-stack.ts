@@ -342,9 +342,17 @@ export class PassgateStack extends Stack {
       {
         id: 'AwsSolutions-APIG6',
         reason:
-          'JSON access logs record every request with status, latencies and integration errors; execution logs would need the region-wide API Gateway CloudWatch role, which this stack leaves alone.',
+          'JSON access logs record every request with status, latencies and integration errors; execution logs would also log request data that passgate keeps out of every log.',
       },
     );
+    const cloudWatchRole = this.tokenApi.api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          "API Gateway's region-wide CloudWatch role, needed before any REST API stage may write access logs; AWS documents exactly this managed policy for it.",
+      });
+    }
   }
 }
 
@@ -384,7 +392,11 @@ function grantNeeds(
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['kms:Sign'],
-        resources: [keys.current.keyArn],
+        // Every key of the stack, not only the current one: while a key rotation deploys
+        // (README, Rotating the signing key), CloudFormation updates this policy before the
+        // function, and warm instances still sign with the outgoing key, which stays listed as a
+        // verification key for exactly that step.
+        resources: keys.all.map((key) => key.keyArn),
         // Only RS256 over a precomputed digest: the one way KmsSigner signs.
         conditions: {
           StringEquals: { 'kms:SigningAlgorithm': 'RSASSA_PKCS1_V1_5_SHA_256', 'kms:MessageType': 'DIGEST' },
@@ -392,11 +404,7 @@ function grantNeeds(
       }),
     );
   }
-  const publicKeys = needs.signingKeys.includes('verify')
-    ? keys.all
-    : needs.signingKeys.includes('sign')
-      ? [keys.current]
-      : [];
+  const publicKeys = needs.signingKeys.length > 0 ? keys.all : [];
   if (publicKeys.length > 0) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: publicKeys.map((key) => key.keyArn) }),

@@ -135,8 +135,11 @@ export class TokenApi extends Construct {
       description: 'passgate OAuth 2.0 authorization server',
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       disableExecuteApiEndpoint: props.customDomain !== undefined,
-      // Execution logs would need the region-wide API Gateway CloudWatch role; access logs suffice.
-      cloudWatchRole: false,
+      // A REST API stage with access logs is refused until the region's API Gateway account
+      // settings name a CloudWatch role (a fresh account has none): the stack sets one, and keeps
+      // it when deleted, since every REST API of the region relies on that setting.
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       deployOptions: {
         stageName: props.stageName,
         throttlingRateLimit: props.throttling.rateLimit,

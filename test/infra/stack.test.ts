@@ -324,10 +324,9 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
-  it('revoke: reads tokens, families and users, ends families, verifies access tokens', () => {
+  it('revoke: reads tokens and families, ends families, verifies access tokens; never reads users', () => {
     expect(policyStatements(template, 'revoke').statements).toEqual([
       ...basics(template, 'revoke'),
-      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('users') },
       {
         Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
@@ -372,18 +371,21 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
-  it('verifiers read every key in rotation; the token function signs and names its kid with the current one only', () => {
+  it('verifiers read every key in rotation; the token function may sign with each while a swap deploys', () => {
     const everyKey = [arnOf(keyLogicalId(rotating, 'initial')), arnOf(keyLogicalId(rotating, 'next'))];
-    for (const endpoint of ['revoke', 'introspect', 'userinfo'] as const) {
+    for (const endpoint of ['revoke', 'introspect', 'userinfo', 'token'] as const) {
       expect(policyStatements(rotating, endpoint).statements).toContainEqual({
         Action: 'kms:GetPublicKey',
         Effect: 'Allow',
         Resource: everyKey,
       });
     }
-    expect(JSON.stringify(policyStatements(rotating, 'token').statements)).not.toContain(
-      keyLogicalId(rotating, 'next'),
+    // CloudFormation updates the policy before the function: warm instances still sign with the
+    // outgoing key, which the swap keeps as a verification key.
+    expect(policyStatements(rotating, 'token').statements).toContainEqual(
+      expect.objectContaining({ Action: 'kms:Sign', Resource: everyKey }),
     );
+    expect(JSON.stringify(policyStatements(rotating, 'revoke').statements)).not.toContain('kms:Sign');
   });
 
   it.each(endpointNames)(
@@ -541,6 +543,24 @@ describe('API Gateway', () => {
       Properties: { RetentionInDays: 90 },
       DeletionPolicy: 'Retain',
     });
+  });
+
+  it("sets the region's API Gateway CloudWatch role, without which a stage with access logs is refused", () => {
+    const account = template.findResources('AWS::ApiGateway::Account');
+    expect(Object.values(account)).toHaveLength(1);
+    const roleRef = Object.values(account)[0]?.Properties.CloudWatchRoleArn['Fn::GetAtt'][0] as string;
+    expect(template.toJSON().Resources[roleRef]).toMatchObject({
+      Type: 'AWS::IAM::Role',
+      DeletionPolicy: 'Retain',
+      Properties: {
+        AssumeRolePolicyDocument: {
+          Statement: [{ Action: 'sts:AssumeRole', Principal: { Service: 'apigateway.amazonaws.com' } }],
+        },
+      },
+    });
+    // The stage waits for the account setting, or its first deploy would fail.
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0];
+    expect(JSON.stringify(stage?.DependsOn ?? [])).toMatch(/Account/);
   });
 
   it('answers its own refusals in the OAuth error format, never cached', () => {
