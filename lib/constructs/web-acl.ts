@@ -23,13 +23,20 @@ export interface WebAclProps {
   readonly accountTakeoverPrevention?: AccountTakeoverPreventionProps;
 }
 
-/** Ends-with, so the rules hold whether or not WAF sees the stage in the path. */
+/**
+ * The token route at the end of the path, whether or not WAF sees the stage in it, and however
+ * the path is spelled on its way to the same API Gateway resource: with trailing slashes,
+ * percent-encoded, or with `//` and `./` segments.
+ */
+export const tokenRoutePattern = (route: string) => `${route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/*$`;
 const isTokenRoute = (route: string): CfnWebACL.StatementProperty => ({
-  byteMatchStatement: {
+  regexMatchStatement: {
     fieldToMatch: { uriPath: {} },
-    positionalConstraint: 'ENDS_WITH',
-    searchString: route,
-    textTransformations: [{ priority: 0, type: 'NONE' }],
+    regexString: tokenRoutePattern(route),
+    textTransformations: [
+      { priority: 0, type: 'URL_DECODE' },
+      { priority: 1, type: 'NORMALIZE_PATH' },
+    ],
   },
 });
 

@@ -15,6 +15,7 @@ import { type EndpointName, endpoints, routes } from '../../functions/routes.ts'
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/runtime/aws-services.ts';
 import { type TableDefinition, tables } from '../../functions/store-schema.ts';
 import { UserDirectory } from '../../lib/constructs/user-directory.ts';
+import { tokenRoutePattern } from '../../lib/constructs/web-acl.ts';
 import { StackPropsError } from '../../lib/passgate-stack.ts';
 import { API, testConfig } from '../helpers/config.ts';
 import { endpointFunction, synthStack } from '../helpers/stack.ts';
@@ -504,6 +505,14 @@ describe('API Gateway', () => {
     template.resourceCountIs('AWS::Lambda::Permission', routes.length);
   });
 
+  it("matches the token route in WAF's rules however the path reaches it", () => {
+    const pattern = new RegExp(tokenRoutePattern('/oauth/token'));
+    for (const path of ['/prod/oauth/token', '/oauth/token', '/prod/oauth/token/', '/prod/oauth/token//'])
+      expect(path).toMatch(pattern);
+    for (const path of ['/prod/oauth/tokens', '/prod/oauth/token/x', '/prod/oauth/revoke'])
+      expect(path).not.toMatch(pattern);
+  });
+
   it('throttles the stage, traces it and writes JSON access logs without bodies or headers', () => {
     const format = new Capture();
     const destination = new Capture();
@@ -632,11 +641,13 @@ describe('AWS WAF', () => {
               EvaluationWindowSec: 300,
               AggregateKeyType: 'IP',
               ScopeDownStatement: {
-                ByteMatchStatement: {
+                RegexMatchStatement: {
                   FieldToMatch: { UriPath: {} },
-                  PositionalConstraint: 'ENDS_WITH',
-                  SearchString: '/oauth/token',
-                  TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+                  RegexString: '/oauth/token/*$',
+                  TextTransformations: [
+                    { Priority: 0, Type: 'URL_DECODE' },
+                    { Priority: 1, Type: 'NORMALIZE_PATH' },
+                  ],
                 },
               },
             },
