@@ -8,6 +8,7 @@ import { type ImportReport, importUsers } from '../../functions/admin/user-impor
 import { defaults } from '../../functions/config/defaults.ts';
 import type { PasswordHasher } from '../../functions/oauth/ports.ts';
 import { progressDisplay } from './progress.ts';
+import { utf8Text } from './read-password.ts';
 
 export interface ImportCommand {
   readonly realm: string;
@@ -25,12 +26,13 @@ export type WithServices = <T>(
 
 /** `users import`: reads the file, imports it showing progress on stderr, returns the report. */
 export async function importFile(command: ImportCommand, withServices: WithServices): Promise<ImportReport> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(command.file, 'utf8');
+    bytes = readFileSync(command.file);
   } catch (error) {
     throw new AdminError(`cannot read ${command.file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  const text = utf8Text(bytes, command.file);
   const rows = parseUserFile(text, command.file);
   const display = progressDisplay(process.stderr, { plain: command.json });
   // Plain passwords are hashed on a worker thread per core (see argon2-worker-pool.ts).

@@ -1,3 +1,5 @@
+import { AdminError } from '../../functions/admin/user-admin.ts';
+
 /**
  * Passwords never come from arguments (they would land in shell history and `ps`): either all of
  * stdin with one trailing newline removed, or a prompt on the terminal that does not echo.
@@ -5,9 +7,19 @@
 export async function readPasswordFromStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '');
+  return utf8Text(Buffer.concat(chunks), 'the password on stdin').replace(/\r?\n$/, '');
+}
+
+/**
+ * Bytes that are not UTF-8 would be turned into U+FFFD silently: a password nobody could type
+ * again, or several different ones stored as the same. They are refused instead.
+ */
+export function utf8Text(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new AdminError(`${what} is not UTF-8 text; convert it to UTF-8 first`);
+  }
 }
 
 export function promptHidden(question: string): Promise<string> {

@@ -30,7 +30,7 @@ export function readConfigDocument(path: string): unknown {
     ]);
   }
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.replace(/^\uFEFF/, '')); // a BOM, as some Windows editors write
   } catch (error) {
     throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
   }

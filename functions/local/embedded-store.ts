@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
@@ -38,6 +39,10 @@ export function localClientConfig(endpoint: string) {
  */
 export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // The store holds password hashes in LevelDB files made with the umask: a data dir someone
+  // created beforehand (755, say) is closed to other users here, as a new one is created.
+  chmodSync(dataDir, 0o700);
+  await claimStore(join(dataDir, 'store'), dataDir);
   const server = dynalite({
     path: join(dataDir, 'store'),
     createTableMs: 0,
@@ -64,9 +69,6 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   } catch (error) {
     db.destroy();
     await new Promise((resolve) => server.close(resolve));
-    if (String((error as Error)?.message).includes('LOCK')) {
-      throw new Error(`the data dir ${dataDir} is in use by another passgate process`);
-    }
     throw error;
   }
   writeFileSync(join(dataDir, ENDPOINT_FILE), JSON.stringify({ endpoint, pid: process.pid }), {
@@ -102,6 +104,30 @@ function refusingBrowsers(listener: RequestListener, port: number): RequestListe
     response.writeHead(403, { 'Content-Type': 'application/json' });
     response.end(JSON.stringify({ message: 'passgate: the embedded store serves only local SDK clients' }));
   };
+}
+
+/** The LevelDB binding dynalite opens the store with (its own dependency, at its version). */
+const dynaliteLevel = createRequire(createRequire(import.meta.url).resolve('dynalite'))('level') as {
+  Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> };
+};
+
+/**
+ * LevelDB lets one process open a directory. dynalite opens it on its first request and throws a
+ * failure to do so out of its request callback, where nothing can catch it (a crash with a stack
+ * trace): the lock is tried here first, so a data dir in use is one clear error.
+ */
+async function claimStore(path: string, dataDir: string): Promise<void> {
+  const probe = new dynaliteLevel.Level(path);
+  try {
+    await probe.open();
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') {
+      throw new Error(`the data dir ${dataDir} is in use by another passgate process`);
+    }
+    throw error;
+  }
+  await probe.close();
 }
 
 /** The endpoint of the store a running local server holds, if one is alive. */

@@ -133,6 +133,29 @@ describe('passgate CLI while the server runs', () => {
     expect(usage.stderr).toMatch(/--username is required/);
   });
 
+  it('refuses input that is not UTF-8 instead of storing passwords nobody can type', async () => {
+    const latin1 = Buffer.from('caf\xe9 au lait 1234', 'latin1');
+    const created = await runCli(
+      ['users', 'create', '--realm', 'customers', '--username', 'latin', '--password-stdin'],
+      { env, stdin: latin1 },
+    );
+    expect([created.code, created.stdout]).toEqual([1, '']);
+    expect(created.stderr).toBe(
+      'passgate: the password on stdin is not UTF-8 text; convert it to UTF-8 first\n',
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'passgate-latin1-')), 'users.json');
+    writeFileSync(
+      file,
+      Buffer.concat([Buffer.from('[{"email":"latin@example.com","password":"'), latin1, Buffer.from('"}]')]),
+    );
+    const imported = await runCli(['users', 'import', '--realm', 'customers', file], { env });
+    expect(imported.code).toBe(1);
+    expect(imported.stderr).toMatch(/users\.json is not UTF-8 text/);
+    expect(
+      (await runCli(['users', 'get', '--realm', 'customers', '--username', 'latin'], { env })).code,
+    ).toBe(1);
+  });
+
   it('blocks, unblocks, changes the password, grants permissions, lists and deletes', async () => {
     const block = await runCli(['users', 'block', '--realm', 'customers', '--username', 'zoe'], { env });
     expect(block.code).toBe(0);

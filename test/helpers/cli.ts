@@ -12,7 +12,7 @@ export interface CliResult {
 /** Runs the real `passgate` command in a fresh Node process, like an operator's shell. */
 export function runCli(
   args: string[],
-  options: { env: Record<string, string>; stdin?: string; baseEnv?: NodeJS.ProcessEnv },
+  options: { env: Record<string, string>; stdin?: string | Uint8Array; baseEnv?: NodeJS.ProcessEnv },
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {

@@ -83,6 +83,8 @@ describe('tenant configuration', () => {
 
   it('names the file and the reason when it cannot be read or parsed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'passgate-config-'));
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify(testConfig())}`);
+    expect(loadConfigFile(join(dir, 'bom.json')).defaultRealm).toBe(testConfig().defaultRealm);
     writeFileSync(join(dir, 'bad.json'), '{ nope');
     expect(() => loadConfigFile(join(dir, 'bad.json'))).toThrow(/bad\.json: .*not valid JSON/s);
     expect(() => loadConfigFile(join(dir, 'missing.json'))).toThrow(
