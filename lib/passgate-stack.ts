@@ -271,6 +271,7 @@ export class PassgateStack extends Stack {
         tokenPath: props.customDomain ? tokenRoute : `/${stageName}${tokenRoute}`,
         tokenRoute,
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
+        rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
           ? { accountTakeoverPrevention: props.waf.accountTakeoverPrevention }
           : {}),

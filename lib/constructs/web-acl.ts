@@ -1,4 +1,5 @@
-import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
+import { isIP } from 'node:net';
+import { CfnIPSet, CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 
 export interface AccountTakeoverPreventionProps {
@@ -19,6 +20,12 @@ export interface WebAclProps {
   readonly tokenRoute: string;
   /** Requests from one IP to the token endpoint in any 5 minutes before WAF blocks that IP. */
   readonly tokenRequestsPer5MinutesPerIp: number;
+  /**
+   * IPs and CIDR blocks the rate rule leaves alone: the tenant config's `ipThrottling.allowlist`
+   * (an office NAT, a backend that logs users in with `trustForwardedFor`), exempt from passgate's
+   * own per-IP limit too.
+   */
+  readonly rateExempt?: readonly string[];
   /** AWS WAF Fraud Control account takeover prevention on the token endpoint; absent, off. */
   readonly accountTakeoverPrevention?: AccountTakeoverPreventionProps;
 }
@@ -40,6 +47,42 @@ const isTokenRoute = (route: string): CfnWebACL.StatementProperty => ({
   },
 });
 
+/** `address/bits` with the host bits cleared, as WAF IP sets take it; a bare address is one host. */
+export function wafCidr(entry: string): { version: 'IPV4' | 'IPV6'; cidr: string } {
+  const [address = '', bitsText] = entry.split('/');
+  const v6 = isIP(address) === 6;
+  const width = v6 ? 128 : 32;
+  const bits = bitsText === undefined ? width : Number(bitsText);
+  let value = v6
+    ? ipv6ToBigInt(address)
+    : address.split('.').reduce((n, part) => (n << 8n) + BigInt(part), 0n);
+  value &= ((1n << BigInt(width)) - 1n) ^ ((1n << BigInt(width - bits)) - 1n);
+  const text = v6
+    ? Array.from({ length: 8 }, (_, i) => ((value >> BigInt(112 - 16 * i)) & 0xffffn).toString(16)).join(':')
+    : Array.from({ length: 4 }, (_, i) => ((value >> BigInt(24 - 8 * i)) & 0xffn).toString()).join('.');
+  return { version: v6 ? 'IPV6' : 'IPV4', cidr: `${text}/${bits}` };
+}
+
+function ipv6ToBigInt(address: string): bigint {
+  const [head = '', tail] = address.split('::');
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  // An embedded IPv4 tail (::ffff:192.0.2.1) is two groups.
+  const expand = (parts: string[]) =>
+    parts.flatMap((part) =>
+      part.includes('.')
+        ? (() => {
+            const [a = 0, b = 0, c = 0, d = 0] = part.split('.').map(Number);
+            return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+          })()
+        : [part],
+    );
+  const left = expand(groups(head));
+  const right = tail === undefined ? [] : expand(groups(tail));
+  const all =
+    tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return all.reduce((n, part) => (n << 16n) + BigInt(Number.parseInt(part, 16)), 0n);
+}
+
 const visibility = (metricName: string) => ({
   cloudWatchMetricsEnabled: true,
   metricName,
@@ -57,6 +100,31 @@ export class WebAcl extends Construct {
 
   constructor(scope: Construct, id: string, props: WebAclProps) {
     super(scope, id);
+    const exempt = (props.rateExempt ?? []).map(wafCidr);
+    const exemptSets = (['IPV4', 'IPV6'] as const)
+      .map((version) => ({ version, addresses: exempt.filter((entry) => entry.version === version) }))
+      .filter(({ addresses }) => addresses.length > 0)
+      .map(
+        ({ version, addresses }): CfnWebACL.StatementProperty => ({
+          ipSetReferenceStatement: {
+            arn: new CfnIPSet(this, `RateExempt${version}`, {
+              scope: 'REGIONAL',
+              ipAddressVersion: version,
+              addresses: [...new Set(addresses.map((entry) => entry.cidr))],
+              description: 'passgate: ipThrottling.allowlist, exempt from the token rate rule',
+            }).attrArn,
+          },
+        }),
+      );
+    const exemptStatement: CfnWebACL.StatementProperty | undefined =
+      exemptSets.length > 1 ? { orStatement: { statements: exemptSets } } : exemptSets[0];
+    const rateScope: CfnWebACL.StatementProperty = exemptStatement
+      ? {
+          andStatement: {
+            statements: [isTokenRoute(props.tokenRoute), { notStatement: { statement: exemptStatement } }],
+          },
+        }
+      : isTokenRoute(props.tokenRoute);
     const rules: CfnWebACL.RuleProperty[] = [
       {
         name: 'token-endpoint-rate-per-ip',
@@ -67,7 +135,7 @@ export class WebAcl extends Construct {
             limit: props.tokenRequestsPer5MinutesPerIp,
             evaluationWindowSec: 300,
             aggregateKeyType: 'IP',
-            scopeDownStatement: isTokenRoute(props.tokenRoute),
+            scopeDownStatement: rateScope,
           },
         },
         visibilityConfig: visibility('passgate-token-rate'),

@@ -505,6 +505,34 @@ describe('API Gateway', () => {
     template.resourceCountIs('AWS::Lambda::Permission', routes.length);
   });
 
+  it("leaves the config's allowlisted IPs out of WAF's rate rule, as passgate's own per-IP limit does", () => {
+    const { template: allowing } = synthStack({
+      config: {
+        ...testConfig(),
+        ipThrottling: { maxFailuresPerDay: 100, allowlist: ['10.1.2.3/8', '203.0.113.7', '2001:db8::1/48'] },
+      },
+    });
+    allowing.hasResourceProperties('AWS::WAFv2::IPSet', {
+      IPAddressVersion: 'IPV4',
+      Addresses: ['10.0.0.0/8', '203.0.113.7/32'],
+    });
+    allowing.hasResourceProperties('AWS::WAFv2::IPSet', {
+      IPAddressVersion: 'IPV6',
+      Addresses: ['2001:db8:0:0:0:0:0:0/48'],
+    });
+    const scope = new Capture();
+    allowing.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: { RateBasedStatement: Match.objectLike({ ScopeDownStatement: scope }) },
+        }),
+      ]),
+    });
+    const [route, exemption] = scope.asObject().AndStatement.Statements;
+    expect(route.RegexMatchStatement.RegexString).toBe('/oauth/token/*$');
+    expect(exemption.NotStatement.Statement.OrStatement.Statements).toHaveLength(2);
+  });
+
   it("matches the token route in WAF's rules however the path reaches it", () => {
     const pattern = new RegExp(tokenRoutePattern('/oauth/token'));
     for (const path of ['/prod/oauth/token', '/oauth/token', '/prod/oauth/token/', '/prod/oauth/token//'])
@@ -640,13 +668,21 @@ describe('AWS WAF', () => {
               Limit: 300,
               EvaluationWindowSec: 300,
               AggregateKeyType: 'IP',
+              // The token route, except the test config's allowlisted 192.0.2.0/24.
               ScopeDownStatement: {
-                RegexMatchStatement: {
-                  FieldToMatch: { UriPath: {} },
-                  RegexString: '/oauth/token/*$',
-                  TextTransformations: [
-                    { Priority: 0, Type: 'URL_DECODE' },
-                    { Priority: 1, Type: 'NORMALIZE_PATH' },
+                AndStatement: {
+                  Statements: [
+                    {
+                      RegexMatchStatement: {
+                        FieldToMatch: { UriPath: {} },
+                        RegexString: '/oauth/token/*$',
+                        TextTransformations: [
+                          { Priority: 0, Type: 'URL_DECODE' },
+                          { Priority: 1, Type: 'NORMALIZE_PATH' },
+                        ],
+                      },
+                    },
+                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
                   ],
                 },
               },
