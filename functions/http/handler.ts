@@ -1,23 +1,51 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { jsonLogger } from '../logging.ts';
+import { DependencyUnavailableError } from '../oauth/errors.ts';
 import type { Services } from '../oauth/services.ts';
 import { errorResponse } from './respond.ts';
 
 export type Endpoint = (event: APIGatewayProxyEvent, services: Services) => Promise<APIGatewayProxyResult>;
-export type ProxyHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+/** What the handler reads of Lambda's context: the time left before the function is stopped. */
+export interface InvocationDeadline {
+  getRemainingTimeInMillis(): number;
+}
+export type ProxyHandler = (
+  event: APIGatewayProxyEvent,
+  context?: InvocationDeadline,
+) => Promise<APIGatewayProxyResult>;
+
+/**
+ * A request still waiting on its dependencies this long before Lambda's timeout answers 503
+ * itself: stopped by Lambda, it would leave API Gateway to answer a bare 502 instead.
+ */
+export const DEADLINE_MARGIN_MS = 1000;
 
 /**
  * Turns an endpoint into an API Gateway REST proxy handler. The services are built once (per
- * cold start in Lambda, once per server locally); nothing escapes as an exception.
+ * cold start in Lambda, once per server locally); nothing escapes as an exception. Each SDK call
+ * gives up well inside the function's timeout (runtime/aws-services.ts), but a login makes several
+ * in a row: in a brownout their sum could outlast it, so the request also races the deadline.
  */
 export function proxyHandler(endpoint: Endpoint, services: () => Promise<Services>): ProxyHandler {
   let ready: Promise<Services> | undefined;
-  return async (event) => {
+  return async (event, context) => {
     let resolved: Services | undefined;
+    let timer: NodeJS.Timeout | undefined;
     try {
       ready ??= services();
-      resolved = await ready;
-      return await endpoint(event, resolved);
+      const work = (async () => {
+        resolved = await ready;
+        return await endpoint(event, resolved);
+      })();
+      if (!context) return await work;
+      work.catch(() => undefined); // answered by the deadline, its own failure is no one's
+      const outOfTime = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new DependencyUnavailableError('deadline', 'invocation', new Error('out of time'))),
+          Math.max(0, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS),
+        );
+      });
+      return await Promise.race([work, outOfTime]);
     } catch (error) {
       if (!resolved) ready = undefined; // a failed cold start is retried by the next request
       return errorResponse(
@@ -25,6 +53,8 @@ export function proxyHandler(endpoint: Endpoint, services: () => Promise<Service
         resolved?.logger ?? jsonLogger(),
         event.requestContext?.requestId ?? 'unknown',
       );
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

@@ -66,7 +66,8 @@ export const invalidClient = (detail: string, usedBasic: boolean) =>
  */
 export class DependencyUnavailableError extends Error {
   constructor(
-    readonly dependency: 'dynamodb' | 'kms' | 'secrets-manager' | 'signing-key',
+    // `deadline`: the Lambda function ran out of time waiting on the others (http/handler.ts).
+    readonly dependency: 'dynamodb' | 'kms' | 'secrets-manager' | 'signing-key' | 'deadline',
     readonly operation: string,
     override readonly cause: unknown,
   ) {

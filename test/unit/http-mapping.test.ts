@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { metadataEndpoint } from '../../functions/endpoints/metadata.ts';
 import { tokenEndpoint } from '../../functions/endpoints/token.ts';
 import { parseBody } from '../../functions/http/body.ts';
-import { proxyHandler } from '../../functions/http/handler.ts';
+import { DEADLINE_MARGIN_MS, proxyHandler } from '../../functions/http/handler.ts';
 import { errorResponse } from '../../functions/http/respond.ts';
 import { type Logger, silentLogger } from '../../functions/logging.ts';
 import { DependencyUnavailableError, OAuthError } from '../../functions/oauth/errors.ts';
@@ -137,6 +137,29 @@ describe('lambda handlers', () => {
       expect(description.length).toBeGreaterThan(10);
       expect(description).toMatch(/^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/);
     }
+  });
+
+  it("answers 503 itself before Lambda's timeout when its dependencies keep it waiting", async () => {
+    const { services } = await memoryServices();
+    let fail: (error: Error) => void = () => undefined;
+    const handler = proxyHandler(
+      () => new Promise((_, reject) => (fail = reject)), // a dependency that hangs, then fails late
+      async () => ({ ...services, logger: silentLogger }),
+    );
+    const started = performance.now();
+    const response = await handler(proxyEvent({ method: 'GET', path: '/.well-known/jwks.json' }), {
+      getRemainingTimeInMillis: () => DEADLINE_MARGIN_MS + 50,
+    });
+    expect(performance.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body).error).toBe('temporarily_unavailable');
+    fail(new Error('too late')); // answered already: this must not surface as an unhandled rejection
+    // With time to spare, the endpoint's own answer is the answer.
+    const fast = proxyHandler(metadataEndpoint, async () => ({ ...services, logger: silentLogger }));
+    const ok = await fast(proxyEvent({ method: 'GET', path: '/.well-known/jwks.json' }), {
+      getRemainingTimeInMillis: () => 10_000,
+    });
+    expect(ok.statusCode).toBe(200);
   });
 
   it('derives the issuer from the stage URL when none is configured', async () => {
