@@ -76,7 +76,7 @@ const { values: options, positionals } = (() => {
   }
 })();
 
-function required(name: 'realm' | 'username' | 'api' | 'scopes'): string {
+function required(name: 'realm' | 'username' | 'api'): string {
   const value = options[name];
   if (value === undefined || value === '') throw new UsageError(`--${name} is required`);
   return value;
@@ -172,8 +172,12 @@ async function usersCommand(action: string | undefined): Promise<void> {
       return print(users.map(publicUser), users.map(describe).join('\n') || '(no users)');
     }
     case 'grant': {
+      // The user's permissions on the API become exactly these; "" removes them all.
+      const scopes = options.scopes;
+      if (scopes === undefined)
+        throw new UsageError('--scopes is required (--scopes "" removes every permission)');
       const user = await withServices((s) =>
-        grantPermissions(s, required('realm'), required('username'), required('api'), required('scopes')),
+        grantPermissions(s, required('realm'), required('username'), required('api'), scopes),
       );
       const granted = user.permissions[required('api')] ?? [];
       return print(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaults } from './defaults.ts';
-import { grantTypes } from './grant-types.ts';
+import { GRANT_PASSWORD, grantTypes } from './grant-types.ts';
 
 /** Realm names go into keys and `sub` (`<realm>|<id>`), so they are plain identifiers. */
 const realmName = z
@@ -135,6 +135,19 @@ export function crossReferenceProblems(document: unknown): ConfigProblem[] {
       if (typeof realm === 'string' && !realmNames.has(realm))
         problem(['clients', i, 'realms', j], `unknown realm "${realm}"`);
     });
+    // CONTRACT §3: the `password` grant signs into defaultRealm, which the client must be allowed.
+    const realms = list(field(client, 'realms'));
+    if (
+      list(field(client, 'grantTypes')).includes(GRANT_PASSWORD) &&
+      typeof defaultRealm === 'string' &&
+      realmNames.has(defaultRealm) &&
+      !realms.includes(defaultRealm)
+    ) {
+      problem(
+        ['clients', i, 'realms'],
+        `the password grant signs into defaultRealm "${defaultRealm}", which these realms leave out`,
+      );
+    }
     if (field(client, 'trustForwardedFor') === true && field(client, 'clientSecretHash') === undefined) {
       problem(
         ['clients', i, 'trustForwardedFor'],

@@ -202,6 +202,33 @@ describe('passgate CLI while the server runs', () => {
       { env },
     );
     expect(badScope.code).toBe(1);
+    // An empty list takes the last permission back.
+    const revoked = await runCli(
+      [
+        'users',
+        'grant',
+        '--realm',
+        'customers',
+        '--username',
+        'zoe',
+        '--api',
+        'https://strict.example.com/',
+        '--scopes',
+        '',
+      ],
+      { env },
+    );
+    expect([revoked.code, revoked.stdout.trim()]).toEqual([
+      0,
+      'zoe now holds on https://strict.example.com/: (none)',
+    ]);
+    const none = await json(
+      await login('zoe', 'the new password', {
+        audience: 'https://strict.example.com/',
+        scope: 'read:reports',
+      }),
+    );
+    expect(none.scope).toBe('');
 
     const listed = await runCli(['users', 'list', '--realm', 'customers', '--json'], { env });
     expect(JSON.parse(listed.stdout).map((user: { username: string }) => user.username)).toEqual(['zoe']);

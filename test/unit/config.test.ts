@@ -50,10 +50,12 @@ describe('tenant configuration', () => {
         'defaultAudience: "https://nowhere.example.com/" is not the identifier of an API in apis',
         'clients[3].clientId: duplicate client "mobile-app"',
         'clients[3].realms[0]: unknown realm "staff"',
+        // The password grant signs into defaultRealm, which this client may not use: never works.
+        'clients[3].realms: the password grant signs into defaultRealm "customers", which these realms leave out',
         expect.stringMatching(/^clients\[4\]\.grantTypes\[0\]: /),
       ]),
     );
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(6);
   });
 
   it('refuses unknown fields, a bad CIDR and a trusted public client', () => {
