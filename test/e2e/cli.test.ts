@@ -174,21 +174,14 @@ describe('passgate CLI while the server runs', () => {
     expect((await login('zoe', 'a long enough password')).status).toBe(400);
     expect((await login('zoe', 'the new password')).status).toBe(200);
 
-    const granted = await runCli(
-      [
-        'users',
-        'grant',
-        '--realm',
-        'customers',
-        '--username',
-        'zoe',
-        '--api',
-        'https://strict.example.com/',
-        '--scopes',
-        'read:reports',
-      ],
-      { env },
-    );
+    const grant = (api: string, scopes: string) =>
+      runCli(
+        ['users', 'grant', '--realm', 'customers', '--username', 'zoe', '--api', api, '--scopes', scopes],
+        {
+          env,
+        },
+      );
+    const granted = await grant('https://strict.example.com/', 'read:reports');
     expect(granted.code).toBe(0);
     const strict = await json(
       await login('zoe', 'the new password', {
@@ -197,27 +190,10 @@ describe('passgate CLI while the server runs', () => {
       }),
     );
     expect(strict.scope).toBe('read:reports');
-    const badScope = await runCli(
-      ['users', 'grant', '--realm', 'customers', '--username', 'zoe', '--api', API, '--scopes', 'fly:planes'],
-      { env },
-    );
+    const badScope = await grant(API, 'fly:planes');
     expect(badScope.code).toBe(1);
     // An empty list takes the last permission back.
-    const revoked = await runCli(
-      [
-        'users',
-        'grant',
-        '--realm',
-        'customers',
-        '--username',
-        'zoe',
-        '--api',
-        'https://strict.example.com/',
-        '--scopes',
-        '',
-      ],
-      { env },
-    );
+    const revoked = await grant('https://strict.example.com/', '');
     expect([revoked.code, revoked.stdout.trim()]).toEqual([
       0,
       'zoe now holds on https://strict.example.com/: (none)',
