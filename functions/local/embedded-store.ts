@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { RequestListener } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -141,12 +141,32 @@ export function runningStoreEndpoint(dataDir: string): string | undefined {
   }
 }
 
-/** The CLI's store: the running server's when there is one, else its own embedded engine. */
+/**
+ * The CLI's store: the running server's when there is one, else its own embedded engine. A
+ * recorded server that no longer listens (killed, its pid since reused, as in containers) counts
+ * as none: the store's own lock then tells whether another process really holds the data dir.
+ */
 export async function openLocalStore(dataDir: string): Promise<LocalStore> {
   const endpoint = runningStoreEndpoint(dataDir);
-  if (!endpoint) return startEmbeddedStore(dataDir);
+  if (!endpoint || !(await listening(endpoint))) return startEmbeddedStore(dataDir);
   const db = documentClient(localClientConfig(endpoint));
   return { endpoint, db, close: async () => db.destroy() };
+}
+
+function listening(endpoint: string): Promise<boolean> {
+  const { hostname, port } = new URL(endpoint);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
 }
 
 function createTableInput(table: TableDefinition, tableName: string) {

@@ -1,8 +1,9 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { openLocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -24,6 +25,23 @@ describe('the embedded store of local mode', () => {
     await first.close();
     const again = await startEmbeddedStore(dir);
     await again.close();
+  });
+
+  it('opens the store itself when the recorded server no longer listens (its pid reused)', async () => {
+    const dir = dataDir();
+    mkdirSync(dir, { recursive: true });
+    // A live pid (this process) with a port nothing listens on: what a SIGKILL leaves in a container.
+    writeFileSync(
+      join(dir, 'store-endpoint.json'),
+      JSON.stringify({ endpoint: 'http://127.0.0.1:1', pid: process.pid }),
+    );
+    const store = await openLocalStore(dir);
+    try {
+      expect(store.endpoint).not.toBe('http://127.0.0.1:1');
+      expect((await store.db.send(new ListTablesCommand({}))).TableNames?.length).toBeGreaterThan(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('closes a data dir made beforehand to other users: it holds password hashes', async () => {
