@@ -22,6 +22,25 @@ export function utf8Text(bytes: Uint8Array, what: string): string {
   }
 }
 
+/**
+ * What keys typed at the hidden prompt do to the answer: Enter (or Ctrl-D) ends it, Ctrl-C
+ * cancels, Backspace deletes one character, and other control characters (from arrow keys, say)
+ * are not part of any password.
+ */
+export function typeKeys(answer: string, keys: string): { answer: string; end?: 'enter' | 'cancel' } {
+  // An escape sequence (ESC [ … final byte) arrives whole in one read: the arrow keys, Home, F1.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the terminal's ESC is the point
+  const text = keys.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b./g, '');
+  let typed = answer;
+  for (const key of text) {
+    if (key === '\r' || key === '\n' || key === '\u0004') return { answer: typed, end: 'enter' };
+    if (key === '\u0003') return { answer: typed, end: 'cancel' };
+    if (key === '\u007f' || key === '\b') typed = [...typed].slice(0, -1).join('');
+    else if (key >= ' ') typed += key;
+  }
+  return { answer: typed };
+}
+
 export function promptHidden(question: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) {
@@ -41,12 +60,10 @@ export function promptHidden(question: string): Promise<string> {
       error ? reject(error) : resolve(answer);
     };
     const onData = (data: string) => {
-      for (const character of data) {
-        if (character === '\r' || character === '\n') return finish();
-        if (character === '\u0003') return finish(new Error('cancelled'));
-        if (character === '\u007f' || character === '\b') answer = [...answer].slice(0, -1).join('');
-        else answer += character;
-      }
+      const typed = typeKeys(answer, data);
+      answer = typed.answer;
+      if (typed.end === 'enter') finish();
+      else if (typed.end === 'cancel') finish(new Error('cancelled'));
     };
     input.on('data', onData);
   });
