@@ -59,9 +59,7 @@ type RefundShape = keyof typeof REFUND_SHAPES;
 
 /** DynamoDB refuses values an expression does not use: only those the expressions name. */
 function valuesUsedIn(expressions: string, values: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(values).filter(([name]) => new RegExp(`${name}(?![A-Za-z0-9_])`).test(expressions)),
-  );
+  return Object.fromEntries((expressions.match(/:\w+/g) ?? []).map((name) => [name, values[name]]));
 }
 
 /**
