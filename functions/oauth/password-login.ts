@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RealmConfig } from '../config/schema.ts';
+import { allLanded } from './all-landed.ts';
 import { type AuditEventType, audit } from './audit.ts';
 import {
   chargeAttempt,
@@ -68,7 +69,8 @@ export async function passwordLogin(
   const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
   // Independent round trips overlap: taking back the charge, upgrading an outdated hash and signing.
   // A failure in any of them is a 503 that leaves nothing usable: tokens only leave in the answer.
-  const [response] = await Promise.all([
+  // The 503 waits for the others, so no write is still landing after it.
+  const [response] = await allLanded([
     mintTokens(services.signer, {
       issuer: info.issuer,
       client,

@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { defaults } from '../config/defaults.ts';
 import { GRANT_REFRESH_TOKEN } from '../config/grant-types.ts';
 import type { ApiConfig, ClientConfig, TenantConfig } from '../config/schema.ts';
+import { allLanded } from './all-landed.ts';
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from './ports.ts';
 import type { Services } from './services.ts';
 
@@ -96,7 +97,7 @@ export async function startSession(
     revoked: false,
   };
   // Side by side: if either write fails the value is never sent, so what did land is unusable.
-  await Promise.all([
+  await allLanded([
     store.createFamily(family),
     store.putToken(tokenRecord(config, family, family.current, session.now)),
   ]);

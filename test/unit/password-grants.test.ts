@@ -6,6 +6,8 @@ import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { API, STRICT_API } from '../helpers/config.ts';
 import {
+  type MemoryAttemptStore,
+  type MemoryRefreshTokenStore,
   type MemoryUserStore,
   memoryServices,
   publicClient,
@@ -199,5 +201,37 @@ describe('password grant refusals', () => {
     );
     expect(unknownRealm.error).toBe('unauthorized_client');
     expect(hasher.calls).toEqual([]);
+  });
+});
+
+describe('password grant with a failing dependency', () => {
+  const later = <T>(ms: number, work: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
+
+  it('answers a signing failure only after the refund of the attempt landed', async () => {
+    const attempts = services.attempts;
+    const refund = attempts.refund.bind(attempts);
+    attempts.refund = (counter, attempt) => later(30, () => refund(counter, attempt));
+    services.signer.sign = () => Promise.reject(new Error('signing is down'));
+
+    await expect(request({ username: 'alice', password: 'secret-password' })).rejects.toThrow(
+      'signing is down',
+    );
+    // Read at the moment of the answer: the right password's attempt is already taken back.
+    const counters = [...(attempts as MemoryAttemptStore).counters.values()];
+    expect(counters.map((counter) => [counter.failures, counter.dayFailures])).toEqual([[0, 0]]);
+  });
+
+  it('answers a failed session write only after the other write landed', async () => {
+    const store = services.refreshTokens as MemoryRefreshTokenStore;
+    const putToken = store.putToken.bind(store);
+    store.putToken = (token) => later(30, () => putToken(token));
+    store.fail = (operation) => (operation === 'createFamily' ? new Error('table is down') : undefined);
+
+    await expect(
+      request({ username: 'alice', password: 'secret-password', scope: 'offline_access' }),
+    ).rejects.toThrow('table is down');
+    // Nothing is left to land after the answer; what landed is a token of no family, never usable.
+    expect([store.tokens.size, store.families.size]).toEqual([1, 0]);
   });
 });

@@ -6,6 +6,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { allLanded } from '../../oauth/all-landed.ts';
 import type { AttemptStore, ChargedAttempt, LoginCounter, LoginCounterState } from '../../oauth/ports.ts';
 import { conditionalWrite, contentionError, dynamoCall } from './errors.ts';
 
@@ -134,7 +135,7 @@ export class DynamoAttemptStore implements AttemptStore {
     // not a page's worth at once.
     for await (const items of this.indexPages('by-user', 'user_ref', userRef)) {
       for (let start = 0; start < items.length; start += RESET_BATCH) {
-        await Promise.all(
+        await allLanded(
           items.slice(start, start + RESET_BATCH).map((item) =>
             this.update('resetUser', String(item.pk), {
               UpdateExpression: 'SET failures = :zero',
