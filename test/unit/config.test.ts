@@ -58,12 +58,12 @@ describe('tenant configuration', () => {
     expect(problems).toHaveLength(6);
   });
 
-  it('refuses unknown fields, a bad CIDR and a trusted public client', () => {
+  it('refuses unknown fields, a bad CIDR, a /0 block and a trusted public client', () => {
     const config = testConfig();
     const problems = problemsOf({
       ...config,
       extra: true,
-      ipThrottling: { allowlist: ['300.1.1.1/8'] },
+      ipThrottling: { allowlist: ['300.1.1.1/8', '0.0.0.0/0', '::/0', '10.0.0.0/8', '2001:db8::/32'] },
       clients: [
         {
           clientId: 'pub',
@@ -78,9 +78,12 @@ describe('tenant configuration', () => {
       expect.arrayContaining([
         expect.stringMatching(/^\(root\): .*extra/),
         'ipThrottling.allowlist[0]: must be an IP address or CIDR block',
+        'ipThrottling.allowlist[1]: must not be a /0 block (AWS WAF refuses it); to exempt every IP, raise maxFailuresPerDay instead',
+        'ipThrottling.allowlist[2]: must not be a /0 block (AWS WAF refuses it); to exempt every IP, raise maxFailuresPerDay instead',
         'clients[0].trustForwardedFor: only a confidential client (with clientSecretHash) may be trusted',
       ]),
     );
+    expect(problems.filter((problem) => problem.startsWith('ipThrottling'))).toHaveLength(3);
   });
 
   it('names the file and the reason when it cannot be read or parsed', () => {
