@@ -16,6 +16,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../functions/config/defaults.ts';
+import { GRANT_PASSWORD_REALM } from '../functions/config/grant-types.ts';
 import { repoRoot } from '../functions/local/paths.ts';
 import { measureColdStart } from './cold-start.ts';
 import { measureHandlerCpu } from './handler-cpu.ts';
@@ -23,6 +24,8 @@ import { expectStatus, median, percentile, saturate, tokenClient } from './load.
 import {
   BENCH_PASSWORD,
   benchUsername,
+  MIGRATED_REALM,
+  migratedUsername,
   type ServerProcess,
   startServerProcess,
 } from './local-server-process.ts';
@@ -310,6 +313,65 @@ async function enumerationTiming(server: ServerProcess, nextUser: () => number) 
     unit: '',
     target: { op: '<=', value: 0.1 },
   });
+  await enumerationTimingAfterMigration(server);
+}
+
+/**
+ * Section 5, in a realm with imported bcrypt hashes: unknown user, wrong password of a user still
+ * on bcrypt and of one on argon2id. Each failed login verifies one hash of each kind the realm
+ * holds, so the three take the same time.
+ */
+async function enumerationTimingAfterMigration(server: ServerProcess) {
+  const client = tokenClient(server.issuer, 1);
+  const attempt = async (username: string) => {
+    const reply = await client.post({
+      grant_type: GRANT_PASSWORD_REALM,
+      realm: MIGRATED_REALM,
+      client_id: 'mobile-app',
+      username,
+      password: 'not the password',
+    });
+    return expectStatus(reply, 400, 'failed login').ms;
+  };
+  const times = { unknown: [] as number[], bcrypt: [] as number[], argon2id: [] as number[] };
+  for (let i = 0; i < plan.enumeration + 5; i++) {
+    const u = await attempt(`nobody-${i}@example.com`);
+    const b = await attempt(migratedUsername('bcrypt', i));
+    const a = await attempt(migratedUsername('argon2id', i));
+    if (i >= 5) {
+      times.unknown.push(u);
+      times.bcrypt.push(b);
+      times.argon2id.push(a);
+    }
+  }
+  client.close();
+  const section = '5 enumeration timing';
+  const medians = Object.values(times).map(median);
+  add({
+    section,
+    name: 'realm with bcrypt imports: unknown user median',
+    value: medians[0] as number,
+    unit: 'ms',
+  });
+  add({
+    section,
+    name: 'realm with bcrypt imports: wrong password, user on bcrypt (cost 10)',
+    value: medians[1] as number,
+    unit: 'ms',
+  });
+  add({
+    section,
+    name: 'realm with bcrypt imports: wrong password, user on argon2id',
+    value: medians[2] as number,
+    unit: 'ms',
+  });
+  add({
+    section,
+    name: 'realm with bcrypt imports: spread of the three medians, slowest ÷ fastest − 1',
+    value: Math.max(...medians) / Math.min(...medians) - 1,
+    unit: '',
+    target: { op: '<=', value: 0.1 },
+  });
 }
 
 const passes = (figure: Figure) =>
@@ -341,7 +403,7 @@ async function main() {
   log(
     `passgate bench (${quick ? 'quick' : 'full'}): ${cores} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
-  const server = await startServerProcess(plan.users);
+  const server = await startServerProcess(plan.users, plan.enumeration + 5);
   let used = 0;
   let loginCpu: LoginCpu = { verifyCpuMs: Number.NaN, generatorCpuMs: Number.NaN };
   const nextUser = () => {

@@ -9,7 +9,7 @@ import { jsonLogger } from '../functions/logging.ts';
 import { systemClock } from '../functions/oauth/ports.ts';
 import { endpoints } from '../functions/routes.ts';
 import { proxyEvent } from '../test/helpers/events.ts';
-import { memoryServices, plainHasher } from '../test/helpers/memory-ports.ts';
+import { memoryServices, RecordingHasher } from '../test/helpers/memory-ports.ts';
 
 export interface HandlerCpu {
   /** CPU ms per request (user + system) of the password grant with a no-op hasher. */
@@ -40,7 +40,7 @@ async function cpuPerCall(count: number, run: (i: number) => Promise<void>): Pro
 
 export async function measureHandlerCpu(count: number): Promise<HandlerCpu> {
   const { services, users, signer } = await memoryServices({
-    hasher: plainHasher,
+    hasher: new RecordingHasher(),
     clock: systemClock,
     logger: jsonLogger(() => {}),
   });

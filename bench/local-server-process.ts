@@ -10,8 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import bcrypt from 'bcryptjs';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import { createUser } from '../functions/admin/user-admin.ts';
+import { importUsers } from '../functions/admin/user-import.ts';
 import type { TenantConfigInput } from '../functions/config/schema.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { startLocalServer } from '../functions/local/server.ts';
@@ -28,16 +30,28 @@ export const benchUsername = (i: number) => `bench-user-${i}`;
  */
 export function benchConfig(): TenantConfigInput {
   const config = testConfig();
+  const unthrottled = { maxConsecutiveFailures: 1_000_000, blockSeconds: 900 };
   return {
     ...config,
-    realms: config.realms.map((realm) =>
-      realm.name === 'customers'
-        ? { ...realm, bruteForce: { maxConsecutiveFailures: 1_000_000, blockSeconds: 900 } }
-        : realm,
+    realms: [
+      ...config.realms.map((realm) =>
+        realm.name === 'customers' ? { ...realm, bruteForce: unthrottled } : realm,
+      ),
+      { name: MIGRATED_REALM, bruteForce: unthrottled },
+    ],
+    clients: config.clients.map((client) =>
+      client.clientId === 'mobile-app' ? { ...client, realms: [...client.realms, MIGRATED_REALM] } : client,
     ),
     ipThrottling: { maxFailuresPerDay: 1_000_000, allowlist: [] },
   };
 }
+
+/**
+ * A realm as a migration from another provider leaves it: half its users imported with bcrypt
+ * hashes (cost 10, the common default) that they have not logged in with yet, half on argon2id.
+ */
+export const MIGRATED_REALM = 'migrated';
+export const migratedUsername = (kind: 'argon2id' | 'bcrypt', i: number) => `${kind}-${i}@example.com`;
 
 type Question =
   | { op: 'verify-rate'; concurrency: number; seconds: number }
@@ -56,8 +70,9 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-export async function startServerProcess(users: number): Promise<ServerProcess> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--child', String(users)], {
+export async function startServerProcess(users: number, migratedUsers: number): Promise<ServerProcess> {
+  const args = ['--child', String(users), String(migratedUsers)];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
     // BENCH_CPU_PROF=<dir> profiles the server process (`node --cpu-prof`) to see where the time goes.
     execArgv: [
       '--import',
@@ -120,7 +135,7 @@ async function storeReadCpu(users: UserStore, count: number) {
   return (used.user + used.system) / 1000 / count;
 }
 
-async function child(users: number) {
+async function child(users: number, migratedUsers: number) {
   const dataDir = mkdtempSync(join(tmpdir(), 'passgate-bench-'));
   const configPath = join(dataDir, 'passgate.config.json');
   writeFileSync(configPath, JSON.stringify(benchConfig()));
@@ -140,6 +155,19 @@ async function child(users: number) {
       }
     }),
   );
+  // Through the import, as an operator would: it records the realm's bcrypt class on the way.
+  const bcryptHash = bcrypt.hashSync(BENCH_PASSWORD, 10);
+  for (let i = 0; i < migratedUsers; i++) {
+    const username = migratedUsername('argon2id', i);
+    await createUser(admin, { realm: MIGRATED_REALM, username, password: BENCH_PASSWORD });
+  }
+  await importUsers(admin, {
+    realm: MIGRATED_REALM,
+    rows: Array.from({ length: migratedUsers }, (_, i) => ({
+      row: i + 1,
+      value: { email: migratedUsername('bcrypt', i), email_verified: true, password_hash: bcryptHash },
+    })),
+  });
   process.on('message', async (message: Request | { op: 'close' }) => {
     if (message.op === 'close') {
       await server.close();
@@ -157,4 +185,4 @@ async function child(users: number) {
   process.send?.({ ready: server.issuer });
 }
 
-if (process.argv[2] === '--child') await child(Number(process.argv[3]));
+if (process.argv[2] === '--child') await child(Number(process.argv[3]), Number(process.argv[4]));

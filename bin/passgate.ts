@@ -10,6 +10,8 @@ import {
   deleteUser,
   getUser,
   grantPermissions,
+  type HashClassUse,
+  hashClasses,
   listUsers,
   publicUser,
   setBlocked,
@@ -39,6 +41,7 @@ const USAGE = `usage: passgate <command> [options] [--json]
   users list --realm R
   users grant --realm R --username U --api A --scopes "s1 s2"
   users import --realm R FILE [--upsert] [--concurrency N]
+  users hash-classes --realm R [--prune]
   clients secret
 
 Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
@@ -47,6 +50,8 @@ set-password, block and delete end every refresh token of the user at once.
 set-password also read its brute-force counter key from Secrets Manager; AWS credentials and
 region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
 users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see the README, "Moving users in".
+users hash-classes counts the realm's users per kind of password hash; --prune forgets the kinds
+an import recorded that no user has any more, which every failed login in the realm verifies.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -65,6 +70,7 @@ const { values: options, positionals } = (() => {
         stack: { type: 'string' },
         'password-stdin': { type: 'boolean', default: false },
         upsert: { type: 'boolean', default: false },
+        prune: { type: 'boolean', default: false },
         concurrency: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -204,6 +210,15 @@ async function usersCommand(action: string | undefined): Promise<void> {
         process.exitCode = 1;
       }
       return;
+    }
+    case 'hash-classes': {
+      const realm = required('realm');
+      const result = await withServices((s) => hashClasses(s, realm, options.prune));
+      const line = ({ costClass, users, recorded, current }: HashClassUse) =>
+        `  ${costClass}  ${users.toLocaleString('en-US')} user(s)` +
+        `${current ? '  (new hashes)' : ''}${recorded ? '  (verified by every failed login)' : ''}` +
+        `${result.forgotten.includes(costClass) ? '  (forgotten now: no user has it)' : ''}`;
+      return print({ realm, ...result }, [`realm "${realm}":`, ...result.classes.map(line)].join('\n'));
     }
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);

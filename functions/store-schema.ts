@@ -34,6 +34,8 @@ export interface TableDefinition {
 /**
  * Users: one item per (realm, normalised username) so a login is one GetItem on `pk`; the
  * `by-user-id` index finds a user by its never-changing id (`user_ref` = realm#user_id).
+ * Beside them, one item per realm, `#hash-costs#<realm>`, holds the realm's hash cost classes
+ * (see UserStore.hashCostClasses).
  */
 export const usersTable = {
   id: 'users',

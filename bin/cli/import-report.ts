@@ -23,5 +23,12 @@ export function formatImportReport(report: ImportReport): string {
     lines.push('failed rows:');
     for (const f of report.failures) lines.push(`  row ${f.row} (${f.username}): ${f.reason}`);
   }
+  if (report.hashCostClasses.length > 0) {
+    // What it costs: see "Upgrade at the next login" in the README.
+    lines.push(
+      'hashes kept until each user logs in; until then every failed login in the realm verifies one of each:',
+    );
+    for (const costClass of report.hashCostClasses) lines.push(`  ${costClass}`);
+  }
   return lines.join('\n');
 }

@@ -210,3 +210,43 @@ export function grantPermissions(
     services.users.setPermissions(realm, usernameKey(username), api.identifier, requested, now(services)),
   );
 }
+
+/** One cost class of a realm (see UserStore.hashCostClasses) and how many of its users have it. */
+export interface HashClassUse {
+  readonly costClass: string;
+  readonly users: number;
+  /** Recorded for the realm: every failed login in it spends one verify of this class. */
+  readonly recorded: boolean;
+  /** The class of new hashes, which every failed login spends anyway. */
+  readonly current: boolean;
+}
+
+/**
+ * `users hash-classes`: the realm's recorded classes and its users' classes, counted over a full
+ * listing of the realm. With `prune`, recorded classes that no user has any more are forgotten, so
+ * failed logins stop spending them. Pruning during an import of such hashes can forget a class
+ * a moment before its users land; the first failed login of one of them records it again.
+ */
+export async function hashClasses(
+  services: AdminServices,
+  realm: string,
+  prune: boolean,
+): Promise<{ readonly classes: readonly HashClassUse[]; readonly forgotten: readonly string[] }> {
+  realmOf(services.config, realm);
+  const { users, hasher } = services;
+  const counts = new Map<string, number>();
+  for await (const user of users.list(realm)) {
+    const costClass = hasher.costClassOf(user.password_hash) ?? 'malformed';
+    counts.set(costClass, (counts.get(costClass) ?? 0) + 1);
+  }
+  const recorded = new Set(await users.hashCostClasses(realm));
+  const forgotten = prune ? [...recorded].filter((costClass) => !counts.has(costClass)).sort() : [];
+  await users.removeHashCostClasses(realm, forgotten);
+  const classes = [...new Set([...counts.keys(), ...recorded])].sort().map((costClass) => ({
+    costClass,
+    users: counts.get(costClass) ?? 0,
+    recorded: recorded.has(costClass) && !forgotten.includes(costClass),
+    current: costClass === hasher.currentCostClass,
+  }));
+  return { classes, forgotten };
+}

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import { normalizePassword } from '../oauth/normalize.ts';
-import { type NewUser, UserExistsError, type UserRecord } from '../oauth/ports.ts';
+import { type NewUser, type PasswordHasher, UserExistsError, type UserRecord } from '../oauth/ports.ts';
 import {
   type ImportCandidate,
   type ImportRow,
@@ -76,6 +76,11 @@ export interface ImportReport extends ImportProgress {
   readonly seconds: number;
   readonly rejections: readonly Rejection[];
   readonly failures: readonly ImportFailure[];
+  /**
+   * The cost classes of the file's hashes other than argon2id's current one, recorded for the
+   * realm: every failed login in it spends one verify of each (see password-login.ts).
+   */
+  readonly hashCostClasses: readonly string[];
 }
 
 type Outcome = 'imported' | 'updated' | 'skipped' | Rejection;
@@ -139,6 +144,7 @@ export async function importUsers(services: AdminServices, options: ImportOption
   const random = options.random ?? Math.random;
   const hashSlot = limiter(options.hashConcurrency ?? availableParallelism());
   const { candidates, rejections } = triage(options.rows, options, services);
+  const hashCostClasses = keptHashClasses(candidates, services.hasher);
   const failures: ImportFailure[] = [];
   const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
   const total = options.rows.length;
@@ -256,6 +262,10 @@ export async function importUsers(services: AdminServices, options: ImportOption
     }
   }
 
+  // Recorded before the first user is written, so that from then on a wrong password of an
+  // imported user takes no longer than one for an account that does not exist.
+  if (hashCostClasses.length > 0)
+    await retrying(() => services.users.addHashCostClasses(realm, hashCostClasses));
   progress();
   const workers = Math.max(1, Math.min(options.concurrency ?? 32, candidates.length));
   await Promise.all(Array.from({ length: workers }, worker));
@@ -271,5 +281,16 @@ export async function importUsers(services: AdminServices, options: ImportOption
     seconds,
     rejections: rejections.sort((a, b) => a.row - b.row),
     failures: failures.sort((a, b) => a.row - b.row),
+    hashCostClasses,
   };
+}
+
+/** The cost classes of the hashes the rows keep, other than the one new hashes have. */
+function keptHashClasses(candidates: readonly ImportCandidate[], hasher: PasswordHasher): string[] {
+  const classes = new Set<string>();
+  for (const { secret } of candidates) {
+    const costClass = secret.kind === 'hash' ? hasher.costClassOf(secret.hash) : undefined;
+    if (costClass !== undefined && costClass !== hasher.currentCostClass) classes.add(costClass);
+  }
+  return [...classes].sort();
 }

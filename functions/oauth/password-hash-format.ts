@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defaults } from '../config/defaults.ts';
 
 /**
@@ -222,4 +223,52 @@ export function formatScrypt(
 ): string {
   const ln = Math.log2(cost);
   return `$scrypt$ln=${ln},r=${blockSize},p=${parallelization}$${encodeB64(salt)}$${encodeB64(hash)}`;
+}
+
+/**
+ * A stored hash's cost class: its algorithm and every parameter that sets how long a verify takes,
+ * with the salt and the output replaced by their lengths (`$argon2id$v=19$m=19456,t=2,p=1$16$32`,
+ * `$2b$10`). Two hashes of one class take the same time to verify. Undefined for a malformed hash.
+ */
+export function hashCostClass(text: string): string | undefined {
+  const parsed = parsePasswordHash(text);
+  if (typeof parsed === 'string') return undefined;
+  // $2a$, $2b$ and $2y$ differ in how old implementations handled one byte, not in cost.
+  if (parsed.algorithm === 'bcrypt') return `$2b$${String(parsed.cost).padStart(2, '0')}`;
+  const fields = text.split('$');
+  const [salt, hash] = fields.splice(-2).map((field) => decodeB64(field)?.length);
+  return `${fields.join('$')}$${salt}$${hash}`;
+}
+
+/** bcrypt's own base64 alphabet. */
+const BCRYPT_ALPHABET = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `length` random bytes in bcrypt's base64 (no padding; the last digit's unused bits zero, as bcrypt writes). */
+function bcryptDigits(length: number): string {
+  const bits = [...randomBytes(length)].map((byte) => byte.toString(2).padStart(8, '0')).join('');
+  const digits = Math.ceil(bits.length / 6);
+  return Array.from(
+    { length: digits },
+    (_, i) => BCRYPT_ALPHABET[Number.parseInt(bits.slice(i * 6, i * 6 + 6).padEnd(6, '0'), 2)],
+  ).join('');
+}
+
+/**
+ * A hash of `costClass` that no password matches: random salt and output of the class's lengths,
+ * made without hashing. Verifying it costs what verifying a real hash of the class costs.
+ * Undefined when `costClass` is not one (a class is read from the store, so it is checked).
+ */
+export function dummyHashOf(costClass: string): string | undefined {
+  const bcrypt = /^\$2b\$(\d\d)$/.exec(costClass);
+  const candidate = bcrypt ? `${costClass}$${bcryptDigits(16)}${bcryptDigits(23)}` : phcDummy(costClass);
+  if (candidate === undefined || typeof parsePasswordHash(candidate) === 'string') return undefined;
+  return hashCostClass(candidate) === costClass ? candidate : undefined;
+}
+
+function phcDummy(costClass: string): string | undefined {
+  const fields = costClass.split('$');
+  const [salt, hash] = fields.splice(-2).map(Number);
+  if (!Number.isSafeInteger(salt) || !Number.isSafeInteger(hash)) return undefined;
+  if ((salt as number) > 1024 || (hash as number) > 1024) return undefined;
+  return `${fields.join('$')}$${encodeB64(randomBytes(salt as number))}$${encodeB64(randomBytes(hash as number))}`;
 }

@@ -131,11 +131,12 @@ async function verifyCredentials(
   const attempt = await chargeAttempt(services, realm, counters, now);
   if (!attempt) throw refuse('limit_wc'); // parallel guesses reached the limit since the read
   if (!user) {
-    await services.hasher.verifyDummy(password);
+    await spendTheRealmsVerifies(services, realm, password);
     event('fu', 'Wrong username or password');
     throw invalidGrant(WRONG_CREDENTIALS);
   }
   if (!(await services.hasher.verify(user.password_hash, password))) {
+    await spendTheRealmsVerifies(services, realm, password, user.password_hash);
     event('fp', user.blocked ? 'Wrong password (user is blocked)' : 'Wrong username or password', user);
     throw invalidGrant(WRONG_CREDENTIALS);
   }
@@ -146,4 +147,30 @@ async function verifyCredentials(
     throw new OAuthError(403, 'access_denied', 'user is blocked');
   }
   return { user, counters, attempt };
+}
+
+/**
+ * Makes every failed login in a realm cost one verify of each hash cost class the realm holds,
+ * whichever account it named and whether that exists: dummy verifies of every class but the one
+ * of the account's own hash, already spent. Imported users keep their legacy hash until their
+ * first login (bcrypt at cost 10 takes ~4× argon2id's time here), so without this a wrong password
+ * would answer at a pace that tells the account exists. In a realm without imports the only class
+ * is argon2id's current one: a failed login costs one read more, and no verify. A class found on an account
+ * but not yet recorded (argon2id from before a parameter change, say) is recorded now, so that the
+ * next failed logins spend it too.
+ */
+async function spendTheRealmsVerifies(
+  services: Services,
+  realm: RealmConfig,
+  password: string,
+  storedHash?: string,
+): Promise<void> {
+  const { hasher, users } = services;
+  const own = storedHash === undefined ? undefined : hasher.costClassOf(storedHash);
+  const classes = new Set([hasher.currentCostClass, ...(await users.hashCostClasses(realm.name))]);
+  const unrecorded = own !== undefined && !classes.has(own);
+  const dummies = async () => {
+    for (const costClass of classes) if (costClass !== own) await hasher.verifyDummy(password, costClass);
+  };
+  await allLanded([unrecorded ? users.addHashCostClasses(realm.name, [own]) : undefined, dummies()]);
 }

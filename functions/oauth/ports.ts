@@ -97,6 +97,16 @@ export interface UserStore {
   ): Promise<UserRecord>;
   delete(realm: string, usernameKey: string): Promise<UserRecord>;
   list(realm: string): AsyncIterable<UserRecord>;
+  /**
+   * The cost classes of hashes stored in the realm other than new argon2id ones: imported
+   * hashes, and argon2id made with older parameters. A failed login spends a dummy verify of each
+   * class the account's own hash is not, so its time tells nothing about the account.
+   */
+  hashCostClasses(realm: string): Promise<readonly string[]>;
+  /** Adds to the realm's classes; adding one already there changes nothing. */
+  addHashCostClasses(realm: string, classes: readonly string[]): Promise<void>;
+  /** Forgets these of the realm's classes; one not there changes nothing. */
+  removeHashCostClasses(realm: string, classes: readonly string[]): Promise<void>;
 }
 
 /**
@@ -197,11 +207,16 @@ export interface PasswordHasher {
    * argon2id with older ones): after a successful verify the login re-hashes the password.
    */
   needsRehash(passwordHash: string): boolean;
+  /** The cost class (password-hash-format.ts) of `passwordHash`; undefined for a malformed one. */
+  costClassOf(passwordHash: string): string | undefined;
+  /** The cost class of the hashes `hash` makes. */
+  readonly currentCostClass: string;
   /**
-   * Spends what a real verify spends and always fails: the unknown-user path calls it so that
-   * an unknown username costs the same time as a wrong password.
+   * Spends what a real verify of `costClass` (default: the current one) spends and always fails,
+   * so that a failed login costs the same time whether the account exists or not, and whichever
+   * hash it has. A class the hasher cannot make a hash of spends nothing.
    */
-  verifyDummy(password: string): Promise<false>;
+  verifyDummy(password: string, costClass?: string): Promise<false>;
 }
 
 /**

@@ -19,6 +19,12 @@ export const noPasswordHashing: PasswordHasher = {
   needsRehash: () => {
     throw new Error('this function does not hash passwords: give its composition root the real one');
   },
+  costClassOf: () => {
+    throw new Error('this function does not hash passwords: give its composition root the real one');
+  },
+  get currentCostClass(): string {
+    throw new Error('this function does not hash passwords: give its composition root the real one');
+  },
   verifyDummy: refusal('this function does not hash passwords'),
 };
 

@@ -92,6 +92,52 @@ describe('passgate users import (the CLI)', () => {
       '  imported  0\n  updated   0\n  skipped   4  (already present)\n  rejected  1\n  failed    0\n' +
         'rejected rows:\n  row 5 (broken): invalid email "broken"\n',
     );
+    // The kinds of hash kept, so that an operator sees what a failed login costs now.
+    expect(run.stdout.trimEnd().split('\n').slice(-4)).toEqual([
+      'hashes kept until each user logs in; until then every failed login in the realm verifies one of each:',
+      '  $2b$06',
+      expect.stringMatching(/^ {2}\$pbkdf2-sha256\$i=\d+,l=\d+\$\d+\$\d+$/),
+      expect.stringMatching(/^ {2}\$scrypt\$ln=\d+,r=\d+,p=\d+\$\d+\$\d+$/),
+    ]);
+  });
+
+  it('counts the users per kind of hash, and forgets the kinds no user has any more', async () => {
+    // Everyone from the file is on argon2id now (logged in, or imported plain); one more arrives on bcrypt.
+    const later = join(server.dataDir, 'later.jsonl');
+    writeFileSync(
+      later,
+      `${JSON.stringify({ email: 'cli-late@example.com', ...bcryptFields('late', 6) })}\n`,
+    );
+    expect((await passgate('users', 'import', '--realm', 'customers', later)).code).toBe(0);
+    const classes = async () =>
+      JSON.parse((await passgate('users', 'hash-classes', '--realm', 'customers', '--json')).stdout).classes;
+    const argon2id = {
+      costClass: '$argon2id$v=19$m=19456,t=2,p=1$16$32',
+      users: 4,
+      recorded: false,
+      current: true,
+    };
+    const recordedOnly = (costClass: string) => ({ costClass, users: 0, recorded: true, current: false });
+    expect(await classes()).toEqual([
+      { costClass: '$2b$06', users: 1, recorded: true, current: false },
+      argon2id,
+      recordedOnly(expect.stringMatching(/^\$pbkdf2-sha256\$/)),
+      recordedOnly(expect.stringMatching(/^\$scrypt\$/)),
+    ]);
+
+    const prune = await passgate('users', 'hash-classes', '--realm', 'customers', '--prune');
+    expect(prune.code).toBe(0);
+    expect(prune.stdout.match(/\(forgotten now: no user has it\)/g)).toHaveLength(2);
+    expect(prune.stdout).toContain('  $2b$06  1 user(s)  (verified by every failed login)\n');
+    expect(await classes()).toEqual([
+      { costClass: '$2b$06', users: 1, recorded: true, current: false },
+      argon2id,
+    ]);
+    // The bcrypt user still logs in, and with that the realm is all argon2id: nothing left to prune but $2b$06.
+    expect((await login('cli-late@example.com', 'late')).status).toBe(200);
+    await passgate('users', 'hash-classes', '--realm', 'customers', '--prune');
+    expect(await classes()).toEqual([{ ...argon2id, users: 5 }]);
+    expect((await login('cli-late@example.com', 'not it')).status).toBe(400);
   });
 
   it('overwrites on purpose with --upsert, and exits 0 when every row went in', async () => {

@@ -16,7 +16,7 @@ import { testConfig } from './config.ts';
 import { openTestStore, type TestStore } from './dynamodb.ts';
 import { type FaultRule, injectFaults } from './faults.ts';
 import { type KmsDouble, startKmsDouble, testKmsKey } from './kms.ts';
-import { plainHasher } from './memory-ports.ts';
+import { RecordingHasher } from './memory-ports.ts';
 
 /**
  * The production composition, in process: the real DynamoDB and KMS SDK clients with the Lambda's
@@ -55,7 +55,7 @@ export async function faultableDeployment(
     config: parseConfig(config),
     ...dynamoStores(db, store.names),
     counterHashKey: Buffer.alloc(32, 9),
-    hasher: plainHasher,
+    hasher: new RecordingHasher(),
     signer: new KmsSigner({ client: kmsClient, signingKeyId: key.keyId }),
     clock: { now: () => Date.now() },
     logger,

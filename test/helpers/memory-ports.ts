@@ -36,14 +36,6 @@ export class FixedClock implements Clock {
   }
 }
 
-/** Plain-text "hashes": unit tests exercise protocol logic, not argon2. */
-export const plainHasher: PasswordHasher = {
-  hash: async (password) => `plain:${password}`,
-  verify: async (hash, password) => hash === `plain:${password}`,
-  needsRehash: () => false,
-  verifyDummy: async () => false,
-};
-
 /** Lets other promises run between two store calls, as a network round trip would. */
 const roundTrip = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -135,6 +127,19 @@ export class MemoryUserStore implements UserStore {
   }
   async *list(realm: string) {
     yield* [...this.users.values()].filter((user) => user.realm === realm);
+  }
+  readonly costClasses = new Map<string, Set<string>>();
+  async hashCostClasses(realm: string) {
+    await roundTrip();
+    return [...(this.costClasses.get(realm) ?? [])];
+  }
+  async addHashCostClasses(realm: string, classes: readonly string[]) {
+    await roundTrip();
+    this.costClasses.set(realm, new Set([...(this.costClasses.get(realm) ?? []), ...classes]));
+  }
+  async removeHashCostClasses(realm: string, classes: readonly string[]) {
+    await roundTrip();
+    for (const costClass of classes) this.costClasses.get(realm)?.delete(costClass);
   }
 }
 
@@ -253,22 +258,31 @@ export class MemoryAttemptStore implements AttemptStore {
   }
 }
 
-/** A transparent hasher ("plain:<password>") that records every call, for unit tests. */
+/**
+ * A transparent hasher that records every call, for unit tests. It makes "plain:<password>";
+ * "<class>:<password>" stands for a hash of another cost class (an imported one, say), and each
+ * call on another class is recorded with its name.
+ */
 export class RecordingHasher implements PasswordHasher {
   readonly calls: string[] = [];
+  readonly currentCostClass = 'plain';
   async hash(password: string) {
     this.calls.push('hash');
     return `plain:${password}`;
   }
   async verify(passwordHash: string, password: string) {
-    this.calls.push('verify');
-    return passwordHash === `plain:${password}`;
+    const costClass = this.costClassOf(passwordHash);
+    this.calls.push(costClass === 'plain' ? 'verify' : `verify ${costClass}`);
+    return passwordHash === `${costClass}:${password}`;
   }
   needsRehash(_passwordHash: string) {
     return false;
   }
-  async verifyDummy(_password: string): Promise<false> {
-    this.calls.push('verifyDummy');
+  costClassOf(passwordHash: string) {
+    return passwordHash.split(':')[0];
+  }
+  async verifyDummy(_password: string, costClass = 'plain'): Promise<false> {
+    this.calls.push(costClass === 'plain' ? 'verifyDummy' : `verifyDummy ${costClass}`);
     return false;
   }
 }

@@ -16,7 +16,7 @@ import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
-import { FixedClock, plainHasher, publicClient, requestInfo } from '../helpers/memory-ports.ts';
+import { FixedClock, publicClient, RecordingHasher, requestInfo } from '../helpers/memory-ports.ts';
 
 let store: TestStore;
 let tokens: DynamoRefreshTokenStore;
@@ -175,7 +175,7 @@ describe('refresh_token grant on a real engine', () => {
       ),
       ...dynamoStores(store.db, store.names),
       counterHashKey: Buffer.alloc(32, 7),
-      hasher: plainHasher,
+      hasher: new RecordingHasher(),
       signer: await LocalSigner.fromDataDir(keyDir),
       clock: new FixedClock(),
       logger: silentLogger,

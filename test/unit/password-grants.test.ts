@@ -204,6 +204,41 @@ describe('password grant refusals', () => {
   });
 });
 
+describe('password grant timing in a realm with imported hashes', () => {
+  /** The cost classes a request spent a verify of, real or dummy, in order of class. */
+  const spent = () =>
+    hasher.calls.map((call) => call.split(' ')[1] ?? 'plain').sort((a, b) => a.localeCompare(b));
+  async function failedLogin(username: string) {
+    hasher.calls.length = 0;
+    expect((await rejection(request({ username, password: 'wrong' }))).error).toBe('invalid_grant');
+    return spent();
+  }
+
+  it('spends one verify of every class on each failed login, whichever account it names', async () => {
+    await users.addHashCostClasses('customers', ['bcrypt10', 'pbkdf2']);
+    await addUser('bob', 'x', { password_hash: 'bcrypt10:bobs password' });
+    const everyClass = ['bcrypt10', 'pbkdf2', 'plain'];
+    expect(await failedLogin('nobody')).toEqual(everyClass);
+    expect(await failedLogin('alice')).toEqual(everyClass);
+    expect(await failedLogin('bob')).toEqual(everyClass);
+    // Only the account's own verify was real: the others spent dummies.
+    expect(hasher.calls.filter((call) => call.startsWith('verify '))).toEqual(['verify bcrypt10']);
+    // The right password spends nothing more than its own verify.
+    hasher.calls.length = 0;
+    await request({ username: 'bob', password: 'bobs password' });
+    expect(hasher.calls).toEqual(['verify bcrypt10']);
+  });
+
+  it('records a class it finds on an account, so the next failed logins spend it', async () => {
+    await addUser('carol', 'x', { password_hash: 'argon2-before-the-change:carols password' });
+    expect(await failedLogin('nobody')).toEqual(['plain']);
+    expect(await failedLogin('carol')).toEqual(['argon2-before-the-change', 'plain']);
+    expect(await users.hashCostClasses('customers')).toEqual(['argon2-before-the-change']);
+    expect(await failedLogin('nobody')).toEqual(['argon2-before-the-change', 'plain']);
+    expect(await failedLogin('alice')).toEqual(['argon2-before-the-change', 'plain']);
+  });
+});
+
 describe('password grant with a failing dependency', () => {
   const later = <T>(ms: number, work: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));

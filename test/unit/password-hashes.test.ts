@@ -5,8 +5,10 @@ import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.t
 import { Argon2WorkerPool } from '../../functions/adapters/passwords/argon2-worker-pool.ts';
 import {
   decodeB64,
+  dummyHashOf,
   formatPbkdf2,
   formatScrypt,
+  hashCostClass,
   parsePasswordHash,
 } from '../../functions/oauth/password-hash-format.ts';
 import { upgradePasswordHashIfOutdated } from '../../functions/oauth/password-upgrade.ts';
@@ -147,6 +149,52 @@ describe('password hasher', () => {
     expect(dummy).not.toBe((new Argon2Hasher() as unknown as { dummyHash: string }).dummyHash);
     expect(await hasher.verifyDummy('passgate-dummy-password-for-unknown-users')).toBe(false);
     expect(await hasher.verify(dummy, '')).toBe(false);
+  });
+
+  it('names the cost class of each kind of hash, and makes a dummy of that class nothing matches', async () => {
+    expect(hasher.currentCostClass).toBe('$argon2id$v=19$m=19456,t=2,p=1$16$32');
+    expect(hashCostClass(await hasher.hash('pw'))).toBe(hasher.currentCostClass);
+    const real = {
+      argon2i: await argon2('pw', 'argon2i'),
+      bcrypt: bcrypt.hashSync('pw', 5),
+      pbkdf2: pbkdf2('pw'),
+      scrypt: scrypt('pw'),
+    };
+    expect(Object.values(real).map(hashCostClass)).toEqual([
+      '$argon2i$v=19$m=4096,t=3,p=1$16$32',
+      '$2b$05',
+      '$pbkdf2-sha256$i=1000,l=32$16$32',
+      '$scrypt$ln=10,r=8,p=1$16$32',
+    ]);
+    for (const hash of Object.values(real)) {
+      const costClass = hashCostClass(hash) as string;
+      const dummy = dummyHashOf(costClass) as string;
+      expect(hashCostClass(dummy), costClass).toBe(costClass);
+      const {
+        salt: _s,
+        hash: _h,
+        ...parameters
+      } = parsePasswordHash(hash) as { salt?: Buffer; hash?: Buffer };
+      expect(parsePasswordHash(dummy), costClass).toMatchObject(parameters);
+      expect(await hasher.verify(dummy, 'pw'), costClass).toBe(false);
+      expect(await hasher.verifyDummy('pw', costClass)).toBe(false);
+    }
+    // bcrypt's dummy has a salt bcrypt takes, so its verify runs all 2^cost rounds, not a refusal.
+    for (let i = 0; i < 20; i += 1) {
+      const bcryptDummy = dummyHashOf('$2b$04') as string;
+      expect(bcrypt.hashSync('pw', bcrypt.getSalt(bcryptDummy)).slice(0, 29)).toBe(bcryptDummy.slice(0, 29));
+    }
+    // A class read from the store is checked before a dummy is made of it.
+    for (const bad of [
+      '',
+      '$2b$99',
+      '$2b$5',
+      'plain',
+      '$argon2id$v=19$m=1,t=1,p=1$16$32',
+      '$scrypt$ln=10,r=8,p=1$9999$32',
+    ])
+      expect(dummyHashOf(bad), bad).toBeUndefined();
+    expect(await hasher.verifyDummy('pw', 'plain')).toBe(false);
   });
 });
 

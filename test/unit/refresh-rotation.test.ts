@@ -17,8 +17,8 @@ import {
   MemoryAttemptStore,
   MemoryRefreshTokenStore,
   MemoryUserStore,
-  plainHasher,
   publicClient,
+  RecordingHasher,
   requestInfo,
 } from '../helpers/memory-ports.ts';
 
@@ -62,7 +62,7 @@ async function setup(
     refreshTokens: store,
     attempts: new MemoryAttemptStore(),
     counterHashKey: Buffer.alloc(32, 7),
-    hasher: plainHasher,
+    hasher: new RecordingHasher(),
     signer,
     clock,
     logger: { log: (level, message, fields) => lines.push({ level, message, ...fields }) },

@@ -18,6 +18,11 @@ import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamo
 
 const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
+/**
+ * A realm's hash cost classes live in one item beside its users. No realm name starts with `#`,
+ * so the key is no user's; the item has no `realm` or `user_ref`, so listings and the index skip it.
+ */
+const costClassesKey = (realm: string) => ({ pk: `#hash-costs#${realm}` });
 
 type StoredUser = UserRecord & { pk: string; user_ref: string };
 
@@ -171,6 +176,38 @@ export class DynamoUserStore implements UserStore {
           ConditionExpression: 'user_id = :id AND (attribute_not_exists(#receipt) OR #receipt <> :login)',
           ExpressionAttributeNames: { '#receipt': receiptSlot(slotOf(loginId)) },
           ExpressionAttributeValues: { ':at': at, ':one': 1, ':login': loginId, ':id': user.user_id },
+        }),
+      ),
+    );
+  }
+
+  async hashCostClasses(realm: string): Promise<readonly string[]> {
+    const item = await this.storedItem(costClassesKey(realm));
+    return [...((item?.classes as Set<string> | undefined) ?? [])];
+  }
+
+  addHashCostClasses(realm: string, classes: readonly string[]): Promise<void> {
+    // A string set: adding a class already there is a no-op, and concurrent adds all land.
+    return this.changeHashCostClasses('ADD', realm, classes);
+  }
+
+  removeHashCostClasses(realm: string, classes: readonly string[]): Promise<void> {
+    return this.changeHashCostClasses('DELETE', realm, classes);
+  }
+
+  private async changeHashCostClasses(
+    action: 'ADD' | 'DELETE',
+    realm: string,
+    classes: readonly string[],
+  ): Promise<void> {
+    if (classes.length === 0) return; // DynamoDB refuses an empty set
+    await dynamoCall('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: costClassesKey(realm),
+          UpdateExpression: `${action} classes :classes`,
+          ExpressionAttributeValues: { ':classes': new Set(classes) },
         }),
       ),
     );

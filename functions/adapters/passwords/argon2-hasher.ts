@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { defaults } from '../../config/defaults.ts';
-import { parsePasswordHash } from '../../oauth/password-hash-format.ts';
+import { dummyHashOf, hashCostClass, parsePasswordHash } from '../../oauth/password-hash-format.ts';
 import type { PasswordHasher } from '../../oauth/ports.ts';
 import type { Argon2WorkerPool } from './argon2-worker-pool.ts';
 import { verifyPbkdf2 } from './pbkdf2-verifier.ts';
@@ -32,15 +31,17 @@ export class Argon2Hasher implements PasswordHasher {
    * than the next (a hash made on first use would cost one more argon2id run, and show).
    */
   private readonly dummyHash: string;
+  readonly currentCostClass: string;
 
   /** `pool`: hash on these worker threads instead of libuv's pool (bulk imports). */
   constructor(
     private readonly parameters: Argon2Parameters = defaults.argon2,
     private readonly pool?: Argon2WorkerPool,
   ) {
-    const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
     const { memoryCost: m, timeCost: t, parallelism: p } = parameters;
-    this.dummyHash = `$argon2id$v=${CURRENT_VERSION}$m=${m},t=${t},p=${p}$${b64(randomBytes(16))}$${b64(randomBytes(32))}`;
+    // @node-rs/argon2 writes a 16-byte salt and a 32-byte output.
+    this.currentCostClass = `$argon2id$v=${CURRENT_VERSION}$m=${m},t=${t},p=${p}$16$32`;
+    this.dummyHash = dummyHashOf(this.currentCostClass) as string;
   }
 
   hash(password: string): Promise<string> {
@@ -82,8 +83,13 @@ export class Argon2Hasher implements PasswordHasher {
     );
   }
 
-  async verifyDummy(password: string): Promise<false> {
-    await this.verify(this.dummyHash, password);
+  costClassOf(passwordHash: string): string | undefined {
+    return hashCostClass(passwordHash);
+  }
+
+  async verifyDummy(password: string, costClass = this.currentCostClass): Promise<false> {
+    const dummy = costClass === this.currentCostClass ? this.dummyHash : dummyHashOf(costClass);
+    if (dummy !== undefined) await this.verify(dummy, password);
     return false;
   }
 }
