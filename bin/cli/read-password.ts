@@ -25,15 +25,22 @@ export function utf8Text(bytes: Uint8Array, what: string): string {
 /**
  * What keys typed at the hidden prompt do to the answer: Enter (or Ctrl-D) ends it, Ctrl-C
  * cancels, Backspace deletes one character, and other control characters (from arrow keys, say)
- * are not part of any password.
+ * are not part of any password. What follows Enter in the same read (a password pasted twice,
+ * `pw⏎pw⏎`) is `rest`: typed ahead for the next prompt.
  */
-export function typeKeys(answer: string, keys: string): { answer: string; end?: 'enter' | 'cancel' } {
+export function typeKeys(
+  answer: string,
+  keys: string,
+): { answer: string; end?: 'enter' | 'cancel'; rest?: string } {
   // An escape sequence (ESC [ … final byte) arrives whole in one read: the arrow keys, Home, F1.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching the terminal's ESC is the point
-  const text = keys.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b./g, '');
+  const text = [...keys.replace(/\u001b\[[0-?]*[ -/]*[@-~]|\u001b./g, '')];
   let typed = answer;
-  for (const key of text) {
-    if (key === '\r' || key === '\n' || key === '\u0004') return { answer: typed, end: 'enter' };
+  for (const [i, key] of text.entries()) {
+    if (key === '\r' || key === '\n' || key === '\u0004') {
+      const next = key === '\r' && text[i + 1] === '\n' ? i + 2 : i + 1; // a pasted CRLF is one Enter
+      return { answer: typed, end: 'enter', rest: text.slice(next).join('') };
+    }
     if (key === '\u0003') return { answer: typed, end: 'cancel' };
     if (key === '\u007f' || key === '\b') typed = [...typed].slice(0, -1).join('');
     else if (key >= ' ') typed += key;
@@ -41,7 +48,11 @@ export function typeKeys(answer: string, keys: string): { answer: string; end?: 
   return { answer: typed };
 }
 
-export function promptHidden(question: string): Promise<string> {
+/** Prompts without echo; `typedAhead` is what an earlier prompt's read held past its Enter. */
+export function promptHidden(
+  question: string,
+  typedAhead = '',
+): Promise<{ answer: string; typedAhead: string }> {
   const input = process.stdin;
   if (!input.isTTY) {
     return Promise.reject(new Error('no terminal to prompt on: pass the password with --password-stdin'));
@@ -52,20 +63,21 @@ export function promptHidden(question: string): Promise<string> {
   input.setEncoding('utf8');
   let answer = '';
   return new Promise((resolve, reject) => {
-    const finish = (error?: Error) => {
+    const finish = (error?: Error, rest = '') => {
       input.setRawMode(false);
       input.pause();
       input.off('data', onData);
       process.stderr.write('\n');
-      error ? reject(error) : resolve(answer);
+      error ? reject(error) : resolve({ answer, typedAhead: rest });
     };
     const onData = (data: string) => {
       const typed = typeKeys(answer, data);
       answer = typed.answer;
-      if (typed.end === 'enter') finish();
+      if (typed.end === 'enter') finish(undefined, typed.rest);
       else if (typed.end === 'cancel') finish(new Error('cancelled'));
     };
     input.on('data', onData);
+    if (typedAhead !== '') onData(typedAhead);
   });
 }
 
@@ -73,7 +85,7 @@ export function promptHidden(question: string): Promise<string> {
 export async function readNewPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin) return readPasswordFromStdin();
   const first = await promptHidden('Password: ');
-  const second = await promptHidden('Repeat password: ');
-  if (first !== second) throw new Error('the passwords do not match');
-  return first;
+  const second = await promptHidden('Repeat password: ', first.typedAhead);
+  if (first.answer !== second.answer) throw new Error('the passwords do not match');
+  return first.answer;
 }
