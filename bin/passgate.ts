@@ -50,8 +50,8 @@ set-password, block and delete end every refresh token of the user at once.
 set-password also read its brute-force counter key from Secrets Manager; AWS credentials and
 region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
 users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see the README, "Moving users in".
-users hash-classes counts the realm's users per kind of password hash; --prune forgets the kinds
-an import recorded that no user has any more, which every failed login in the realm verifies.
+users hash-classes counts the realm's users per kind of password hash and records the kinds that
+every failed login in the realm must verify; --prune forgets those no user has any more.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
 
 class UsageError extends Error {}
@@ -217,8 +217,10 @@ async function usersCommand(action: string | undefined): Promise<void> {
       const line = ({ costClass, users, recorded, current }: HashClassUse) =>
         `  ${costClass}  ${users.toLocaleString('en-US')} user(s)` +
         `${current ? '  (new hashes)' : ''}${recorded ? '  (verified by every failed login)' : ''}` +
+        `${result.recordedNow.includes(costClass) ? '  (recorded now)' : ''}` +
         `${result.forgotten.includes(costClass) ? '  (forgotten now: no user has it)' : ''}`;
-      return print({ realm, ...result }, [`realm "${realm}":`, ...result.classes.map(line)].join('\n'));
+      const lines = result.classes.length > 0 ? result.classes.map(line) : ['  (no users)'];
+      return print({ realm, ...result }, [`realm "${realm}":`, ...lines].join('\n'));
     }
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);

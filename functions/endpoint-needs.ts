@@ -57,7 +57,8 @@ export const endpointNeeds = {
   /**
    * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP counter
    * (GetItem) and sum the IP's day (Query on by-ip-day), charge the attempt and refund it after a
-   * success (UpdateItem); find the user (GetItem) and count the login (UpdateItem);
+   * success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
+   * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
    * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
    * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.

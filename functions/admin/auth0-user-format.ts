@@ -35,7 +35,8 @@ export type RejectionCode =
   | 'unsupported_algorithm'
   | 'malformed_hash'
   | 'duplicate_in_file'
-  | 'user_id_conflict';
+  | 'user_id_conflict'
+  | 'slow_hash';
 
 export interface Rejection {
   readonly row: number;

@@ -222,16 +222,23 @@ export interface HashClassUse {
 }
 
 /**
- * `users hash-classes`: the realm's recorded classes and its users' classes, counted over a full
- * listing of the realm. With `prune`, recorded classes that no user has any more are forgotten, so
- * failed logins stop spending them. Pruning during an import of such hashes can forget a class
- * a moment before its users land; the first failed login of one of them records it again.
+ * `users hash-classes`: the realm's users counted per hash cost class, over a Scan of the users
+ * table. A class some user has that is not recorded yet (users imported by a release before
+ * classes were recorded, or argon2id from before a parameter change) is recorded now, so failed
+ * logins spend it from now on. With `prune`, recorded classes that no user has any more are
+ * forgotten, so failed logins stop spending them. Pruning during an import of such hashes can
+ * forget a class a moment before its users land; the first failed login of one of them records it
+ * again.
  */
 export async function hashClasses(
   services: AdminServices,
   realm: string,
   prune: boolean,
-): Promise<{ readonly classes: readonly HashClassUse[]; readonly forgotten: readonly string[] }> {
+): Promise<{
+  readonly classes: readonly HashClassUse[];
+  readonly recordedNow: readonly string[];
+  readonly forgotten: readonly string[];
+}> {
   realmOf(services.config, realm);
   const { users, hasher } = services;
   const counts = new Map<string, number>();
@@ -240,13 +247,17 @@ export async function hashClasses(
     counts.set(costClass, (counts.get(costClass) ?? 0) + 1);
   }
   const recorded = new Set(await users.hashCostClasses(realm));
+  const recordedNow = [...counts.keys()]
+    .filter((c) => c !== 'malformed' && c !== hasher.currentCostClass && !recorded.has(c))
+    .sort();
   const forgotten = prune ? [...recorded].filter((costClass) => !counts.has(costClass)).sort() : [];
+  await users.addHashCostClasses(realm, recordedNow);
   await users.removeHashCostClasses(realm, forgotten);
   const classes = [...new Set([...counts.keys(), ...recorded])].sort().map((costClass) => ({
     costClass,
     users: counts.get(costClass) ?? 0,
-    recorded: recorded.has(costClass) && !forgotten.includes(costClass),
+    recorded: (recorded.has(costClass) && !forgotten.includes(costClass)) || recordedNow.includes(costClass),
     current: costClass === hasher.currentCostClass,
   }));
-  return { classes, forgotten };
+  return { classes, recordedNow, forgotten };
 }

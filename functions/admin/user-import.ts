@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { defaults } from '../config/defaults.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import { normalizePassword } from '../oauth/normalize.ts';
 import { type NewUser, type PasswordHasher, UserExistsError, type UserRecord } from '../oauth/ports.ts';
@@ -45,6 +46,8 @@ export interface ImportOptions {
   readonly random?: () => number;
   /** Called after every row. */
   readonly onProgress?: (progress: ImportProgress) => void;
+  /** What every failed login in the realm may spend on verifies; default defaults.failedLoginVerifyBudgetMs. */
+  readonly failedLoginVerifyBudgetMs?: number;
 }
 
 export interface ImportCounts {
@@ -143,8 +146,22 @@ export async function importUsers(services: AdminServices, options: ImportOption
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
   const hashSlot = limiter(options.hashConcurrency ?? availableParallelism());
-  const { candidates, rejections } = triage(options.rows, options, services);
-  const hashCostClasses = keptHashClasses(candidates, services.hasher);
+  const triaged = triage(options.rows, options, services);
+  const { rejections } = triaged;
+  const { hashCostClasses, tooSlow } = await admitHashClasses(
+    services,
+    realm,
+    keptHashClasses(triaged.candidates, services.hasher),
+    options.failedLoginVerifyBudgetMs ?? defaults.failedLoginVerifyBudgetMs,
+  );
+  const candidates: ImportCandidate[] = [];
+  for (const candidate of triaged.candidates) {
+    const costClass =
+      candidate.secret.kind === 'hash' ? services.hasher.costClassOf(candidate.secret.hash) : undefined;
+    const reason = costClass === undefined ? undefined : tooSlow.get(costClass);
+    if (reason === undefined) candidates.push(candidate);
+    else rejections.push({ row: candidate.row, code: 'slow_hash', reason, username: candidate.username });
+  }
   const failures: ImportFailure[] = [];
   const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
   const total = options.rows.length;
@@ -283,6 +300,52 @@ export async function importUsers(services: AdminServices, options: ImportOption
     failures: failures.sort((a, b) => a.row - b.row),
     hashCostClasses,
   };
+}
+
+/**
+ * Which of the rows' new hash classes the realm can take: each failed login in it will verify one
+ * hash of every class recorded and admitted, so their verify times, measured here, must add up to
+ * at most `budgetMs`. Cheaper classes are admitted first; the rows of the others are refused with
+ * the reason, and each of those users can be imported with a plain password or set a new one.
+ */
+async function admitHashClasses(
+  services: AdminServices,
+  realm: string,
+  kept: readonly string[],
+  budgetMs: number,
+): Promise<{ hashCostClasses: string[]; tooSlow: Map<string, string> }> {
+  const { hasher } = services;
+  const recorded = new Set(await services.users.hashCostClasses(realm));
+  if (kept.every((costClass) => recorded.has(costClass)))
+    return { hashCostClasses: [...kept], tooSlow: new Map() };
+  /** The quicker of two dummy verifies: the first can include compiling the verifier. */
+  const verifyMs = async (costClass: string) => {
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const start = performance.now();
+      await hasher.verifyDummy('passgate-import-measure', costClass);
+      times.push(performance.now() - start);
+    }
+    return Math.min(...times);
+  };
+  let spent = 0;
+  for (const costClass of new Set([hasher.currentCostClass, ...recorded])) spent += await verifyMs(costClass);
+  const fresh = [];
+  for (const costClass of kept.filter((c) => !recorded.has(c)))
+    fresh.push({ costClass, ms: await verifyMs(costClass) });
+  const tooSlow = new Map<string, string>();
+  for (const { costClass, ms } of fresh.sort((a, b) => a.ms - b.ms)) {
+    if (spent + ms <= budgetMs) spent += ms;
+    else {
+      tooSlow.set(
+        costClass,
+        `its kind of hash (${costClass}) takes ${Math.round(ms)} ms to verify here, and every failed login ` +
+          `in the realm verifies one of each kind it holds (${Math.round(spent)} ms already): over the ` +
+          `${budgetMs} ms budget. Import this user with a plain password, or have them set a new one`,
+      );
+    }
+  }
+  return { hashCostClasses: kept.filter((c) => !tooSlow.has(c)), tooSlow };
 }
 
 /** The cost classes of the hashes the rows keep, other than the one new hashes have. */

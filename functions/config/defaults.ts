@@ -26,6 +26,12 @@ export const defaults = {
     minKeyBytes: 16,
     maxKeyBytes: 1024,
   },
+  /**
+   * Every failed login in a realm verifies one hash of each kind the realm holds (see
+   * password-login.ts), so an import may not make that cost more than 1 s on the importing
+   * machine: a tenth of the token function's timeout, and bcrypt at cost 13 with room to spare.
+   */
+  failedLoginVerifyBudgetMs: 1000,
   /** Usernames are identifiers, not prose: bounded so keys stay small. */
   usernameMaxLength: 128,
   /** Auth0's default access token lifetime for an API is 24 h; we prefer short-lived tokens (RFC 9700 §4.14). */

@@ -48,21 +48,23 @@ const clientSchema = z.strictObject({
   trustForwardedFor: z.boolean().default(false),
 });
 
+function isIpOrCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const isV4 = z.ipv4().safeParse(address).success;
+  const isV6 = z.ipv6().safeParse(address).success;
+  if (!isV4 && !isV6) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
+}
+
 const cidr = z
   .string()
-  .refine((value) => {
-    const [address, bits, ...rest] = value.split('/');
-    if (rest.length > 0 || address === undefined) return false;
-    const isV4 = z.ipv4().safeParse(address).success;
-    const isV6 = z.ipv6().safeParse(address).success;
-    if (!isV4 && !isV6) return false;
-    if (bits === undefined) return true;
-    const n = Number(bits);
-    return /^\d+$/.test(bits) && n <= (isV4 ? 32 : 128);
-  }, 'must be an IP address or CIDR block')
+  .refine(isIpOrCidr, 'must be an IP address or CIDR block')
   .refine(
     // AWS WAF's IP sets, which exempt the allowlist from the web ACL's rate rule, refuse /0.
-    (value) => !/\/0+$/.test(value),
+    (value) => !isIpOrCidr(value) || !/\/0+$/.test(value),
     'must not be a /0 block (AWS WAF refuses it); to exempt every IP, raise maxFailuresPerDay instead',
   );
 

@@ -68,7 +68,7 @@ export const encodeB64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('bas
 function numericParams(text: string): Map<string, number> | undefined {
   const params = new Map<string, number>();
   for (const part of text.split(',')) {
-    const match = /^([a-z]+)=(\d{1,10})$/.exec(part);
+    const match = /^([a-z]+)=(0|[1-9]\d{0,9})$/.exec(part); // no leading zeros: argon2 refuses them
     if (!match || params.has(match[1] as string)) return undefined;
     params.set(match[1] as string, Number(match[2]));
   }
@@ -84,6 +84,8 @@ function exactParams<N extends string>(text: string, names: readonly N[]): Recor
 
 function keyProblem(salt: Buffer | undefined, hash: Buffer | undefined): string | undefined {
   if (!salt || salt.length === 0) return 'the salt is missing or not B64';
+  if (salt.length > limits.maxKeyBytes)
+    return `the salt is ${salt.length} bytes (at most ${limits.maxKeyBytes})`;
   if (!hash) return 'the hash is not B64';
   if (hash.length < limits.minKeyBytes || hash.length > limits.maxKeyBytes) {
     return `the hash is ${hash.length} bytes (${limits.minKeyBytes} to ${limits.maxKeyBytes} accepted)`;
@@ -227,17 +229,28 @@ export function formatScrypt(
 
 /**
  * A stored hash's cost class: its algorithm and every parameter that sets how long a verify takes,
- * with the salt and the output replaced by their lengths (`$argon2id$v=19$m=19456,t=2,p=1$16$32`,
- * `$2b$10`). Two hashes of one class take the same time to verify. Undefined for a malformed hash.
+ * written from the parsed values (so two spellings of one hash are one class) and without the salt,
+ * whose length costs next to nothing: `$argon2id$v=19$m=19456,t=2,p=1$32`, `$2b$10`,
+ * `$pbkdf2-sha256$i=100000,l=64`, `$scrypt$ln=14,r=8,p=1$32` (the last field: output bytes).
+ * Two hashes of one class take the same time to verify. Undefined for a malformed hash.
  */
 export function hashCostClass(text: string): string | undefined {
   const parsed = parsePasswordHash(text);
   if (typeof parsed === 'string') return undefined;
-  // $2a$, $2b$ and $2y$ differ in how old implementations handled one byte, not in cost.
-  if (parsed.algorithm === 'bcrypt') return `$2b$${String(parsed.cost).padStart(2, '0')}`;
-  const fields = text.split('$');
-  const [salt, hash] = fields.splice(-2).map((field) => decodeB64(field)?.length);
-  return `${fields.join('$')}$${salt}$${hash}`;
+  switch (parsed.algorithm) {
+    // $2a$, $2b$ and $2y$ differ in how old implementations handled one byte, not in cost.
+    case 'bcrypt':
+      return `$2b$${String(parsed.cost).padStart(2, '0')}`;
+    case 'pbkdf2':
+      return `$pbkdf2-${parsed.digest}$i=${parsed.iterations},l=${parsed.hash.length}`;
+    case 'scrypt':
+      return `$scrypt$ln=${Math.log2(parsed.cost)},r=${parsed.blockSize},p=${parsed.parallelization}$${parsed.hash.length}`;
+    default: {
+      const output = decodeB64(text.slice(text.lastIndexOf('$') + 1))?.length;
+      const { algorithm, version: v, memoryCost: m, timeCost: t, parallelism: p } = parsed;
+      return `$${algorithm}$v=${v}$m=${m},t=${t},p=${p}$${output}`;
+    }
+  }
 }
 
 /** bcrypt's own base64 alphabet. */
@@ -254,21 +267,25 @@ function bcryptDigits(length: number): string {
 }
 
 /**
- * A hash of `costClass` that no password matches: random salt and output of the class's lengths,
- * made without hashing. Verifying it costs what verifying a real hash of the class costs.
- * Undefined when `costClass` is not one (a class is read from the store, so it is checked).
+ * A hash of `costClass` that no password matches: a random 16-byte salt and random output of the
+ * class's length, made without hashing. Verifying it costs what verifying a real hash of the class
+ * costs. Undefined when `costClass` is not one (a class is read from the store, so it is checked).
  */
 export function dummyHashOf(costClass: string): string | undefined {
-  const bcrypt = /^\$2b\$(\d\d)$/.exec(costClass);
-  const candidate = bcrypt ? `${costClass}$${bcryptDigits(16)}${bcryptDigits(23)}` : phcDummy(costClass);
+  const salt = encodeB64(randomBytes(16));
+  const pbkdf2 = /^\$pbkdf2-[a-z0-9]+\$i=\d+,l=(\d+)$/.exec(costClass);
+  const phc = /^(\$(?:argon2(?:id|i|d)|scrypt)\$.+)\$(\d+)$/.exec(costClass);
+  const candidate = /^\$2b\$\d\d$/.test(costClass)
+    ? `${costClass}$${bcryptDigits(16)}${bcryptDigits(23)}`
+    : pbkdf2
+      ? `${costClass}$${salt}$${randomOutput(pbkdf2[1] as string)}`
+      : phc
+        ? `${phc[1]}$${salt}$${randomOutput(phc[2] as string)}`
+        : undefined;
   if (candidate === undefined || typeof parsePasswordHash(candidate) === 'string') return undefined;
   return hashCostClass(candidate) === costClass ? candidate : undefined;
 }
 
-function phcDummy(costClass: string): string | undefined {
-  const fields = costClass.split('$');
-  const [salt, hash] = fields.splice(-2).map(Number);
-  if (!Number.isSafeInteger(salt) || !Number.isSafeInteger(hash)) return undefined;
-  if ((salt as number) > 1024 || (hash as number) > 1024) return undefined;
-  return `${fields.join('$')}$${encodeB64(randomBytes(salt as number))}$${encodeB64(randomBytes(hash as number))}`;
-}
+/** Random output of a class's length; the parser then checks the length is within bounds. */
+const randomOutput = (length: string) =>
+  encodeB64(randomBytes(Math.min(Number(length), limits.maxKeyBytes + 1)));

@@ -100,8 +100,8 @@ export async function passwordLogin(
 
 /**
  * Brute-force limits are checked, and the attempt charged, before any hashing. Unknown user, wrong
- * password and blocked-with-wrong-password are one error with one message, and the unknown-user
- * path spends a dummy argon2id verify, so neither body nor timing tells which accounts exist. Only
+ * password and blocked-with-wrong-password are one error with one message, and every failed login
+ * spends the same verifies (spendTheRealmsVerifies), so neither body nor timing tells which accounts exist. Only
  * the right password reveals that a user is blocked. Each refusal is logged once, by its audit
  * event, which says which case it was: the errors carry no private detail to log a second time.
  */
@@ -172,5 +172,7 @@ async function spendTheRealmsVerifies(
   const dummies = async () => {
     for (const costClass of classes) if (costClass !== own) await hasher.verifyDummy(password, costClass);
   };
-  await allLanded([unrecorded ? users.addHashCostClasses(realm.name, [own]) : undefined, dummies()]);
+  // Best effort: if recording failed with a 503, this account would answer unlike an unknown one.
+  const record = unrecorded ? users.addHashCostClasses(realm.name, [own]).catch(() => undefined) : undefined;
+  await allLanded([record, dummies()]);
 }

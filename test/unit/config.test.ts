@@ -63,7 +63,7 @@ describe('tenant configuration', () => {
     const problems = problemsOf({
       ...config,
       extra: true,
-      ipThrottling: { allowlist: ['300.1.1.1/8', '0.0.0.0/0', '::/0', '10.0.0.0/8', '2001:db8::/32'] },
+      ipThrottling: { allowlist: ['300.1.1.1/0', '0.0.0.0/0', '::/0', '10.0.0.0/8', '2001:db8::/32'] },
       clients: [
         {
           clientId: 'pub',

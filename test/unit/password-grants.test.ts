@@ -237,6 +237,13 @@ describe('password grant timing in a realm with imported hashes', () => {
     expect(await failedLogin('nobody')).toEqual(['argon2-before-the-change', 'plain']);
     expect(await failedLogin('alice')).toEqual(['argon2-before-the-change', 'plain']);
   });
+
+  it('answers a wrong password as any other when recording its class fails', async () => {
+    await addUser('carol', 'x', { password_hash: 'argon2-before-the-change:carols password' });
+    users.addHashCostClasses = () => Promise.reject(new Error('throttled'));
+    // A 503 here, where an unknown username gets 400, would tell that the account exists.
+    expect(await failedLogin('carol')).toEqual(['argon2-before-the-change', 'plain']);
+  });
 });
 
 describe('password grant with a failing dependency', () => {

@@ -152,7 +152,7 @@ describe('password hasher', () => {
   });
 
   it('names the cost class of each kind of hash, and makes a dummy of that class nothing matches', async () => {
-    expect(hasher.currentCostClass).toBe('$argon2id$v=19$m=19456,t=2,p=1$16$32');
+    expect(hasher.currentCostClass).toBe('$argon2id$v=19$m=19456,t=2,p=1$32');
     expect(hashCostClass(await hasher.hash('pw'))).toBe(hasher.currentCostClass);
     const real = {
       argon2i: await argon2('pw', 'argon2i'),
@@ -161,10 +161,10 @@ describe('password hasher', () => {
       scrypt: scrypt('pw'),
     };
     expect(Object.values(real).map(hashCostClass)).toEqual([
-      '$argon2i$v=19$m=4096,t=3,p=1$16$32',
+      '$argon2i$v=19$m=4096,t=3,p=1$32',
       '$2b$05',
-      '$pbkdf2-sha256$i=1000,l=32$16$32',
-      '$scrypt$ln=10,r=8,p=1$16$32',
+      '$pbkdf2-sha256$i=1000,l=32',
+      '$scrypt$ln=10,r=8,p=1$32',
     ]);
     for (const hash of Object.values(real)) {
       const costClass = hashCostClass(hash) as string;
@@ -184,13 +184,36 @@ describe('password hasher', () => {
       const bcryptDummy = dummyHashOf('$2b$04') as string;
       expect(bcrypt.hashSync('pw', bcrypt.getSalt(bcryptDummy)).slice(0, 29)).toBe(bcryptDummy.slice(0, 29));
     }
+    // Spellings of one hash are one class, whatever the salt; every class has its dummy.
+    const b64 = (bytes: number) => randomBytes(bytes).toString('base64').replace(/=+$/, '');
+    const current = await hasher.hash('pw');
+    const [, , , params, saltText, output] = current.split('$');
+    const spellings: [string, string][] = [
+      [current.replace(params as string, 't=2,p=1,m=19456'), hasher.currentCostClass],
+      [`$argon2id$v=19$m=19456,t=2,p=1$${b64(48)}$${output}`, hasher.currentCostClass],
+      [`$argon2id$m=4096,t=3,p=1$${saltText}$${output}`, '$argon2id$v=16$m=4096,t=3,p=1$32'],
+      [bcrypt.hashSync('pw', 4).replace(/^\$2b\$/, '$2y$'), '$2b$04'],
+      [`$pbkdf2-sha256$${b64(16)}$${b64(64)}`, '$pbkdf2-sha256$i=100000,l=64'],
+      [
+        `$pbkdf2-SHA256$i=1000,l=32$${randomBytes(16).toString('base64')}$${b64(32)}`,
+        '$pbkdf2-sha256$i=1000,l=32',
+      ],
+      [`$scrypt$ln=10,r=8,p=1$${b64(1000)}$${b64(32)}`, '$scrypt$ln=10,r=8,p=1$32'],
+    ];
+    for (const [spelling, costClass] of spellings) {
+      expect(hashCostClass(spelling), spelling).toBe(costClass);
+      expect(hashCostClass(dummyHashOf(costClass) ?? ''), spelling).toBe(costClass);
+    }
+    // argon2 refuses leading zeros, so the parser does; a salt past 1024 bytes is refused too.
+    expect(parsePasswordHash(current.replace(params as string, 'm=019456,t=2,p=1'))).toMatch(/parameters/);
+    expect(parsePasswordHash(`$scrypt$ln=10,r=8,p=1$${b64(1025)}$${b64(32)}`)).toMatch(/salt is 1025 bytes/);
     // A class read from the store is checked before a dummy is made of it.
     for (const bad of [
       '',
       '$2b$99',
       '$2b$5',
       'plain',
-      '$argon2id$v=19$m=1,t=1,p=1$16$32',
+      '$argon2id$v=19$m=1,t=1,p=1$32',
       '$scrypt$ln=10,r=8,p=1$9999$32',
     ])
       expect(dummyHashOf(bad), bad).toBeUndefined();

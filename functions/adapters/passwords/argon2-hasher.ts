@@ -39,8 +39,8 @@ export class Argon2Hasher implements PasswordHasher {
     private readonly pool?: Argon2WorkerPool,
   ) {
     const { memoryCost: m, timeCost: t, parallelism: p } = parameters;
-    // @node-rs/argon2 writes a 16-byte salt and a 32-byte output.
-    this.currentCostClass = `$argon2id$v=${CURRENT_VERSION}$m=${m},t=${t},p=${p}$16$32`;
+    // @node-rs/argon2 writes a 32-byte output.
+    this.currentCostClass = `$argon2id$v=${CURRENT_VERSION}$m=${m},t=${t},p=${p}$32`;
     this.dummyHash = dummyHashOf(this.currentCostClass) as string;
   }
 
