@@ -214,13 +214,30 @@ async function usersCommand(action: string | undefined): Promise<void> {
     case 'hash-classes': {
       const realm = required('realm');
       const result = await withServices((s) => hashClasses(s, realm, options.prune));
-      const line = ({ costClass, users, recorded, current }: HashClassUse) =>
-        `  ${costClass}  ${users.toLocaleString('en-US')} user(s)` +
-        `${current ? '  (new hashes)' : ''}${recorded ? '  (verified by every failed login)' : ''}` +
-        `${result.recordedNow.includes(costClass) ? '  (recorded now)' : ''}` +
-        `${result.forgotten.includes(costClass) ? '  (forgotten now: no user has it)' : ''}`;
+      const notes = ({ costClass, recorded, current }: HashClassUse) =>
+        [
+          current && '(new hashes)',
+          recorded && '(verified by every failed login)',
+          result.recordedNow.includes(costClass) && '(recorded now)',
+          result.overBudget.includes(costClass) && '(over the budget: these users must set a new password)',
+          result.forgotten.includes(costClass) && '(forgotten now: no user has it)',
+        ].filter(Boolean);
+      const line = (use: HashClassUse) =>
+        [
+          `  ${use.costClass}  ${use.users.toLocaleString('en-US')} user(s)`,
+          use.estimatedMs === undefined ? '' : `  ~${Math.round(use.estimatedMs)} ms`,
+          ...notes(use).map((note) => `  ${note}`),
+        ].join('');
       const lines = result.classes.length > 0 ? result.classes.map(line) : ['  (no users)'];
-      return print({ realm, ...result }, [`realm "${realm}":`, ...lines].join('\n'));
+      print({ realm, ...result }, [`realm "${realm}":`, ...lines].join('\n'));
+      if (result.overBudget.length > 0) {
+        // Those users' wrong passwords take longer than an unknown username's: the operator acts.
+        process.stderr.write(
+          `passgate: ${result.overBudget.length} kind(s) of hash past the failed-login budget; see the README, "Failed logins while imported hashes remain"\n`,
+        );
+        process.exitCode = 1;
+      }
+      return;
     }
     default:
       throw new UsageError(`unknown command "users ${action ?? ''}"`);

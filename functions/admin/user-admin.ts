@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
 import { userCounterRef } from '../oauth/brute-force.ts';
+import { admitCostClasses, estimatedVerifyMs } from '../oauth/hash-cost-budget.ts';
 import {
   normalizePassword,
   passwordPolicyProblem,
@@ -219,26 +220,35 @@ export interface HashClassUse {
   readonly recorded: boolean;
   /** The class of new hashes, which every failed login spends anyway. */
   readonly current: boolean;
+  /** One verify's estimated time on one core (hash-cost-budget.ts); absent for no class. */
+  readonly estimatedMs?: number;
+}
+
+export interface HashClassesReport {
+  readonly classes: readonly HashClassUse[];
+  /** Classes users have that were not recorded, recorded now. */
+  readonly recordedNow: readonly string[];
+  /** Classes users have that the failed-login budget has no room for: those users' tell. */
+  readonly overBudget: readonly string[];
+  /** With prune: recorded classes no user has any more, or that are no class, forgotten now. */
+  readonly forgotten: readonly string[];
 }
 
 /**
  * `users hash-classes`: the realm's users counted per hash cost class, over a Scan of the users
- * table. A class some user has that is not recorded yet (users imported by a release before
- * classes were recorded, or argon2id from before a parameter change) is recorded now, so failed
- * logins spend it from now on. With `prune`, recorded classes that no user has any more are
- * forgotten, so failed logins stop spending them. Pruning during an import of such hashes can
- * forget a class a moment before its users land; the first failed login of one of them records it
- * again.
+ * table. Classes users have that are not recorded yet (users imported by a release that did not
+ * record classes, or argon2id from before a parameter change) are recorded now, within the
+ * failed-login budget, cheapest first; those past it are reported, since those users' wrong
+ * passwords still take longer than an unknown username's until they set a new password. With
+ * `prune`, recorded classes that no user has any more are forgotten first, so failed logins stop
+ * spending them. Pruning during an import of such hashes can forget a class a moment before its
+ * users land; the first failed login of one of them records it again.
  */
 export async function hashClasses(
   services: AdminServices,
   realm: string,
   prune: boolean,
-): Promise<{
-  readonly classes: readonly HashClassUse[];
-  readonly recordedNow: readonly string[];
-  readonly forgotten: readonly string[];
-}> {
+): Promise<HashClassesReport> {
   realmOf(services.config, realm);
   const { users, hasher } = services;
   const counts = new Map<string, number>();
@@ -246,18 +256,25 @@ export async function hashClasses(
     const costClass = hasher.costClassOf(user.password_hash) ?? 'malformed';
     counts.set(costClass, (counts.get(costClass) ?? 0) + 1);
   }
-  const recorded = new Set(await users.hashCostClasses(realm));
-  const recordedNow = [...counts.keys()]
-    .filter((c) => c !== 'malformed' && c !== hasher.currentCostClass && !recorded.has(c))
-    .sort();
-  const forgotten = prune ? [...recorded].filter((costClass) => !counts.has(costClass)).sort() : [];
-  await users.addHashCostClasses(realm, recordedNow);
+  const unused = (costClass: string) => !counts.has(costClass) || estimatedVerifyMs(costClass) === undefined;
+  const forgotten = prune ? (await users.hashCostClasses(realm)).classes.filter(unused).sort() : [];
   await users.removeHashCostClasses(realm, forgotten);
-  const classes = [...new Set([...counts.keys(), ...recorded])].sort().map((costClass) => ({
-    costClass,
-    users: counts.get(costClass) ?? 0,
-    recorded: (recorded.has(costClass) && !forgotten.includes(costClass)) || recordedNow.includes(costClass),
-    current: costClass === hasher.currentCostClass,
-  }));
-  return { classes, recordedNow, forgotten };
+  const found = [...counts.keys()].filter((costClass) => costClass !== 'malformed');
+  for (let round = 0; round < 10; round++) {
+    const recorded = await users.hashCostClasses(realm);
+    const { admitted, refused } = admitCostClasses(hasher.currentCostClass, recorded.classes, found);
+    if (!(await users.addHashCostClasses(realm, admitted, recorded.version))) continue;
+    const listed = new Set([...counts.keys(), ...recorded.classes, ...forgotten]);
+    const classes = [...listed].sort().map((costClass) => ({
+      costClass,
+      users: counts.get(costClass) ?? 0,
+      recorded: recorded.classes.includes(costClass) || admitted.includes(costClass),
+      current: costClass === hasher.currentCostClass,
+      estimatedMs: estimatedVerifyMs(costClass),
+    }));
+    return { classes, recordedNow: [...admitted].sort(), overBudget: [...refused.keys()].sort(), forgotten };
+  }
+  throw new AdminError(
+    `the hash classes of realm "${realm}" kept changing while they were recorded: run it again`,
+  );
 }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defaults } from '../config/defaults.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
+import { admitCostClasses } from '../oauth/hash-cost-budget.ts';
 import { normalizePassword } from '../oauth/normalize.ts';
 import { type NewUser, type PasswordHasher, UserExistsError, type UserRecord } from '../oauth/ports.ts';
 import {
@@ -46,8 +47,6 @@ export interface ImportOptions {
   readonly random?: () => number;
   /** Called after every row. */
   readonly onProgress?: (progress: ImportProgress) => void;
-  /** What every failed login in the realm may spend on verifies; default defaults.failedLoginVerifyBudgetMs. */
-  readonly failedLoginVerifyBudgetMs?: number;
 }
 
 export interface ImportCounts {
@@ -148,25 +147,6 @@ export async function importUsers(services: AdminServices, options: ImportOption
   const hashSlot = limiter(options.hashConcurrency ?? availableParallelism());
   const triaged = triage(options.rows, options, services);
   const { rejections } = triaged;
-  const { hashCostClasses, tooSlow } = await admitHashClasses(
-    services,
-    realm,
-    keptHashClasses(triaged.candidates, services.hasher),
-    options.failedLoginVerifyBudgetMs ?? defaults.failedLoginVerifyBudgetMs,
-  );
-  const candidates: ImportCandidate[] = [];
-  for (const candidate of triaged.candidates) {
-    const costClass =
-      candidate.secret.kind === 'hash' ? services.hasher.costClassOf(candidate.secret.hash) : undefined;
-    const reason = costClass === undefined ? undefined : tooSlow.get(costClass);
-    if (reason === undefined) candidates.push(candidate);
-    else rejections.push({ row: candidate.row, code: 'slow_hash', reason, username: candidate.username });
-  }
-  const failures: ImportFailure[] = [];
-  const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
-  const total = options.rows.length;
-  const progress = () =>
-    options.onProgress?.({ ...counts, total, done: Object.values(counts).reduce((a, b) => a + b, 0) });
 
   /** Retries what DynamoDB refused for being busy or unreachable; `attempt` counts from 1. */
   async function retrying<T>(call: (attempt: number) => Promise<T>): Promise<T> {
@@ -180,6 +160,24 @@ export async function importUsers(services: AdminServices, options: ImportOption
       }
     }
   }
+
+  // Recorded before the first user is written, so that from then on a wrong password of an
+  // imported user takes no longer than one for an account that does not exist.
+  const kept = keptHashClasses(triaged.candidates, services.hasher);
+  const { hashCostClasses, tooSlow } = await recordHashClasses(services, realm, kept, retrying);
+  const candidates: ImportCandidate[] = [];
+  for (const candidate of triaged.candidates) {
+    const costClass =
+      candidate.secret.kind === 'hash' ? services.hasher.costClassOf(candidate.secret.hash) : undefined;
+    const reason = costClass === undefined ? undefined : tooSlow.get(costClass);
+    if (reason === undefined) candidates.push(candidate);
+    else rejections.push({ row: candidate.row, code: 'slow_hash', reason, username: candidate.username });
+  }
+  const failures: ImportFailure[] = [];
+  const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
+  const total = options.rows.length;
+  const progress = () =>
+    options.onProgress?.({ ...counts, total, done: Object.values(counts).reduce((a, b) => a + b, 0) });
 
   const reject = (candidate: ImportCandidate, reason: string): Rejection => ({
     row: candidate.row,
@@ -279,10 +277,6 @@ export async function importUsers(services: AdminServices, options: ImportOption
     }
   }
 
-  // Recorded before the first user is written, so that from then on a wrong password of an
-  // imported user takes no longer than one for an account that does not exist.
-  if (hashCostClasses.length > 0)
-    await retrying(() => services.users.addHashCostClasses(realm, hashCostClasses));
   progress();
   const workers = Math.max(1, Math.min(options.concurrency ?? 32, candidates.length));
   await Promise.all(Array.from({ length: workers }, worker));
@@ -303,49 +297,40 @@ export async function importUsers(services: AdminServices, options: ImportOption
 }
 
 /**
- * Which of the rows' new hash classes the realm can take: each failed login in it will verify one
- * hash of every class recorded and admitted, so their verify times, measured here, must add up to
- * at most `budgetMs`. Cheaper classes are admitted first; the rows of the others are refused with
- * the reason, and each of those users can be imported with a plain password or set a new one.
+ * Records the rows' hash classes that the realm's failed-login budget admits (hash-cost-budget.ts),
+ * against the classes as read: when another import or a login changed them meanwhile, it reads and
+ * budgets again, so two imports that each fit cannot exceed it together. The rows of a refused
+ * class are rejected with the reason; each of those users can be imported with a plain password,
+ * or set a new one.
  */
-async function admitHashClasses(
+async function recordHashClasses(
   services: AdminServices,
   realm: string,
   kept: readonly string[],
-  budgetMs: number,
+  retrying: <T>(call: () => Promise<T>) => Promise<T>,
 ): Promise<{ hashCostClasses: string[]; tooSlow: Map<string, string> }> {
-  const { hasher } = services;
-  const recorded = new Set(await services.users.hashCostClasses(realm));
-  if (kept.every((costClass) => recorded.has(costClass)))
-    return { hashCostClasses: [...kept], tooSlow: new Map() };
-  /** The quicker of two dummy verifies: the first can include compiling the verifier. */
-  const verifyMs = async (costClass: string) => {
-    const times: number[] = [];
-    for (let i = 0; i < 2; i++) {
-      const start = performance.now();
-      await hasher.verifyDummy('passgate-import-measure', costClass);
-      times.push(performance.now() - start);
-    }
-    return Math.min(...times);
-  };
-  let spent = 0;
-  for (const costClass of new Set([hasher.currentCostClass, ...recorded])) spent += await verifyMs(costClass);
-  const fresh = [];
-  for (const costClass of kept.filter((c) => !recorded.has(c)))
-    fresh.push({ costClass, ms: await verifyMs(costClass) });
-  const tooSlow = new Map<string, string>();
-  for (const { costClass, ms } of fresh.sort((a, b) => a.ms - b.ms)) {
-    if (spent + ms <= budgetMs) spent += ms;
-    else {
-      tooSlow.set(
-        costClass,
-        `its kind of hash (${costClass}) takes ${Math.round(ms)} ms to verify here, and every failed login ` +
-          `in the realm verifies one of each kind it holds (${Math.round(spent)} ms already): over the ` +
-          `${budgetMs} ms budget. Import this user with a plain password, or have them set a new one`,
-      );
+  for (let round = 0; round < 10; round++) {
+    const recorded = await retrying(() => services.users.hashCostClasses(realm));
+    const { admitted, refused } = admitCostClasses(services.hasher.currentCostClass, recorded.classes, kept);
+    if (await retrying(() => services.users.addHashCostClasses(realm, admitted, recorded.version))) {
+      const tooSlow = new Map<string, string>();
+      for (const [costClass, { ms, spentMs }] of refused) {
+        tooSlow.set(
+          costClass,
+          `its kind of hash (${costClass}) takes about ${Math.round(ms)} ms to verify, and every failed ` +
+            `login in the realm verifies one hash of each kind it holds (about ${Math.round(spentMs)} ms ` +
+            `already): over the ${defaults.failedLoginVerifyBudgetMs} ms budget. Import this user with a ` +
+            'plain password, or have them set a new one',
+        );
+      }
+      return { hashCostClasses: kept.filter((costClass) => !tooSlow.has(costClass)), tooSlow };
     }
   }
-  return { hashCostClasses: kept.filter((c) => !tooSlow.has(c)), tooSlow };
+  throw new DependencyUnavailableError(
+    'dynamodb',
+    'UpdateItem',
+    new Error("the realm's hash classes kept changing"),
+  );
 }
 
 /** The cost classes of the hashes the rows keep, other than the one new hashes have. */

@@ -68,7 +68,7 @@ export const encodeB64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('bas
 function numericParams(text: string): Map<string, number> | undefined {
   const params = new Map<string, number>();
   for (const part of text.split(',')) {
-    const match = /^([a-z]+)=(0|[1-9]\d{0,9})$/.exec(part); // no leading zeros: argon2 refuses them
+    const match = /^([a-z]+)=(\d{1,10})$/.exec(part);
     if (!match || params.has(match[1] as string)) return undefined;
     params.set(match[1] as string, Number(match[2]));
   }
@@ -96,7 +96,7 @@ function keyProblem(salt: Buffer | undefined, hash: Buffer | undefined): string 
 function parseArgon2(variant: Argon2Variant, fields: string[]): ParsedHash | string {
   // $argon2id[$v=19]$m=..,t=..,p=..[,keyid=..,data=..]$salt$hash; without v= it is version 16.
   const withVersion = fields[0]?.startsWith('v=') ?? false;
-  const version = withVersion ? Number(/^v=(\d+)$/.exec(fields[0] as string)?.[1]) : 16;
+  const version = withVersion ? Number(/^v=(16|19)$/.exec(fields[0] as string)?.[1]) : 16;
   const [params, salt, hash, ...rest] = withVersion ? fields.slice(1) : fields;
   if (version !== 16 && version !== 19) return `argon2 version ${fields[0]} is not 16 or 19`;
   if (params === undefined || salt === undefined || hash === undefined || rest.length > 0) {
@@ -105,6 +105,9 @@ function parseArgon2(variant: Argon2Variant, fields: string[]): ParsedHash | str
   const values = exactParams(params, ['m', 't', 'p']);
   if (!values)
     return 'argon2 parameters must be m=, t= and p= (hashes with a keyid or data are not supported)';
+  // What the argon2 verifier refuses is refused here, at import, not found out at each login.
+  if (/=0\d/.test(params)) return 'argon2 parameters must not have leading zeros';
+  if (salt.endsWith('=') || hash.endsWith('=')) return 'argon2 salt and hash must be B64 without padding';
   const { m: memoryCost, t: timeCost, p: parallelism } = values;
   const { maxMemoryKiB, maxTimeCost, maxParallelism } = limits.argon2;
   if (parallelism < 1 || parallelism > maxParallelism)
@@ -116,6 +119,8 @@ function parseArgon2(variant: Argon2Variant, fields: string[]): ParsedHash | str
   }
   const problem = keyProblem(decodeB64(salt), decodeB64(hash));
   if (problem) return `argon2: ${problem}`;
+  // RFC 9106 §3.1: the salt is at least 8 bytes.
+  if ((decodeB64(salt)?.length ?? 0) < 8) return 'argon2: the salt is shorter than 8 bytes';
   return { algorithm: variant, version, memoryCost, timeCost, parallelism };
 }
 

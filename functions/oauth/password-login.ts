@@ -13,6 +13,7 @@ import {
 import { clientIp } from './client-ip.ts';
 import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CREDENTIALS } from './errors.ts';
 import type { TokenRequest } from './grants/grant.ts';
+import { admitCostClasses } from './hash-cost-budget.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './password-upgrade.ts';
 import type { ChargedAttempt, UserRecord } from './ports.ts';
@@ -167,12 +168,18 @@ async function spendTheRealmsVerifies(
 ): Promise<void> {
   const { hasher, users } = services;
   const own = storedHash === undefined ? undefined : hasher.costClassOf(storedHash);
-  const classes = new Set([hasher.currentCostClass, ...(await users.hashCostClasses(realm.name))]);
-  const unrecorded = own !== undefined && !classes.has(own);
+  const recorded = await users.hashCostClasses(realm.name);
+  const classes = new Set([hasher.currentCostClass, ...recorded.classes]);
   const dummies = async () => {
     for (const costClass of classes) if (costClass !== own) await hasher.verifyDummy(password, costClass);
   };
-  // Best effort: if recording failed with a 503, this account would answer unlike an unknown one.
-  const record = unrecorded ? users.addHashCostClasses(realm.name, [own]).catch(() => undefined) : undefined;
+  // Within the budget only (a class past it stays this account's tell; `users hash-classes` names
+  // such accounts), and best effort: a 503 here, where an unknown username gets 400, would tell too.
+  const admitted =
+    own === undefined ? [] : admitCostClasses(hasher.currentCostClass, recorded.classes, [own]).admitted;
+  const record =
+    admitted.length > 0
+      ? users.addHashCostClasses(realm.name, admitted, recorded.version).catch(() => false)
+      : undefined;
   await allLanded([record, dummies()]);
 }

@@ -100,13 +100,22 @@ export interface UserStore {
   /**
    * The cost classes of hashes stored in the realm other than new argon2id ones: imported
    * hashes, and argon2id made with older parameters. A failed login spends a dummy verify of each
-   * class the account's own hash is not, so its time tells nothing about the account.
+   * class the account's own hash is not, so its time tells nothing about the account. `version`
+   * changes with every addition, so that what is added was budgeted against what is there.
    */
-  hashCostClasses(realm: string): Promise<readonly string[]>;
-  /** Adds to the realm's classes; adding one already there changes nothing. */
-  addHashCostClasses(realm: string, classes: readonly string[]): Promise<void>;
+  hashCostClasses(realm: string): Promise<RealmHashCostClasses>;
+  /**
+   * Adds to the realm's classes if they are still at `version`; false when they changed since
+   * (read again and budget again). Adding a class already there changes nothing else.
+   */
+  addHashCostClasses(realm: string, classes: readonly string[], version: number): Promise<boolean>;
   /** Forgets these of the realm's classes; one not there changes nothing. */
   removeHashCostClasses(realm: string, classes: readonly string[]): Promise<void>;
+}
+
+export interface RealmHashCostClasses {
+  readonly classes: readonly string[];
+  readonly version: number;
 }
 
 /**

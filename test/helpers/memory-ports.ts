@@ -128,18 +128,26 @@ export class MemoryUserStore implements UserStore {
   async *list(realm: string) {
     yield* [...this.users.values()].filter((user) => user.realm === realm);
   }
-  readonly costClasses = new Map<string, Set<string>>();
+  readonly costClasses = new Map<string, { classes: Set<string>; version: number }>();
   async hashCostClasses(realm: string) {
     await roundTrip();
-    return [...(this.costClasses.get(realm) ?? [])];
+    const stored = this.costClasses.get(realm);
+    return { classes: [...(stored?.classes ?? [])], version: stored?.version ?? 0 };
   }
-  async addHashCostClasses(realm: string, classes: readonly string[]) {
+  async addHashCostClasses(realm: string, classes: readonly string[], version: number) {
     await roundTrip();
-    this.costClasses.set(realm, new Set([...(this.costClasses.get(realm) ?? []), ...classes]));
+    const stored = this.costClasses.get(realm) ?? { classes: new Set<string>(), version: 0 };
+    if (classes.length === 0) return true;
+    if (stored.version !== version) return false;
+    this.costClasses.set(realm, { classes: new Set([...stored.classes, ...classes]), version: version + 1 });
+    return true;
   }
   async removeHashCostClasses(realm: string, classes: readonly string[]) {
     await roundTrip();
-    for (const costClass of classes) this.costClasses.get(realm)?.delete(costClass);
+    const stored = this.costClasses.get(realm);
+    if (!stored || classes.length === 0) return;
+    for (const costClass of classes) stored.classes.delete(costClass);
+    stored.version += 1;
   }
 }
 

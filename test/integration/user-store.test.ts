@@ -119,27 +119,30 @@ describe('user store', () => {
     expect(listed.sort()).toEqual([frank.username, grace.username].sort());
   });
 
-  it("keeps a realm's hash cost classes apart from its users, each class once", async () => {
-    expect(await users.hashCostClasses('legacy')).toEqual([]);
-    await users.addHashCostClasses('legacy', []);
-    // Two imports and a login at the same moment, some adding a class another one adds.
-    await Promise.all([
-      users.addHashCostClasses('legacy', ['$2b$10']),
-      users.addHashCostClasses('legacy', ['$2b$10', '$pbkdf2-sha256$i=100000,l=64']),
-      users.addHashCostClasses('legacy', ['$2b$12']),
+  it("keeps a realm's hash cost classes apart from its users, each class once, each change versioned", async () => {
+    expect(await users.hashCostClasses('legacy')).toEqual({ classes: [], version: 0 });
+    expect(await users.addHashCostClasses('legacy', [], 0)).toBe(true);
+    // Two imports and a login at the same moment, each having read version 0: one lands.
+    const landed = await Promise.all([
+      users.addHashCostClasses('legacy', ['$2b$10'], 0),
+      users.addHashCostClasses('legacy', ['$2b$10', '$pbkdf2-sha256$i=100000,l=64'], 0),
+      users.addHashCostClasses('legacy', ['$2b$12'], 0),
     ]);
-    expect([...(await users.hashCostClasses('legacy'))].sort()).toEqual([
-      '$2b$10',
-      '$2b$12',
-      '$pbkdf2-sha256$i=100000,l=64',
-    ]);
-    expect(await users.hashCostClasses('legacy-two')).toEqual([]);
+    expect(landed.filter(Boolean)).toHaveLength(1);
+    const afterFirst = await users.hashCostClasses('legacy');
+    expect(afterFirst.version).toBe(1);
+    // The others read again and add on top; a class already there is not added twice.
+    expect(
+      await users.addHashCostClasses('legacy', ['$2b$10', '$2b$12', '$pbkdf2-sha256$i=100000,l=64'], 1),
+    ).toBe(true);
+    expect(await users.addHashCostClasses('legacy', ['$2b$13'], 1)).toBe(false);
+    const sorted = async (realm: string) => [...(await users.hashCostClasses(realm)).classes].sort();
+    expect(await sorted('legacy')).toEqual(['$2b$10', '$2b$12', '$pbkdf2-sha256$i=100000,l=64']);
+    expect(await users.hashCostClasses('legacy-two')).toEqual({ classes: [], version: 0 });
     await users.removeHashCostClasses('legacy', ['$2b$12', '$2b$08']);
     await users.removeHashCostClasses('legacy', []);
-    expect([...(await users.hashCostClasses('legacy'))].sort()).toEqual([
-      '$2b$10',
-      '$pbkdf2-sha256$i=100000,l=64',
-    ]);
+    expect(await sorted('legacy')).toEqual(['$2b$10', '$pbkdf2-sha256$i=100000,l=64']);
+    expect((await users.hashCostClasses('legacy')).version).toBe(3);
     // Not a user: the realm's listing and a lookup by the realm's own name find nothing.
     const alice = await users.create(newUser({ realm: 'legacy' }));
     const listed = [];

@@ -214,35 +214,47 @@ describe('password grant timing in a realm with imported hashes', () => {
     return spent();
   }
 
+  const BCRYPT_10 = '$2b$10';
+  const PBKDF2 = '$pbkdf2-sha256$i=100000,l=64';
+  const OLD_ARGON2 = '$argon2id$v=19$m=4096,t=3,p=1$32';
+
   it('spends one verify of every class on each failed login, whichever account it names', async () => {
-    await users.addHashCostClasses('customers', ['bcrypt10', 'pbkdf2']);
-    await addUser('bob', 'x', { password_hash: 'bcrypt10:bobs password' });
-    const everyClass = ['bcrypt10', 'pbkdf2', 'plain'];
+    await users.addHashCostClasses('customers', [BCRYPT_10, PBKDF2], 0);
+    await addUser('bob', 'x', { password_hash: `${BCRYPT_10}:bobs password` });
+    const everyClass = [BCRYPT_10, PBKDF2, 'plain'];
     expect(await failedLogin('nobody')).toEqual(everyClass);
     expect(await failedLogin('alice')).toEqual(everyClass);
     expect(await failedLogin('bob')).toEqual(everyClass);
     // Only the account's own verify was real: the others spent dummies.
-    expect(hasher.calls.filter((call) => call.startsWith('verify '))).toEqual(['verify bcrypt10']);
+    expect(hasher.calls.filter((call) => call.startsWith('verify '))).toEqual([`verify ${BCRYPT_10}`]);
     // The right password spends nothing more than its own verify.
     hasher.calls.length = 0;
     await request({ username: 'bob', password: 'bobs password' });
-    expect(hasher.calls).toEqual(['verify bcrypt10']);
+    expect(hasher.calls).toEqual([`verify ${BCRYPT_10}`]);
   });
 
   it('records a class it finds on an account, so the next failed logins spend it', async () => {
-    await addUser('carol', 'x', { password_hash: 'argon2-before-the-change:carols password' });
+    await addUser('carol', 'x', { password_hash: `${OLD_ARGON2}:carols password` });
     expect(await failedLogin('nobody')).toEqual(['plain']);
-    expect(await failedLogin('carol')).toEqual(['argon2-before-the-change', 'plain']);
-    expect(await users.hashCostClasses('customers')).toEqual(['argon2-before-the-change']);
-    expect(await failedLogin('nobody')).toEqual(['argon2-before-the-change', 'plain']);
-    expect(await failedLogin('alice')).toEqual(['argon2-before-the-change', 'plain']);
+    expect(await failedLogin('carol')).toEqual([OLD_ARGON2, 'plain']);
+    expect((await users.hashCostClasses('customers')).classes).toEqual([OLD_ARGON2]);
+    expect(await failedLogin('nobody')).toEqual([OLD_ARGON2, 'plain']);
+    expect(await failedLogin('alice')).toEqual([OLD_ARGON2, 'plain']);
+  });
+
+  it('records no class past the failed-login budget: it would make every failed login slow', async () => {
+    // bcrypt at cost 14: about 1.4 s a verify, past the 1 s budget. Only `users hash-classes` names it.
+    await addUser('dave', 'x', { password_hash: '$2b$14:daves password' });
+    expect(await failedLogin('dave')).toEqual(['$2b$14', 'plain']);
+    expect((await users.hashCostClasses('customers')).classes).toEqual([]);
+    expect(await failedLogin('nobody')).toEqual(['plain']);
   });
 
   it('answers a wrong password as any other when recording its class fails', async () => {
-    await addUser('carol', 'x', { password_hash: 'argon2-before-the-change:carols password' });
+    await addUser('carol', 'x', { password_hash: `${OLD_ARGON2}:carols password` });
     users.addHashCostClasses = () => Promise.reject(new Error('throttled'));
     // A 503 here, where an unknown username gets 400, would tell that the account exists.
-    expect(await failedLogin('carol')).toEqual(['argon2-before-the-change', 'plain']);
+    expect(await failedLogin('carol')).toEqual([OLD_ARGON2, 'plain']);
   });
 });
 

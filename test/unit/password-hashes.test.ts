@@ -3,6 +3,7 @@ import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import { Argon2WorkerPool } from '../../functions/adapters/passwords/argon2-worker-pool.ts';
+import { admitCostClasses, estimatedVerifyMs } from '../../functions/oauth/hash-cost-budget.ts';
 import {
   decodeB64,
   dummyHashOf,
@@ -204,8 +205,15 @@ describe('password hasher', () => {
       expect(hashCostClass(spelling), spelling).toBe(costClass);
       expect(hashCostClass(dummyHashOf(costClass) ?? ''), spelling).toBe(costClass);
     }
-    // argon2 refuses leading zeros, so the parser does; a salt past 1024 bytes is refused too.
-    expect(parsePasswordHash(current.replace(params as string, 'm=019456,t=2,p=1'))).toMatch(/parameters/);
+    // What argon2 itself refuses at login is refused at import: leading zeros, a version written
+    // with one, padding, a salt under 8 bytes (RFC 9106 §3.1). A salt past 1024 bytes, anywhere.
+    expect(parsePasswordHash(current.replace(params as string, 'm=019456,t=2,p=1'))).toMatch(/leading zeros/);
+    expect(parsePasswordHash(current.replace('$v=19$', '$v=019$'))).toMatch(/version/);
+    expect(parsePasswordHash(`${current}=`)).toMatch(/padding/);
+    expect(parsePasswordHash(`$argon2id$v=19$${params}$${b64(4)}$${output}`)).toMatch(/shorter than 8 bytes/);
+    expect(parsePasswordHash(`$pbkdf2-sha256$i=01000,l=32$${b64(16)}$${b64(32)}`)).toMatchObject({
+      iterations: 1000,
+    });
     expect(parsePasswordHash(`$scrypt$ln=10,r=8,p=1$${b64(1025)}$${b64(32)}`)).toMatch(/salt is 1025 bytes/);
     // A class read from the store is checked before a dummy is made of it.
     for (const bad of [
@@ -218,6 +226,34 @@ describe('password hasher', () => {
     ])
       expect(dummyHashOf(bad), bad).toBeUndefined();
     expect(await hasher.verifyDummy('pw', 'plain')).toBe(false);
+  });
+});
+
+describe('the failed-login budget of a realm', () => {
+  it('estimates one verify of each kind of hash on one core', () => {
+    expect(estimatedVerifyMs('$2b$10')).toBe(85);
+    expect(estimatedVerifyMs('$2b$12')).toBe(340);
+    expect(estimatedVerifyMs('$argon2id$v=19$m=19456,t=2,p=1$32')).toBeCloseTo(16.2, 1);
+    // Lanes run one after another on one vCPU: p does not divide the time.
+    expect(estimatedVerifyMs('$argon2id$v=19$m=65536,t=3,p=4$32')).toBeCloseTo(81.9, 1);
+    // RFC 8018 §5.2: PBKDF2 runs its iterations once per digest-sized block of output.
+    expect(estimatedVerifyMs('$pbkdf2-sha256$i=100000,l=64')).toBeCloseTo(59.2, 1);
+    expect(estimatedVerifyMs('$pbkdf2-sha256$i=100000,l=32')).toBeCloseTo(29.6, 1);
+    expect(estimatedVerifyMs('$scrypt$ln=14,r=8,p=1$32')).toBeCloseTo(41, 0);
+    expect(estimatedVerifyMs('plain')).toBeUndefined();
+  });
+
+  it('admits new kinds cheapest first while a failed login stays within 1 s, and no non-class', () => {
+    const current = '$argon2id$v=19$m=19456,t=2,p=1$32';
+    const { admitted, refused } = admitCostClasses(
+      current,
+      ['$2b$12'],
+      ['$2b$13', '$2b$10', '$2b$12', 'nonsense', current],
+    );
+    // 16 + 340 recorded; then $2b$10 (85) fits, $2b$13 (680) would make 1,121 ms.
+    expect(admitted).toEqual(['$2b$10']);
+    expect([...refused.keys()]).toEqual(['$2b$13', 'nonsense']);
+    expect(refused.get('$2b$13')?.spentMs).toBeCloseTo(441.2, 1);
   });
 });
 

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import {
   type NewUser,
+  type RealmHashCostClasses,
   UserExistsError,
   UserNotFoundError,
   type UserRecord,
@@ -181,33 +182,44 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
-  async hashCostClasses(realm: string): Promise<readonly string[]> {
+  async hashCostClasses(realm: string): Promise<RealmHashCostClasses> {
     const item = await this.storedItem(costClassesKey(realm));
-    return [...((item?.classes as Set<string> | undefined) ?? [])];
+    return {
+      classes: [...((item?.classes as Set<string> | undefined) ?? [])],
+      version: (item?.version as number | undefined) ?? 0,
+    };
   }
 
-  addHashCostClasses(realm: string, classes: readonly string[]): Promise<void> {
-    // A string set: adding a class already there is a no-op, and concurrent adds all land.
-    return this.changeHashCostClasses('ADD', realm, classes);
+  addHashCostClasses(realm: string, classes: readonly string[], version: number): Promise<boolean> {
+    if (classes.length === 0) return Promise.resolve(true); // DynamoDB refuses an empty set
+    return conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: costClassesKey(realm),
+          // A string set: a class already there is not added twice; the version makes two
+          // imports that each fit the budget wait for each other rather than exceed it together.
+          UpdateExpression: 'ADD classes :classes, version :one',
+          ConditionExpression: version === 0 ? 'attribute_not_exists(version)' : 'version = :version',
+          ExpressionAttributeValues: {
+            ':classes': new Set(classes),
+            ':one': 1,
+            ...(version === 0 ? {} : { ':version': version }),
+          },
+        }),
+      ),
+    );
   }
 
-  removeHashCostClasses(realm: string, classes: readonly string[]): Promise<void> {
-    return this.changeHashCostClasses('DELETE', realm, classes);
-  }
-
-  private async changeHashCostClasses(
-    action: 'ADD' | 'DELETE',
-    realm: string,
-    classes: readonly string[],
-  ): Promise<void> {
-    if (classes.length === 0) return; // DynamoDB refuses an empty set
+  async removeHashCostClasses(realm: string, classes: readonly string[]): Promise<void> {
+    if (classes.length === 0) return;
     await dynamoCall('UpdateItem', () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: costClassesKey(realm),
-          UpdateExpression: `${action} classes :classes`,
-          ExpressionAttributeValues: { ':classes': new Set(classes) },
+          UpdateExpression: 'DELETE classes :classes ADD version :one',
+          ExpressionAttributeValues: { ':classes': new Set(classes), ':one': 1 },
         }),
       ),
     );
