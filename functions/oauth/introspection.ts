@@ -41,6 +41,7 @@ export async function handleIntrospection(
       client.clientId,
       now,
       { ...services.config.refreshTokens, reuseLeewaySeconds: 0 },
+      services.counterHashKey, // unused: without a leeway no seal is opened
     );
     if (presented.state !== 'current' || sessionUserProblem(presented.family, found.user)) return INACTIVE;
     const { family } = presented;

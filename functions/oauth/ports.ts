@@ -142,7 +142,7 @@ export interface RefreshFamily {
   readonly current: string;
   readonly previous?: string;
   readonly rotated_at?: number;
-  /** `current` sealed with a key only the holder of `previous` can derive (reuse leeway answers). */
+  /** `current`, sealed with the server's secret and `previous` (refresh-tokens.ts); only with a reuse leeway. */
   readonly successor_seal?: string;
   readonly revoked: boolean;
   readonly revoked_at?: number;
@@ -179,7 +179,7 @@ export interface RefreshTokenStore {
    */
   advanceFamily(
     familyId: string,
-    change: { from: string; to: string; at: number; successorSeal: string },
+    change: { from: string; to: string; at: number; successorSeal?: string },
   ): Promise<boolean>;
   /** Marks the family revoked (idempotent); every token of it stops working at once. */
   revokeFamily(familyId: string, at: number): Promise<void>;

@@ -88,6 +88,7 @@ async function rotate(
       client.clientId,
       now,
       services.config.refreshTokens,
+      services.counterHashKey,
     );
     if (presented.state === 'invalid') throw refused(presented.detail);
     seen(presented.family);
@@ -110,7 +111,11 @@ async function rotate(
       from: found.hash,
       to: nextHash,
       at: now,
-      successorSeal: sealSuccessor(value, next),
+      // Only a leeway needs the successor again; without one, nothing about it is stored.
+      successorSeal:
+        services.config.refreshTokens.reuseLeewaySeconds > 0
+          ? sealSuccessor(services.counterHashKey, value, next)
+          : undefined,
     });
     if (advanced) return { ...minted, refresh_token: next };
     family = await services.refreshTokens.findFamily(presented.family.family_id);

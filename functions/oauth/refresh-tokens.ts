@@ -18,23 +18,27 @@ export const hashRefreshToken = (value: string) =>
   createHash('sha256').update(value, 'utf8').digest('base64url');
 
 /**
- * The successor of a rotated token, sealed so that only the holder of the rotated token can open
- * it: XOR with HMAC-SHA-256 keyed by that token's value, which the store never sees. This lets the
- * server answer a retry within the reuse leeway with the same successor, never a second live token.
+ * The successor of a rotated token, sealed so that only the server, shown the rotated token, can
+ * open it: XOR with HMAC-SHA-256 keyed by the server's secret (the counters' key: a Secrets Manager
+ * secret on AWS, a key file locally) over that token's value, which the store never sees. A copy
+ * of the table with a stolen old token is not enough. It lets the server answer a retry within the
+ * reuse leeway with the same successor, never a second live token, so it is only written where a
+ * leeway is set.
  */
-function successorPad(previous: string): Buffer {
-  return createHmac('sha256', Buffer.from(previous, 'base64url'))
-    .update('passgate refresh token successor')
+function successorPad(secret: Uint8Array, previous: string): Buffer {
+  return createHmac('sha256', secret)
+    .update('passgate refresh token successor\0')
+    .update(Buffer.from(previous, 'base64url'))
     .digest();
 }
 
 const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((byte, i) => byte ^ (b[i] ?? 0)));
 
-export const sealSuccessor = (previous: string, successor: string) =>
-  xor(Buffer.from(successor, 'base64url'), successorPad(previous)).toString('base64url');
+export const sealSuccessor = (secret: Uint8Array, previous: string, successor: string) =>
+  xor(Buffer.from(successor, 'base64url'), successorPad(secret, previous)).toString('base64url');
 
-export const unsealSuccessor = (previous: string, seal: string) =>
-  xor(Buffer.from(seal, 'base64url'), successorPad(previous)).toString('base64url');
+export const unsealSuccessor = (secret: Uint8Array, previous: string, seal: string) =>
+  xor(Buffer.from(seal, 'base64url'), successorPad(secret, previous)).toString('base64url');
 
 /** CONTRACT §3: `offline_access` granted, the API allows offline access, the client has the grant. */
 export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
@@ -129,6 +133,7 @@ export function classifyRefreshToken(
   clientId: string,
   now: number,
   lifetimes: Pick<TenantConfig['refreshTokens'], 'idleTtlSeconds' | 'reuseLeewaySeconds'>,
+  sealKey: Uint8Array,
 ): PresentedRefreshToken {
   if (!token) return { state: 'invalid', detail: 'unknown refresh token' };
   if (!family) return { state: 'invalid', detail: 'refresh token family not found' };
@@ -150,7 +155,7 @@ export function classifyRefreshToken(
     family.successor_seal !== undefined &&
     now - family.rotated_at < seconds(Math.min(lifetimes.reuseLeewaySeconds, lifetimes.idleTtlSeconds));
   if (withinLeeway) {
-    const successor = unsealSuccessor(presented.value, family.successor_seal as string);
+    const successor = unsealSuccessor(sealKey, presented.value, family.successor_seal as string);
     if (hashRefreshToken(successor) === family.current) return { state: 'grace', token, family, successor };
   }
   return { state: 'reused', token, family };

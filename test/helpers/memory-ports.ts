@@ -185,7 +185,7 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
   async advanceFamily(
     familyId: string,
-    change: { from: string; to: string; at: number; successorSeal: string },
+    change: { from: string; to: string; at: number; successorSeal?: string },
   ) {
     await this.enter('advanceFamily');
     const family = this.families.get(familyId);

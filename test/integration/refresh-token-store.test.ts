@@ -114,6 +114,16 @@ describe('refresh token store', () => {
     });
     expect(await tokens.advanceFamily(written.family_id, { ...change, to: 'hash-2' })).toBe(false);
     expect(await tokens.advanceFamily('missing', change)).toBe(false);
+    // Without a leeway no seal is written, and the one before goes.
+    expect(await tokens.advanceFamily(written.family_id, { from: 'hash-1', to: 'hash-2', at: NOW + 6 })).toBe(
+      true,
+    );
+    expect(await tokens.findFamily(written.family_id)).toEqual({
+      ...written,
+      current: 'hash-2',
+      previous: 'hash-1',
+      rotated_at: NOW + 6,
+    });
   });
 
   it('lets exactly one of many simultaneous advances from one token win', async () => {

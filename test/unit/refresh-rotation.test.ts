@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +8,7 @@ import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import type { Signer } from '../../functions/oauth/ports.ts';
-import { hashRefreshToken } from '../../functions/oauth/refresh-tokens.ts';
+import { hashRefreshToken, unsealSuccessor } from '../../functions/oauth/refresh-tokens.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
@@ -253,6 +254,27 @@ describe('refresh_token grant: reuse detection', () => {
     clock.advance(1);
     await expectRefused(refresh(first), /presented again: family revoked/);
     await expectRefused(refresh(second), /revoked/);
+  });
+
+  it('stores what a leeway needs only with a leeway, and a table copy with an old token does not open it', async () => {
+    const withoutLeeway = await setup();
+    const rotated = refreshTokenOf(await withoutLeeway.login());
+    const live = refreshTokenOf(await withoutLeeway.refresh(rotated));
+    expect(withoutLeeway.familyOf(live)).not.toHaveProperty('successor_seal', expect.anything());
+
+    const { login, refresh, familyOf } = await setup({ reuseLeewaySeconds: 10 });
+    const old = refreshTokenOf(await login());
+    const current = refreshTokenOf(await refresh(old));
+    const seal = familyOf(current)?.successor_seal as string;
+    expect(seal).toEqual(expect.any(String));
+    // What someone holding a copy of the table and the rotated-out token can compute: not the token.
+    const pad = createHmac('sha256', Buffer.from(old, 'base64url'))
+      .update('passgate refresh token successor')
+      .digest();
+    const guess = Buffer.from(Buffer.from(seal, 'base64url').map((byte, i) => byte ^ (pad[i] ?? 0)));
+    expect(guess.toString('base64url')).not.toBe(current);
+    expect(unsealSuccessor(new Uint8Array(32), old, seal)).not.toBe(current);
+    expect(unsealSuccessor(Buffer.alloc(32, 7), old, seal)).toBe(current); // the server's secret
   });
 });
 

@@ -74,21 +74,23 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
 
   advanceFamily(
     familyId: string,
-    change: { from: string; to: string; at: number; successorSeal: string },
+    change: { from: string; to: string; at: number; successorSeal?: string },
   ): Promise<boolean> {
+    const sealed = change.successorSeal !== undefined;
     return conditionalWrite('UpdateItem', () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: familyKey(familyId),
-          UpdateExpression: 'SET #current = :to, previous = :from, rotated_at = :at, successor_seal = :seal',
+          // Without a seal, an earlier one (from before the leeway was set to 0) is removed.
+          UpdateExpression: `SET #current = :to, previous = :from, rotated_at = :at${sealed ? ', successor_seal = :seal' : ' REMOVE successor_seal'}`,
           ConditionExpression: '#current = :from AND revoked = :false',
           ExpressionAttributeNames: { '#current': 'current' },
           ExpressionAttributeValues: {
             ':to': change.to,
             ':from': change.from,
             ':at': change.at,
-            ':seal': change.successorSeal,
+            ...(sealed ? { ':seal': change.successorSeal } : {}),
             ':false': false,
           },
         }),
