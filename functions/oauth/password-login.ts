@@ -120,17 +120,17 @@ async function verifyCredentials(
     readLoginCounters(services, realm, key, ip, now),
     usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
   ]);
-  const refuse = (limit: 'limit_mu' | 'limit_wc') => {
+  const refuse = (limit: 'limit_mu' | 'limit_wc', retryAfterSeconds: number) => {
     event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
-    return tooManyAttempts(
-      limit,
-      limit === 'limit_mu' ? counters.ipDayEnd - now : realm.bruteForce.blockSeconds,
-    );
+    return tooManyAttempts(limit, retryAfterSeconds);
   };
   const limit = limitReached(counters, realm, services.config.ipThrottling.maxFailuresPerDay);
-  if (limit) throw refuse(limit);
+  // The block lifts when the run lapses, `blockSeconds` after its last failure (RFC 9110 §10.2.3).
+  if (limit === 'limit_mu') throw refuse(limit, counters.ipDayEnd - now);
+  if (limit) throw refuse(limit, (counters.state.failuresUntil ?? now + realm.bruteForce.blockSeconds) - now);
   const attempt = await chargeAttempt(services, realm, counters, now);
-  if (!attempt) throw refuse('limit_wc'); // parallel guesses reached the limit since the read
+  // Parallel guesses reached the limit since the read: their last failure was a moment ago.
+  if (!attempt) throw refuse('limit_wc', realm.bruteForce.blockSeconds);
   if (!user) {
     await spendTheRealmsVerifies(services, realm, password);
     event('fu', 'Wrong username or password');

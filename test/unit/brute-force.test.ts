@@ -66,8 +66,16 @@ describe('brute-force protection', () => {
     expect(hasher.calls).toEqual([]);
   });
 
-  it('lifts the block blockSeconds after the last counted failure', async () => {
+  it('lifts the block blockSeconds after the last counted failure, and says when', async () => {
     for (let i = 0; i < 3; i += 1) expect(await login('wrong')).toBe(400);
+    const retryAfter = () =>
+      passwordGrant('right password').then(
+        () => undefined,
+        (error: OAuthError) => [error.status, error.headers['Retry-After']],
+      );
+    expect(await retryAfter()).toEqual([429, '60']);
+    clock.set('2026-11-26T12:00:45.000Z');
+    expect(await retryAfter()).toEqual([429, '15']);
     clock.set('2026-11-26T12:00:59.000Z');
     expect(await login('right password')).toBe(429);
     clock.set('2026-11-26T12:01:00.000Z');
