@@ -42,9 +42,13 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   // The store holds password hashes in LevelDB files made with the umask: a data dir someone
   // created beforehand (755, say) is closed to other users here, as a new one is created.
   chmodSync(dataDir, 0o700);
-  await claimStore(join(dataDir, 'store'), dataDir);
+  // The store's own directory too, so that moving or sharing it alone does not open it up.
+  const storeDir = join(dataDir, 'store');
+  mkdirSync(storeDir, { recursive: true, mode: 0o700 });
+  chmodSync(storeDir, 0o700);
+  await claimStore(storeDir, dataDir);
   const server = dynalite({
-    path: join(dataDir, 'store'),
+    path: storeDir,
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,

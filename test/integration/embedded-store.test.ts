@@ -50,5 +50,6 @@ describe('the embedded store of local mode', () => {
     const store = await startEmbeddedStore(dir);
     await store.close();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'store')).mode & 0o777).toBe(0o700);
   });
 });
