@@ -183,11 +183,14 @@ export async function lookUpRefreshToken(
   const hash = hashRefreshToken(value);
   if (!isWellFormedRefreshToken(value)) return { hash };
   const token = await stores.refreshTokens.findToken(hash);
-  if (!token) return { hash };
-  // The token carries the user's key, so the family and the user are read side by side.
+  // The token carries the user's key, so the family and the user are read side by side. A token
+  // never issued (or gone) reads keys no item has, so that answering it takes the time a stored
+  // one's does: the time must not tell whether a token exists (RFC 7009 §2.2's concern).
   const [family, user] = await Promise.all([
-    stores.refreshTokens.findFamily(token.family_id),
-    withUser ? stores.users.findByUsername(token.realm, token.username_key) : undefined,
+    stores.refreshTokens.findFamily(token?.family_id ?? `absent-${hash}`),
+    withUser
+      ? stores.users.findByUsername(token?.realm ?? '#absent', token?.username_key ?? hash)
+      : undefined,
   ]);
-  return { hash, token, family, user };
+  return token ? { hash, token, family, user } : { hash };
 }

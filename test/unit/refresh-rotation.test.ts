@@ -8,7 +8,7 @@ import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import type { Signer } from '../../functions/oauth/ports.ts';
-import { hashRefreshToken, unsealSuccessor } from '../../functions/oauth/refresh-tokens.ts';
+import { hashRefreshToken, newRefreshToken, unsealSuccessor } from '../../functions/oauth/refresh-tokens.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
@@ -204,6 +204,24 @@ describe('refresh_token grant: rotation', () => {
     await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
     expect(familyOf(value)).toEqual(before);
     expect((await refresh(value)).refresh_token).toBeDefined();
+  });
+
+  it('reads as much for a token never issued as for a stored one, so the time tells nothing', async () => {
+    const { login, refresh, store, users } = await setup();
+    const value = refreshTokenOf(await login());
+    const reads: string[] = [];
+    store.fail = (operation) => void reads.push(operation);
+    const findByUsername = users.findByUsername.bind(users);
+    users.findByUsername = (realm, key) => {
+      reads.push('findByUsername');
+      return findByUsername(realm, key);
+    };
+    await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
+    const stored = reads.splice(0).sort();
+    await expectRefused(refresh(newRefreshToken(), {}, 'backoffice'), /unknown refresh token/);
+    // The same reads (the family and the user side by side, in either order).
+    expect(reads.sort()).toEqual(stored);
+    expect(stored).toEqual(['findByUsername', 'findFamily', 'findToken']);
   });
 });
 
