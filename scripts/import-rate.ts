@@ -21,7 +21,7 @@ import { startEmbeddedStore } from '../functions/local/embedded-store.ts';
 import { repoRoot } from '../functions/local/paths.ts';
 import { startLocalServer } from '../functions/local/server.ts';
 import { silentLogger } from '../functions/logging.ts';
-import { usernameKey } from '../functions/oauth/normalize.ts';
+import { usernameKey } from '../functions/oauth/passwords/normalize.ts';
 import { localTableNames } from '../functions/store-schema.ts';
 import { bcryptUsersFile, benchPassword, plainUsersFile } from './bench-users.ts';
 

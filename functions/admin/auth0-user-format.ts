@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { RealmConfig } from '../config/schema.ts';
-import { passwordPolicyProblem, usernameKey, usernameProblem } from '../oauth/normalize.ts';
 import {
   formatPbkdf2,
   formatScrypt,
   type PasswordHashAlgorithm,
   parsePasswordHash,
   scryptParametersProblem,
-} from '../oauth/password-hash-format.ts';
+} from '../oauth/passwords/hash-format.ts';
+import { passwordPolicyProblem, usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
 import { AdminError } from './user-admin.ts';
 
 /**

@@ -1,14 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
-import { userCounterRef } from '../oauth/brute-force.ts';
-import { admitCostClasses, estimatedVerifyMs } from '../oauth/hash-cost-budget.ts';
 import {
   normalizePassword,
   passwordPolicyProblem,
   usernameKey,
   usernameProblem,
-} from '../oauth/normalize.ts';
+} from '../oauth/passwords/normalize.ts';
 import {
   type AttemptStore,
   type Clock,
@@ -18,6 +16,8 @@ import {
   type UserRecord,
   type UserStore,
 } from '../oauth/ports.ts';
+import { userCounterRef } from '../oauth/protection/brute-force.ts';
+import { admitCostClasses, estimatedVerifyMs } from '../oauth/protection/hash-cost-budget.ts';
 import { parseScope } from '../oauth/scopes.ts';
 
 /** An operator mistake, said in one line (the CLI prints it and exits non-zero). */
@@ -220,7 +220,7 @@ export interface HashClassUse {
   readonly recorded: boolean;
   /** The class of new hashes, which every failed login spends anyway. */
   readonly current: boolean;
-  /** One verify's estimated time on one core (hash-cost-budget.ts); absent for no class. */
+  /** One verify's estimated time on one core (oauth/protection/hash-cost-budget.ts); absent for no class. */
   readonly estimatedMs?: number;
 }
 

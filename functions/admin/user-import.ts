@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { defaults } from '../config/defaults.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
-import { admitCostClasses } from '../oauth/hash-cost-budget.ts';
-import { normalizePassword } from '../oauth/normalize.ts';
+import { normalizePassword } from '../oauth/passwords/normalize.ts';
 import { type NewUser, type PasswordHasher, UserExistsError, type UserRecord } from '../oauth/ports.ts';
+import { admitCostClasses } from '../oauth/protection/hash-cost-budget.ts';
 import {
   type ImportCandidate,
   type ImportRow,
@@ -80,7 +80,7 @@ export interface ImportReport extends ImportProgress {
   readonly failures: readonly ImportFailure[];
   /**
    * The cost classes of the file's hashes other than argon2id's current one, recorded for the
-   * realm: every failed login in it spends one verify of each (see password-login.ts).
+   * realm: every failed login in it spends one verify of each (see oauth/passwords/login.ts).
    */
   readonly hashCostClasses: readonly string[];
 }

@@ -20,7 +20,7 @@ export interface UserRecord {
   readonly last_login?: string;
   readonly logins_count: number;
   /**
-   * PHC string naming its algorithm (see password-hash-format.ts): argon2id for passwords set
+   * PHC string naming its algorithm (see passwords/hash-format.ts): argon2id for passwords set
    * here, or a hash imported as it was (argon2i, bcrypt, PBKDF2, scrypt) until the user's next
    * login upgrades it. Never logged, never returned by the CLI.
    */
@@ -142,7 +142,7 @@ export interface RefreshFamily {
   readonly current: string;
   readonly previous?: string;
   readonly rotated_at?: number;
-  /** `current`, sealed with the server's secret and `previous` (refresh-tokens.ts); only with a reuse leeway. */
+  /** `current`, sealed with the server's secret and `previous` (sessions/refresh-tokens.ts); only with a reuse leeway. */
   readonly successor_seal?: string;
   readonly revoked: boolean;
   readonly revoked_at?: number;
@@ -164,7 +164,7 @@ export interface RefreshTokenRecord {
 
 /**
  * Single-item reads and conditional writes only (no transactions): the protocol layer orders them
- * (functions/oauth/refresh-rotation.ts). Every read is strongly consistent.
+ * (functions/oauth/sessions/refresh-rotation.ts). Every read is strongly consistent.
  */
 export interface RefreshTokenStore {
   findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
@@ -216,7 +216,7 @@ export interface PasswordHasher {
    * argon2id with older ones): after a successful verify the login re-hashes the password.
    */
   needsRehash(passwordHash: string): boolean;
-  /** The cost class (password-hash-format.ts) of `passwordHash`; undefined for a malformed one. */
+  /** The cost class (passwords/hash-format.ts) of `passwordHash`; undefined for a malformed one. */
   costClassOf(passwordHash: string): string | undefined;
   /** The cost class of the hashes `hash` makes. */
   readonly currentCostClass: string;

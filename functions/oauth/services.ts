@@ -25,6 +25,6 @@ export interface RequestInfo {
   /** The connection's source IP (API Gateway `identity.sourceIp`). */
   readonly sourceIp: string;
   readonly userAgent: string | undefined;
-  /** Raw `auth0-forwarded-for`; honoured only for a trusted confidential client (see client-ip.ts). */
+  /** Raw `auth0-forwarded-for`; honoured only for a trusted confidential client (see protection/client-ip.ts). */
   readonly forwardedFor: string | undefined;
 }

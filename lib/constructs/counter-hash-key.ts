@@ -7,7 +7,7 @@ const KEY_CHARACTERS = 64;
 
 /**
  * The secret of the keyed hash (HMAC-SHA-256) that turns usernames and IP addresses into
- * brute-force counter keys, so that the attempts table holds neither (functions/oauth/brute-force.ts).
+ * brute-force counter keys, so that the attempts table holds neither (functions/oauth/protection/brute-force.ts).
  * Secrets Manager generates it at the first deploy, so nobody ever sees or types it; the token
  * function reads it once per cold start and `passgate --stack` reads it to lift blocks. Retained
  * like the tables: a new key would orphan every counter that the old one keyed.

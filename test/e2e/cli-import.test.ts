@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../functions/local/paths.ts';
-import { usernameKey } from '../../functions/oauth/normalize.ts';
+import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
 import { bcryptFields, pbkdf2Fields, scryptFields } from '../helpers/legacy-hashes.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { adminServices } from '../helpers/users.ts';

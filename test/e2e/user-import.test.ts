@@ -4,8 +4,8 @@ import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.t
 import type { ImportRow } from '../../functions/admin/auth0-user-format.ts';
 import { setPassword } from '../../functions/admin/user-admin.ts';
 import { type ImportReport, importUsers } from '../../functions/admin/user-import.ts';
-import { usernameKey } from '../../functions/oauth/normalize.ts';
-import { dummyHashOf } from '../../functions/oauth/password-hash-format.ts';
+import { dummyHashOf } from '../../functions/oauth/passwords/hash-format.ts';
+import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
 import { json } from '../helpers/http.ts';
 import {
   argon2Fields,

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
-import { usernameKey } from '../../functions/oauth/normalize.ts';
+import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
+import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';
 import { proxyEvent } from '../helpers/events.ts';
 import { type FaultableDeployment, faultableDeployment } from '../helpers/faultable-services.ts';

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../functions/admin/user-admin.ts';
 import { openLocalStore } from '../../functions/local/embedded-store.ts';
 import { localAdminServices } from '../../functions/local/local-services.ts';
-import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
+import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
 import { testConfig } from '../helpers/config.ts';
 import { npmStart, type StartedServer, waitFor } from '../helpers/npm-start.ts';
 

@@ -1,9 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/config/load.ts';
-import { readLoginCounters } from '../../functions/oauth/brute-force.ts';
 import { DependencyUnavailableError, type OAuthError } from '../../functions/oauth/errors.ts';
+import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
+import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
 import type { Services } from '../../functions/oauth/services.ts';
-import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { testConfig } from '../helpers/config.ts';
 import {
   type FixedClock,

@@ -5,7 +5,7 @@ import {
   passwordTooLong,
   usernameKey,
   usernameProblem,
-} from '../../functions/oauth/normalize.ts';
+} from '../../functions/oauth/passwords/normalize.ts';
 
 describe('username and password normalisation', () => {
   it('matches usernames case-insensitively after NFKC', () => {

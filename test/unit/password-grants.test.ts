@@ -2,8 +2,8 @@ import { importJWK, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { OAuthError } from '../../functions/oauth/errors.ts';
+import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { Services } from '../../functions/oauth/services.ts';
-import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
 import { API, STRICT_API } from '../helpers/config.ts';
 import {
   type MemoryAttemptStore,

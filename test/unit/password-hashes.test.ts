@@ -3,7 +3,6 @@ import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import { Argon2WorkerPool } from '../../functions/adapters/passwords/argon2-worker-pool.ts';
-import { admitCostClasses, estimatedVerifyMs } from '../../functions/oauth/hash-cost-budget.ts';
 import {
   decodeB64,
   dummyHashOf,
@@ -11,9 +10,10 @@ import {
   formatScrypt,
   hashCostClass,
   parsePasswordHash,
-} from '../../functions/oauth/password-hash-format.ts';
-import { upgradePasswordHashIfOutdated } from '../../functions/oauth/password-upgrade.ts';
+} from '../../functions/oauth/passwords/hash-format.ts';
+import { upgradePasswordHashIfOutdated } from '../../functions/oauth/passwords/upgrade.ts';
 import type { UserRecord } from '../../functions/oauth/ports.ts';
+import { admitCostClasses, estimatedVerifyMs } from '../../functions/oauth/protection/hash-cost-budget.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { argon2Fields } from '../helpers/legacy-hashes.ts';
 

@@ -7,10 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
+import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { Signer } from '../../functions/oauth/ports.ts';
-import { hashRefreshToken, newRefreshToken, unsealSuccessor } from '../../functions/oauth/refresh-tokens.ts';
 import type { Services } from '../../functions/oauth/services.ts';
-import { handleTokenRequest } from '../../functions/oauth/token-endpoint.ts';
+import {
+  hashRefreshToken,
+  newRefreshToken,
+  unsealSuccessor,
+} from '../../functions/oauth/sessions/refresh-tokens.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import {

@@ -1,6 +1,6 @@
 import { hash, verify } from '@node-rs/argon2';
 import { defaults } from '../../config/defaults.ts';
-import { dummyHashOf, hashCostClass, parsePasswordHash } from '../../oauth/password-hash-format.ts';
+import { dummyHashOf, hashCostClass, parsePasswordHash } from '../../oauth/passwords/hash-format.ts';
 import type { PasswordHasher } from '../../oauth/ports.ts';
 import type { Argon2WorkerPool } from './argon2-worker-pool.ts';
 import { verifyPbkdf2 } from './pbkdf2-verifier.ts';

@@ -1,6 +1,6 @@
 import { pbkdf2, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import type { Pbkdf2Digest } from '../../oauth/password-hash-format.ts';
+import type { Pbkdf2Digest } from '../../oauth/passwords/hash-format.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
 

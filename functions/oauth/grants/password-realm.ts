@@ -1,5 +1,5 @@
 import { GRANT_PASSWORD_REALM } from '../../config/grant-types.ts';
-import { passwordLogin } from '../password-login.ts';
+import { passwordLogin } from '../passwords/login.ts';
 import type { Grant } from './grant.ts';
 
 /** Auth0's password-realm extension grant (RFC 6749 §4.5): `realm` picks the user directory. */

@@ -1,5 +1,5 @@
 import { GRANT_PASSWORD } from '../../config/grant-types.ts';
-import { passwordLogin } from '../password-login.ts';
+import { passwordLogin } from '../passwords/login.ts';
 import type { Grant } from './grant.ts';
 
 /** RFC 6749 §4.3: the tenant's default realm (CONTRACT §3). */

@@ -1,4 +1,4 @@
-import { defaults } from '../config/defaults.ts';
+import { defaults } from '../../config/defaults.ts';
 
 /**
  * Usernames match case-insensitively after Unicode NFKC (CONTRACT §3), so "Ａlice" and "alice"

@@ -1,5 +1,5 @@
-import { defaults } from '../config/defaults.ts';
-import { dummyHashOf, parsePasswordHash } from './password-hash-format.ts';
+import { defaults } from '../../config/defaults.ts';
+import { dummyHashOf, parsePasswordHash } from '../passwords/hash-format.ts';
 
 /**
  * What one verify of a hash cost class takes on one core, estimated from its parameters. The token

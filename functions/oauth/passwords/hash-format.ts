@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { defaults } from '../config/defaults.ts';
+import { defaults } from '../../config/defaults.ts';
 
 /**
  * The stored password hash formats: PHC strings (github.com/P-H-C/phc-string-format) whose id

@@ -1,9 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import type { RealmConfig } from '../config/schema.ts';
+import type { RealmConfig } from '../../config/schema.ts';
+import { OAuthError } from '../errors.ts';
+import type { ChargedAttempt, LoginCounter, LoginCounterState } from '../ports.ts';
+import type { Services } from '../services.ts';
 import { isAllowlisted } from './client-ip.ts';
-import { OAuthError } from './errors.ts';
-import type { ChargedAttempt, LoginCounter, LoginCounterState } from './ports.ts';
-import type { Services } from './services.ts';
 
 const DAY = 86_400;
 

@@ -1,5 +1,5 @@
-import type { UserRecord } from './ports.ts';
-import type { Services } from './services.ts';
+import type { UserRecord } from '../ports.ts';
+import type { Services } from '../services.ts';
 
 /**
  * After a successful verify, a hash that is not argon2id with the current parameters (an imported

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
-import type { ClientConfig, TenantConfig } from '../config/schema.ts';
-import type { RequestInfo } from './services.ts';
+import type { ClientConfig, TenantConfig } from '../../config/schema.ts';
+import type { RequestInfo } from '../services.ts';
 
 /**
  * The end user's IP for brute-force protection: the connection's source IP, or Auth0's

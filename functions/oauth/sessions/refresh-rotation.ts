@@ -1,9 +1,12 @@
-import type { ClientConfig } from '../config/schema.ts';
-import { audit } from './audit.ts';
-import { clientIp } from './client-ip.ts';
-import { invalidGrant, invalidRequest, OAuthError } from './errors.ts';
-import type { TokenRequest } from './grants/grant.ts';
-import type { RefreshFamily, UserRecord } from './ports.ts';
+import type { ClientConfig } from '../../config/schema.ts';
+import { audit } from '../audit.ts';
+import { invalidGrant, invalidRequest, OAuthError } from '../errors.ts';
+import type { TokenRequest } from '../grants/grant.ts';
+import type { RefreshFamily, UserRecord } from '../ports.ts';
+import { clientIp } from '../protection/client-ip.ts';
+import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
+import type { RequestInfo, Services } from '../services.ts';
+import { mintTokens, type TokenResponse } from '../tokens.ts';
 import {
   classifyRefreshToken,
   hashRefreshToken,
@@ -14,9 +17,6 @@ import {
   sessionUserProblem,
   tokenRecord,
 } from './refresh-tokens.ts';
-import { grantScopes, parseScope, resolveApi } from './scopes.ts';
-import type { RequestInfo, Services } from './services.ts';
-import { mintTokens, type TokenResponse } from './tokens.ts';
 
 /** One public message for every refused refresh token; the reason goes to the log only. */
 export const REFRESH_TOKEN_REFUSED = 'The refresh token is invalid, expired or revoked.';

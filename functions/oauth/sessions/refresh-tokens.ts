@@ -1,10 +1,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { defaults } from '../config/defaults.ts';
-import { GRANT_REFRESH_TOKEN } from '../config/grant-types.ts';
-import type { ApiConfig, ClientConfig, TenantConfig } from '../config/schema.ts';
-import { allLanded } from './all-landed.ts';
-import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from './ports.ts';
-import type { Services } from './services.ts';
+import { defaults } from '../../config/defaults.ts';
+import { GRANT_REFRESH_TOKEN } from '../../config/grant-types.ts';
+import type { ApiConfig, ClientConfig, TenantConfig } from '../../config/schema.ts';
+import { allLanded } from '../all-landed.ts';
+import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from '../ports.ts';
+import type { Services } from '../services.ts';
 
 /** 256 bits in base64url without padding: exactly 43 characters. */
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;

@@ -1,7 +1,7 @@
+import { OAuthError } from '../errors.ts';
+import type { RequestInfo, Services } from '../services.ts';
+import { userClaims } from '../tokens.ts';
 import { verifyAccessToken } from './access-tokens.ts';
-import { OAuthError } from './errors.ts';
-import type { RequestInfo, Services } from './services.ts';
-import { userClaims } from './tokens.ts';
 
 /** RFC 6750 §2.1: `Bearer` followed by a b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;

@@ -1,8 +1,8 @@
-import { authenticateClient, type PresentedCredentials } from './client-auth.ts';
-import { invalidRequest, OAuthError, unauthorizedClient } from './errors.ts';
-import { grants } from './grants/index.ts';
-import type { RequestInfo, Services } from './services.ts';
-import type { TokenResponse } from './tokens.ts';
+import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
+import { invalidRequest, OAuthError, unauthorizedClient } from '../errors.ts';
+import type { RequestInfo, Services } from '../services.ts';
+import type { TokenResponse } from '../tokens.ts';
+import { grants } from './index.ts';
 
 /**
  * RFC 6749 §3.2 token endpoint: authenticate the client, check it may use the grant, then let

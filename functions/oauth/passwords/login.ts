@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { RealmConfig } from '../config/schema.ts';
-import { allLanded } from './all-landed.ts';
-import { type AuditEventType, audit } from './audit.ts';
+import type { RealmConfig } from '../../config/schema.ts';
+import { allLanded } from '../all-landed.ts';
+import { type AuditEventType, audit } from '../audit.ts';
+import {
+  invalidGrant,
+  invalidRequest,
+  OAuthError,
+  unauthorizedClient,
+  WRONG_CREDENTIALS,
+} from '../errors.ts';
+import type { TokenRequest } from '../grants/grant.ts';
+import type { ChargedAttempt, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
   type LoginCounters,
@@ -9,18 +18,15 @@ import {
   readLoginCounters,
   refundAttempt,
   tooManyAttempts,
-} from './brute-force.ts';
-import { clientIp } from './client-ip.ts';
-import { invalidGrant, invalidRequest, OAuthError, unauthorizedClient, WRONG_CREDENTIALS } from './errors.ts';
-import type { TokenRequest } from './grants/grant.ts';
-import { admitCostClasses } from './hash-cost-budget.ts';
+} from '../protection/brute-force.ts';
+import { clientIp } from '../protection/client-ip.ts';
+import { admitCostClasses } from '../protection/hash-cost-budget.ts';
+import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
+import type { Services } from '../services.ts';
+import { offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
-import { upgradePasswordHashIfOutdated } from './password-upgrade.ts';
-import type { ChargedAttempt, UserRecord } from './ports.ts';
-import { offersRefreshToken, startSession } from './refresh-tokens.ts';
-import { grantScopes, parseScope, resolveApi } from './scopes.ts';
-import type { Services } from './services.ts';
-import { mintTokens, type TokenResponse } from './tokens.ts';
+import { upgradePasswordHashIfOutdated } from './upgrade.ts';
 
 /**
  * The Resource Owner Password Credentials flow (RFC 6749 §4.3) against one realm; the `password`

@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
-import type { Services } from './services.ts';
+import type { Services } from '../services.ts';
 
 /** The claims of an access token this server issued (RFC 9068 §2.2), once verified. */
 export interface AccessTokenClaims extends JWTPayload {

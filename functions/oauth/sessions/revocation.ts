@@ -1,10 +1,10 @@
+import { audit } from '../audit.ts';
+import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
+import { invalidRequest, OAuthError } from '../errors.ts';
+import { clientIp } from '../protection/client-ip.ts';
+import type { RequestInfo, Services } from '../services.ts';
 import { verifyAccessToken } from './access-tokens.ts';
-import { audit } from './audit.ts';
-import { authenticateClient, type PresentedCredentials } from './client-auth.ts';
-import { clientIp } from './client-ip.ts';
-import { invalidRequest, OAuthError } from './errors.ts';
 import { lookUpRefreshToken } from './refresh-tokens.ts';
-import type { RequestInfo, Services } from './services.ts';
 
 /**
  * RFC 7009 token revocation. A refresh token ends its whole rotation family, whichever of its

@@ -1,9 +1,9 @@
+import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
+import { invalidClient, invalidRequest } from '../errors.ts';
+import type { RequestInfo, Services } from '../services.ts';
+import { subjectOf } from '../tokens.ts';
 import { verifyAccessToken } from './access-tokens.ts';
-import { authenticateClient, type PresentedCredentials } from './client-auth.ts';
-import { invalidClient, invalidRequest } from './errors.ts';
 import { classifyRefreshToken, lookUpRefreshToken, sessionUserProblem } from './refresh-tokens.ts';
-import type { RequestInfo, Services } from './services.ts';
-import { subjectOf } from './tokens.ts';
 
 /** RFC 7662 §2.2: anything not active is just this, with no reason given. */
 const INACTIVE = { active: false } as const;
