@@ -7,9 +7,13 @@
  * 3. Refresh grant end to end through the local server: p50, p99, throughput.
  * 4. Cold start of the Lambda bundles: sizes, fresh process to first completed token invocation.
  * 5. Enumeration timing: unknown user vs wrong password, medians side by side.
+ * 6. Critical path of the built token function: sequential rounds of AWS calls and calls per grant
+ *    (critical-path.ts), and what a million logins and refreshes cost.
  *
  * `--quick` (CI) runs every section briefly to prove the bench works; it never fails on a target.
  * The full run prints PASS/MISS per target and exits non-zero on an error, not on a miss.
+ * `--critical-path` runs section 6 alone. `--write-docs` writes the tables, with the machine, the
+ * Node version and the date, into docs/performance.md (write-docs.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -17,8 +21,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../functions/config/defaults.ts';
 import { GRANT_PASSWORD_REALM } from '../functions/config/grant-types.ts';
+import { endpointNeeds } from '../functions/endpoint-needs.ts';
 import { repoRoot } from '../functions/local/paths.ts';
 import { measureColdStart } from './cold-start.ts';
+import { type GrantPath, measureCriticalPath } from './critical-path.ts';
+import {
+  costTable,
+  criticalPathTable,
+  LOGIN_DYNAMODB_CALLS_TARGET,
+  pricesUsed,
+  ROUND_TARGETS,
+} from './critical-path-report.ts';
 import { measureHandlerCpu } from './handler-cpu.ts';
 import { expectStatus, median, percentile, saturate, tokenClient } from './load.ts';
 import {
@@ -29,8 +42,15 @@ import {
   type ServerProcess,
   startServerProcess,
 } from './local-server-process.ts';
+import { performancePage, writeBenchBlock } from './write-docs.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    'critical-path': { type: 'boolean', default: false },
+    'write-docs': { type: 'boolean', default: false },
+  },
+});
 const quick = values.quick;
 const cores = availableParallelism();
 
@@ -45,6 +65,8 @@ const plan = quick
       refreshSeconds: 1,
       enumeration: 10,
       coldStarts: 2,
+      pathRuns: 1,
+      pathWarm: 1,
     }
   : {
       rounds: 3,
@@ -55,6 +77,8 @@ const plan = quick
       refreshSeconds: 5,
       enumeration: 100,
       coldStarts: 10,
+      pathRuns: 6,
+      pathWarm: 5,
     };
 /** Logins in flight: two per core keeps both cores busy while some logins wait on the store. */
 const loginConcurrency = 2 * cores;
@@ -215,6 +239,13 @@ async function coldStart() {
     value: cold.emptyHandlerMs,
     unit: 'ms',
   });
+  add({
+    section,
+    name: 'cold start ÷ floor (init + first login as a multiple of the empty handler)',
+    value: cold.totalMs / cold.emptyHandlerMs,
+    unit: '×',
+    target: { op: '<=', value: 2.5 },
+  });
   add({ section, name: 'of which: Node boot + import of the bundle', value: cold.importMs, unit: 'ms' });
   add({
     section,
@@ -374,6 +405,42 @@ async function enumerationTimingAfterMigration(server: ServerProcess) {
   });
 }
 
+/** Section 6, kept whole for its own tables. */
+let criticalPaths: (GrantPath & { signing: string })[] = [];
+
+/** Section 6: sequential rounds and calls per grant of the built token function, delays injected. */
+async function criticalPath() {
+  const paths = await measureCriticalPath({
+    runs: plan.pathRuns,
+    warm: plan.pathWarm,
+    delayMs: PATH_DELAY_MS,
+  });
+  criticalPaths = paths.map((path) => ({ ...path, signing: 'kms' }));
+  const section = '6 critical path';
+  for (const path of paths) {
+    add({
+      section,
+      name: `${path.grant}: sequential rounds of AWS calls`,
+      value: path.rounds,
+      unit: '',
+      target: { op: '<=', value: ROUND_TARGETS[path.grant] },
+    });
+  }
+  const login = paths.find((path) => path.grant === 'login');
+  if (login) {
+    add({
+      section,
+      name: 'login: DynamoDB calls',
+      value: login.dynamodbCalls,
+      unit: '',
+      target: { op: '<=', value: LOGIN_DYNAMODB_CALLS_TARGET },
+    });
+  }
+}
+
+/** The delay the critical-path section adds to every AWS call. */
+const PATH_DELAY_MS = 10;
+
 const passes = (figure: Figure) =>
   figure.target === undefined
     ? undefined
@@ -403,13 +470,6 @@ async function main() {
   log(
     `passgate bench (${quick ? 'quick' : 'full'}): ${cores} cores, load ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
-  const server = await startServerProcess(plan.users, plan.enumeration + 5);
-  let used = 0;
-  let loginCpu: LoginCpu = { verifyCpuMs: Number.NaN, generatorCpuMs: Number.NaN };
-  const nextUser = () => {
-    if (used >= plan.users) throw new Error(`the bench ran out of its ${plan.users} users`);
-    return used++;
-  };
   /** A section that fails is reported and the others still run; the bench then exits non-zero. */
   const failures: string[] = [];
   const section = async (title: string, run: () => Promise<unknown>) => {
@@ -421,20 +481,14 @@ async function main() {
       log(`${title} FAILED: ${(error as Error).message}`);
     }
   };
-  try {
-    await section('1. password grant efficiency', async () => {
-      loginCpu = await passwordGrantEfficiency(server, nextUser);
-    });
-    await section('5. enumeration timing', () => enumerationTiming(server, nextUser));
-    await section('3. refresh grant end to end', () => refreshEndToEnd(server, nextUser));
-  } finally {
-    await server.close();
-  }
-  await section('2. handler CPU in-process', () => handlerCpu(loginCpu));
-  await section('4. cold start of the Lambda bundles', coldStart);
+  if (!values['critical-path']) await otherSections(section);
+  await section('6. critical path of the token function', criticalPath);
 
   const output = table();
   process.stdout.write(`${output}\n`);
+  if (criticalPaths.length > 0) {
+    process.stdout.write(`\n${criticalPathTable(criticalPaths)}\n\n${costTable(criticalPaths)}\n`);
+  }
   const machine = {
     nproc: cores,
     cpu: cpus()[0]?.model ?? 'unknown',
@@ -442,17 +496,19 @@ async function main() {
     loadBefore,
     loadAfter: loadavg(),
   };
+  const at = new Date().toISOString();
   writeFileSync(
     join(repoRoot, 'bench', 'results.json'),
     `${JSON.stringify(
       {
         mode: quick ? 'quick' : 'full',
-        at: new Date().toISOString(),
+        at,
         machine,
         argon2: defaults.argon2,
         loginConcurrency,
         refreshConcurrency,
         figures: figures.map((figure) => ({ ...figure, pass: passes(figure) })),
+        criticalPaths,
         failures,
       },
       null,
@@ -465,6 +521,60 @@ async function main() {
   const broken = figures.filter((figure) => !Number.isFinite(figure.value));
   if (broken.length > 0) failures.push(`no number for: ${broken.map((f) => f.name).join(', ')}`);
   if (failures.length > 0) throw new Error(`the bench failed:\n${failures.join('\n')}`);
+  if (values['write-docs']) {
+    writeBenchBlock(
+      docsBlock({
+        at,
+        machine: `${cores} × ${machine.cpu}`,
+        node: machine.node,
+        mode: quick ? 'quick' : 'full',
+      }),
+    );
+    log(`wrote ${performancePage}`);
+  }
+}
+
+/** The generated part of docs/performance.md. */
+function docsBlock(run: { at: string; machine: string; node: string; mode: string }): string {
+  const parts = [
+    `Measured ${run.at.slice(0, 10)} on ${run.machine}, Node ${run.node} (${run.mode} run${
+      values['critical-path'] ? ', critical path only' : ''
+    }).`,
+  ];
+  if (criticalPaths.length > 0) {
+    parts.push(
+      '### Critical path of the token function',
+      `The built token function in a fresh Node process, as Lambda runs it, with DynamoDB served by dynalite and KMS and Secrets Manager by stand-ins on loopback; a proxy adds ${PATH_DELAY_MS} ms to every call and counts them. Sequential rounds are the longest chain of calls each started after the previous one was answered; the timed rounds are (p50 with the delay − p50 without) ÷ ${PATH_DELAY_MS} ms, which a busy machine inflates.`,
+      criticalPathTable(criticalPaths),
+      '### Cost per million grants',
+      `From the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call, at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in every mode.`,
+      costTable(criticalPaths),
+    );
+  }
+  if (!values['critical-path']) parts.push('### Every figure of the run', table());
+  return parts.join('\n\n');
+}
+
+/** Sections 1 to 5: through the local server, in-process, and the cold start. */
+async function otherSections(section: (title: string, run: () => Promise<unknown>) => Promise<void>) {
+  const server = await startServerProcess(plan.users, plan.enumeration + 5);
+  let used = 0;
+  let loginCpu: LoginCpu = { verifyCpuMs: Number.NaN, generatorCpuMs: Number.NaN };
+  const nextUser = () => {
+    if (used >= plan.users) throw new Error(`the bench ran out of its ${plan.users} users`);
+    return used++;
+  };
+  try {
+    await section('1. password grant efficiency', async () => {
+      loginCpu = await passwordGrantEfficiency(server, nextUser);
+    });
+    await section('5. enumeration timing', () => enumerationTiming(server, nextUser));
+    await section('3. refresh grant end to end', () => refreshEndToEnd(server, nextUser));
+  } finally {
+    await server.close();
+  }
+  await section('2. handler CPU in-process', () => handlerCpu(loginCpu));
+  await section('4. cold start of the Lambda bundles', coldStart);
 }
 
 await main();

@@ -4,29 +4,12 @@
  * clients, one password grant), with DynamoDB served by dynalite and KMS and Secrets Manager by
  * doubles on loopback, as in the bundle smoke test (test/helpers/lambda-task.ts runs both).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
-import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
-import { counterHashKeyOf } from '../functions/adapters/secrets/counter-hash-key.ts';
-import { createUser } from '../functions/admin/user-admin.ts';
-import { parseConfig } from '../functions/config/load.ts';
-import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../functions/deployment.ts';
-import { startEmbeddedStore } from '../functions/local/embedded-store.ts';
-import { systemClock } from '../functions/oauth/ports.ts';
-import { localTableNames, tables } from '../functions/store-schema.ts';
-import { buildBundles } from '../scripts/build-bundles.ts';
-import { proxyEvent } from '../test/helpers/events.ts';
-import { startKmsDouble, testKmsKey } from '../test/helpers/kms.ts';
-import { lambdaEnvironment, prepareTaskRoot, startFunctionProcess } from '../test/helpers/lambda-task.ts';
-import {
-  startSecretsManagerDouble,
-  TEST_COUNTER_KEY_SECRET,
-  testSecretArn,
-} from '../test/helpers/secrets-manager.ts';
+import { startFunctionProcess } from '../test/helpers/lambda-task.ts';
 import { median } from './load.ts';
-import { BENCH_PASSWORD, benchConfig } from './local-server-process.ts';
+import { BENCH_PASSWORD } from './local-server-process.ts';
+import { BENCH_USER, prepareTokenFunction, tokenEvent } from './token-function.ts';
 
 export interface ColdStart {
   /** Bytes of each bundle's JavaScript: index.mjs and its chunks. */
@@ -40,53 +23,16 @@ export interface ColdStart {
 }
 
 export async function measureColdStart(runs: number): Promise<ColdStart> {
-  const workDir = mkdtempSync(join(tmpdir(), 'passgate-bench-cold-'));
-  const store = await startEmbeddedStore(join(workDir, 'dynalite'));
-  const key = testKmsKey();
-  const kms = await startKmsDouble([key]);
-  const secretArn = testSecretArn();
-  const secretsManager = await startSecretsManagerDouble({ [secretArn]: TEST_COUNTER_KEY_SECRET });
+  const fn = await prepareTokenFunction();
   try {
-    const reports = await buildBundles();
-    const bundleBytes = Object.fromEntries(reports.map((report) => [report.endpoint, report.codeBytes]));
-    const token = reports.find((report) => report.endpoint === 'token');
-    if (!token) throw new Error('no token bundle was built');
-
-    const config = parseConfig(benchConfig());
-    await createUser(
-      {
-        config,
-        ...dynamoStores(store.db, localTableNames),
-        counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, secretArn),
-        hasher: new Argon2Hasher(),
-        clock: systemClock,
-      },
-      { realm: 'customers', username: 'alice', password: BENCH_PASSWORD },
-    );
-    mkdirSync(join(workDir, 'token'));
-    const taskRoot = prepareTaskRoot(token.dir, join(workDir, 'token', 'task'));
-    writeFileSync(join(taskRoot, CONFIG_FILE_NAME), JSON.stringify(config));
-    const env = {
-      ...lambdaEnvironment({
-        dynamodb: store.endpoint,
-        kms: kms.endpoint,
-        secretsManager: secretsManager.endpoint,
-      }),
-      ...Object.fromEntries(
-        tables.map((table) => [tableEnvironmentVariable(table.id), localTableNames[table.id]]),
-      ),
-      [environment.signingKeyId]: key.keyId,
-      [environment.counterKeySecretArn]: secretArn,
-    };
-    const event = proxyEvent({
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'okhttp/4.12.0' },
-      body: new URLSearchParams({
-        grant_type: 'password',
-        client_id: 'mobile-app',
-        username: 'alice',
-        password: BENCH_PASSWORD,
-        scope: 'openid offline_access read:orders',
-      }).toString(),
+    const bundleBytes = Object.fromEntries(fn.bundles.map((report) => [report.endpoint, report.codeBytes]));
+    const { taskRoot, env, workDir } = fn;
+    const event = tokenEvent({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: BENCH_USER,
+      password: BENCH_PASSWORD,
+      scope: 'openid offline_access read:orders',
     });
 
     // BENCH_CPU_PROF=<dir>: a V8 CPU profile of every cold start, to see where its time goes.
@@ -98,17 +44,17 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
     const firstCalls: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const fn = await startFunctionProcess(taskRoot, env, profile);
+      const running = await startFunctionProcess(taskRoot, env, profile);
       try {
-        const result = await fn.invoke(event);
+        const result = await running.invoke(event);
         totals.push(performance.now() - started);
         if (result.statusCode !== 200) {
-          throw new Error(`token bundle answered ${result.statusCode} ${result.body}\n${fn.output()}`);
+          throw new Error(`token bundle answered ${result.statusCode} ${result.body}\n${running.output()}`);
         }
-        imports.push(fn.importedAtMs);
-        firstCalls.push(result.atMs - fn.importedAtMs);
+        imports.push(running.importedAtMs);
+        firstCalls.push(result.atMs - running.importedAtMs);
       } finally {
-        fn.stop();
+        running.stop();
       }
     }
     const emptyRoot = join(workDir, 'empty', 'task');
@@ -120,12 +66,12 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
     const empties: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const fn = await startFunctionProcess(emptyRoot, env);
+      const empty = await startFunctionProcess(emptyRoot, env);
       try {
-        await fn.invoke(event);
+        await empty.invoke(event);
         empties.push(performance.now() - started);
       } finally {
-        fn.stop();
+        empty.stop();
       }
     }
     return {
@@ -136,9 +82,6 @@ export async function measureColdStart(runs: number): Promise<ColdStart> {
       firstCallMs: median(firstCalls),
     };
   } finally {
-    await secretsManager.close();
-    await kms.close();
-    await store.close();
-    rmSync(workDir, { recursive: true, force: true });
+    await fn.close();
   }
 }

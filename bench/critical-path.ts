@@ -1,0 +1,168 @@
+/**
+ * The critical path of each grant in the built token function: every DynamoDB, KMS and Secrets
+ * Manager call is delayed by the same fixed time (delay-proxy.ts), and a grant's median latency
+ * with the delay, minus its median without, divided by the delay, is the number of calls it waits
+ * for one after another (its sequential rounds). On Lambda the billed duration is wall time, so
+ * each round is paid for in milliseconds, and felt by the user.
+ *
+ * On a busy machine timers fire late and that ratio overshoots, so the rounds are also counted
+ * exactly from the proxies' log: the longest chain of calls each of which started after the one
+ * before it was answered.
+ *
+ * One fresh function process per run: its first call is the first login after a cold start; then
+ * warm logins, failed logins and refreshes. Runs alternate between no delay and the delay, so
+ * that a machine whose load drifts during the bench affects both sides alike.
+ */
+import { startFunctionProcess } from '../test/helpers/lambda-task.ts';
+import type { ProxiedCall } from './delay-proxy.ts';
+import { median } from './load.ts';
+import { BENCH_PASSWORD } from './local-server-process.ts';
+import { BENCH_USER, prepareTokenFunction, type TokenFunction, tokenEvent } from './token-function.ts';
+
+export type PathGrant = 'login' | 'wrong password' | 'refresh' | 'first login after a cold start';
+
+export interface GrantPath {
+  readonly grant: PathGrant;
+  /** Median ms without added delay, and with `delayMs` added to every AWS call. */
+  readonly p50Ms: number;
+  readonly p50DelayedMs: number;
+  readonly delayMs: number;
+  /** (p50 delayed − p50) ÷ delay: the calls waited for one after another, as timed. */
+  readonly timedRounds: number;
+  /** The longest chain of calls, each started after the previous one's answer (delayed runs). */
+  readonly rounds: number;
+  /** Calls per grant, by operation (`GetItem`, `Sign` …) and by service. */
+  readonly operations: Readonly<Record<string, number>>;
+  readonly dynamodbCalls: number;
+  readonly kmsCalls: number;
+  readonly secretsManagerCalls: number;
+}
+
+const login = tokenEvent({
+  grant_type: 'password',
+  client_id: 'mobile-app',
+  username: BENCH_USER,
+  password: BENCH_PASSWORD,
+  scope: 'openid offline_access read:orders',
+});
+// From another IP: the successful logins' counter then holds no failure of the day, as for most users.
+const wrongPassword = tokenEvent(
+  { grant_type: 'password', client_id: 'mobile-app', username: BENCH_USER, password: 'not the password' },
+  '203.0.113.9',
+);
+const refresh = (token: string) =>
+  tokenEvent({ grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: token });
+
+interface Sample {
+  readonly ms: number;
+  readonly calls: readonly ProxiedCall[];
+}
+
+/** The calls `fn`'s proxies saw during `run`, and how long it took as its caller saw it. */
+async function sample<T>(fn: TokenFunction, run: () => Promise<T>): Promise<Sample & { result: T }> {
+  const seen = fn.calls().length;
+  const started = performance.now();
+  const result = await run();
+  const ms = performance.now() - started;
+  return { ms, calls: fn.calls().slice(seen), result };
+}
+
+/** The longest chain of calls in which each one started after the one before it was answered. */
+export function longestChain(calls: readonly ProxiedCall[]): number {
+  const sorted = [...calls].sort((a, b) => a.startMs - b.startMs);
+  const depth: number[] = [];
+  sorted.forEach((call, i) => {
+    let before = 0;
+    for (let j = 0; j < i; j++) {
+      if ((sorted[j] as ProxiedCall).endMs <= call.startMs) before = Math.max(before, depth[j] as number);
+    }
+    depth.push(before + 1);
+  });
+  return Math.max(0, ...depth);
+}
+
+/** Calls per operation, without the service prefix: `{ GetItem: 3, Sign: 2 }`. */
+function operationsOf(calls: readonly ProxiedCall[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { operation } of calls) {
+    const name = operation.split('.')[1] ?? operation;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/**
+ * `runs` fresh function processes per delay, each with `warm` rounds of warm grants after its
+ * first login. The call counts are those of the undelayed runs' last sample (they do not vary).
+ */
+export async function measureCriticalPath(options: {
+  runs: number;
+  warm: number;
+  delayMs: number;
+}): Promise<GrantPath[]> {
+  const fn = await prepareTokenFunction();
+  const samples = new Map<PathGrant, Map<number, Sample[]>>();
+  const keep = (grant: PathGrant, delay: number, taken: Sample) => {
+    const byDelay = samples.get(grant) ?? new Map<number, Sample[]>();
+    samples.set(grant, byDelay);
+    byDelay.set(delay, [...(byDelay.get(delay) ?? []), taken]);
+  };
+  try {
+    for (let run = 0; run < options.runs; run++) {
+      const delays = run % 2 === 0 ? [0, options.delayMs] : [options.delayMs, 0];
+      for (const delay of delays) {
+        fn.setDelay(0); // the process starts alike in both halves
+        const lambda = await startFunctionProcess(fn.taskRoot, fn.env);
+        try {
+          fn.setDelay(delay);
+          const expect = (status: number, reply: { statusCode: number; body: string }) => {
+            if (reply.statusCode !== status) {
+              throw new Error(
+                `token function answered ${reply.statusCode} ${reply.body}\n${lambda.output()}`,
+              );
+            }
+            return JSON.parse(reply.body) as Record<string, string>;
+          };
+          const first = await sample(fn, () => lambda.invoke(login));
+          keep('first login after a cold start', delay, first);
+          let token = expect(200, first.result).refresh_token as string;
+          for (let i = 0; i < options.warm; i++) {
+            const success = await sample(fn, () => lambda.invoke(login));
+            keep('login', delay, success);
+            expect(200, success.result);
+            const failure = await sample(fn, () => lambda.invoke(wrongPassword));
+            keep('wrong password', delay, failure);
+            expect(400, failure.result);
+            const refreshed = await sample(fn, () => lambda.invoke(refresh(token)));
+            keep('refresh', delay, refreshed);
+            token = expect(200, refreshed.result).refresh_token as string;
+          }
+        } finally {
+          lambda.stop();
+        }
+      }
+    }
+  } finally {
+    await fn.close();
+  }
+  return [...samples].map(([grant, byDelay]) => {
+    const plain = byDelay.get(0) ?? [];
+    const delayed = byDelay.get(options.delayMs) ?? [];
+    const p50Ms = median(plain.map((taken) => taken.ms));
+    const p50DelayedMs = median(delayed.map((taken) => taken.ms));
+    const calls = plain.at(-1)?.calls ?? [];
+    const of = (service: string) => calls.filter(({ operation }) => operation.startsWith(service)).length;
+    return {
+      grant,
+      p50Ms,
+      p50DelayedMs,
+      delayMs: options.delayMs,
+      timedRounds: (p50DelayedMs - p50Ms) / options.delayMs,
+      rounds: median(delayed.map((taken) => longestChain(taken.calls))),
+      operations: operationsOf(calls),
+      dynamodbCalls: of('DynamoDB'),
+      kmsCalls: of('TrentService'),
+      secretsManagerCalls: of('secretsmanager'),
+    };
+  });
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { longestChain } from '../../bench/critical-path.ts';
+import { BEGIN, END, withBenchBlock } from '../../bench/write-docs.ts';
+
+describe('the bench writes its figures into the performance page', () => {
+  it('replaces only what lies between the markers', () => {
+    const page = `# Performance\n\nProse.\n\n${BEGIN}\nold figures\n${END}\n\nMore prose.\n`;
+    const written = withBenchBlock(page, '| new | figures |');
+    expect(written).toContain('# Performance\n\nProse.\n\n<!-- bench:begin -->');
+    expect(written).toContain('| new | figures |\n\n<!-- bench:end -->\n\nMore prose.\n');
+    expect(written).not.toContain('old figures');
+    expect(withBenchBlock(written, '| new | figures |')).toBe(written);
+  });
+
+  it('adds the markers at the end of a page that has none', () => {
+    expect(withBenchBlock('# Performance\n', 'figures')).toMatch(
+      /^# Performance\n\n<!-- bench:begin -->\n.*\n\nfigures\n\n<!-- bench:end -->\n$/,
+    );
+  });
+});
+
+describe('sequential rounds from a log of calls', () => {
+  const call = (startMs: number, endMs: number) => ({ operation: 'x', startMs, endMs });
+
+  it('counts calls side by side once and calls that waited for an answer each', () => {
+    // Two reads side by side, a write after both, then two more side by side.
+    expect(longestChain([call(0, 10), call(1, 11), call(12, 22), call(23, 33), call(23, 34)])).toBe(3);
+    expect(longestChain([])).toBe(0);
+  });
+});

@@ -1,0 +1,97 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
+import type { Services } from '../../functions/oauth/services.ts';
+import type { TokenResponse } from '../../functions/oauth/tokens.ts';
+import { memoryServices, publicClient, requestInfo } from '../helpers/memory-ports.ts';
+import { RoundCounter } from '../helpers/round-counter.ts';
+
+/**
+ * On Lambda every store or KMS call that waits for another one's answer is paid for in billed
+ * milliseconds and felt by the user. These tests pin how many such rounds, and which calls, each
+ * grant makes (docs/performance.md has the measured figures): a change that adds a sequential
+ * call, or a call at all, fails here and must say why.
+ */
+const PASSWORD = 'correct horse battery staple';
+const info = requestInfo({ requestId: 'rounds' });
+
+let services: Services;
+let counter: RoundCounter;
+
+beforeEach(async () => {
+  const memory = await memoryServices();
+  await memory.users.create({
+    realm: 'customers',
+    user_id: 'id-alice',
+    session_epoch: 0,
+    username: 'alice',
+    username_key: 'alice',
+    email: 'alice@example.com',
+    email_verified: true,
+    blocked: false,
+    created_at: '2026-01-01T00:00:00.000Z',
+    password_hash: `plain:${PASSWORD}`,
+    permissions: {},
+  });
+  counter = new RoundCounter();
+  services = counter.wrapServices(memory.services);
+});
+
+const token = (params: Record<string, string>) =>
+  handleTokenRequest({ client_id: 'mobile-app', ...params }, publicClient, info, services);
+const login = (username = 'alice', password = PASSWORD) =>
+  token({ grant_type: 'password', username, password, scope: 'openid offline_access read:orders' });
+
+/** The grant's calls, `name@round`, sorted within each round. */
+async function roundsOf(grant: () => Promise<unknown>) {
+  counter.reset();
+  await grant().catch(() => undefined);
+  return { rounds: counter.rounds, calls: [...counter.calls].sort((a, b) => a.localeCompare(b)) };
+}
+
+describe('sequential rounds of store and signing calls per grant', () => {
+  it('a successful login: counters and user, the charge, then signing beside the refund, the session and the login record', async () => {
+    expect(await roundsOf(login)).toEqual({
+      rounds: 5,
+      calls: [
+        'attempts.charge@2',
+        'attempts.read@1',
+        'attempts.refund@3',
+        'refreshTokens.createFamily@4',
+        'refreshTokens.putToken@4',
+        'signer.sign@3',
+        'signer.sign@3',
+        'users.findByUsername@1',
+        'users.recordLogin@5',
+      ],
+    });
+  });
+
+  it('a wrong password and an unknown user take the same rounds and the same calls', async () => {
+    const wrong = await roundsOf(() => login('alice', 'not the password'));
+    expect(wrong).toEqual({
+      rounds: 3,
+      calls: ['attempts.charge@2', 'attempts.read@1', 'users.findByUsername@1', 'users.hashCostClasses@3'],
+    });
+    expect(await roundsOf(() => login('nobody', 'not the password'))).toEqual(wrong);
+  });
+
+  it('a refresh: the token, then its family and user, then signing, the successor and the rotation', async () => {
+    const first = (await login()) as TokenResponse;
+    expect(
+      await roundsOf(() =>
+        token({ grant_type: 'refresh_token', refresh_token: first.refresh_token as string }),
+      ),
+    ).toEqual({
+      rounds: 5,
+      calls: [
+        'refreshTokens.advanceFamily@5',
+        'refreshTokens.findFamily@2',
+        'refreshTokens.findToken@1',
+        'refreshTokens.putToken@4',
+        'signer.sign@3',
+        'signer.sign@3',
+        'users.findByUsername@2',
+      ],
+    });
+  });
+});
