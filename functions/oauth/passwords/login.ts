@@ -74,10 +74,12 @@ export async function passwordLogin(
   );
   const now = services.clock.now();
   const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
-  // Independent round trips overlap: taking back the charge, upgrading an outdated hash and signing.
-  // A failure in any of them is a 503 that leaves nothing usable: tokens only leave in the answer.
-  // The 503 waits for the others, so no write is still landing after it.
-  const [response] = await allLanded([
+  // Independent round trips overlap: taking back the charge, upgrading an outdated hash, signing
+  // and writing the session. A failure in any of them is a 503 that leaves nothing usable: tokens,
+  // the refresh token's value included, only leave in the answer, so a session written beside a
+  // failed signature is one nobody holds a token for. The 503 waits for the others, so no write
+  // is still landing after it.
+  const [response, refreshToken] = await allLanded([
     mintTokens(services.signer, {
       issuer: info.issuer,
       client,
@@ -87,19 +89,14 @@ export async function passwordLogin(
       gty,
       now: Math.floor(now / 1000),
     }),
+    offersRefreshToken(client, api, scopes)
+      ? startSession(services.refreshTokens, services.config, { client, api, user, scopes, now })
+      : undefined,
     refundAttempt(services, counters, attempt),
     upgradePasswordHashIfOutdated(services, user, normalized),
   ]);
-  // Signed first, stored second: a signing failure leaves no session behind.
-  if (offersRefreshToken(client, api, scopes)) {
-    response.refresh_token = await startSession(services.refreshTokens, services.config, {
-      client,
-      api,
-      user,
-      scopes,
-      now,
-    });
-  }
+  if (refreshToken !== undefined) response.refresh_token = refreshToken;
+  // Counted once the tokens exist, so a login that answered 503 is not counted.
   await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
   event('s', 'Successful login', user);
   return response;

@@ -1,4 +1,5 @@
 import type { ClientConfig } from '../../config/schema.ts';
+import { allLanded } from '../all-landed.ts';
 import { audit } from '../audit.ts';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
@@ -6,7 +7,7 @@ import type { RefreshFamily, UserRecord } from '../ports.ts';
 import { clientIp } from '../protection/client-ip.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { RequestInfo, Services } from '../services.ts';
-import { mintTokens, type TokenResponse } from '../tokens.ts';
+import { type Authorization, mintTokens, type TokenResponse } from '../tokens.ts';
 import {
   classifyRefreshToken,
   hashRefreshToken,
@@ -29,8 +30,8 @@ const MAX_ATTEMPTS = 3;
 /**
  * The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
  *
- * Crash safety, with single-item conditional writes only: tokens are signed first (a KMS failure
- * writes nothing), then (1) the successor's record is put, then (2) the family's `current` is
+ * Crash safety, with single-item conditional writes only: (1) the successor's record is put while
+ * the tokens are signed (a KMS failure leaves only that unreachable record), then (2) the family's `current` is
  * moved from the presented token to the successor on the condition that it still is the presented
  * one. Before (2) the presented token is still the live one and the successor is unreachable; (2)
  * is the single point at which the rotation happens, and only then is the successor sent out.
@@ -99,13 +100,27 @@ async function rotate(
     const userProblem = sessionUserProblem(presented.family, found.user);
     if (userProblem) throw refused(userProblem);
     const session = { family: presented.family, user: found.user as UserRecord, requested, named, now };
-    minted ??= await mintRefreshed(request, services, session);
-    if (presented.state === 'grace') return { ...minted, refresh_token: presented.successor };
+    // The request's own mistakes are refused before anything is written.
+    const authorization = refreshedAuthorization(request, services, session);
+    if (presented.state === 'grace') {
+      minted ??= await mintTokens(services.signer, authorization);
+      return { ...minted, refresh_token: presented.successor };
+    }
 
     const next = newRefreshToken();
     const nextHash = hashRefreshToken(next);
-    // (1) Harmless alone: not current, and nobody holds its value.
-    await services.refreshTokens.putToken(tokenRecord(services.config, presented.family, nextHash, now));
+    // (1) Harmless alone: not current, and nobody holds its value; so it is written while the
+    // tokens are signed. A signing failure takes it back (and were that to fail too, the record
+    // stays unreachable until its TTL).
+    const successor = services.refreshTokens.putToken(
+      tokenRecord(services.config, presented.family, nextHash, now),
+    );
+    try {
+      [minted] = await allLanded([minted ?? mintTokens(services.signer, authorization), successor]);
+    } catch (error) {
+      await successor.then(() => services.refreshTokens.deleteToken(nextHash)).catch(() => undefined);
+      throw error;
+    }
     // (2) The rotation itself.
     const advanced = await services.refreshTokens.advanceFamily(presented.family.family_id, {
       from: found.hash,
@@ -128,10 +143,11 @@ async function rotate(
 }
 
 /**
- * The new access token (and ID token): the family's audience and scope, narrowed on request only
- * (RFC 6749 §6), and filtered again by the user's current permissions where the API enforces them.
+ * What the new access token (and ID token) carry: the family's audience and scope, narrowed on
+ * request only (RFC 6749 §6), and filtered again by the user's current permissions where the API
+ * enforces them.
  */
-async function mintRefreshed(
+function refreshedAuthorization(
   request: TokenRequest,
   services: Services,
   session: {
@@ -141,7 +157,7 @@ async function mintRefreshed(
     named: string | undefined;
     now: number;
   },
-): Promise<TokenResponse> {
+): Authorization {
   const { client } = request;
   const { family, user, requested } = session;
   if (session.named !== undefined && session.named !== family.audience) {
@@ -160,7 +176,7 @@ async function mintRefreshed(
       `not granted: ${beyond.join(' ').slice(0, 200)}`,
     );
   }
-  return mintTokens(services.signer, {
+  return {
     issuer: request.info.issuer,
     client,
     api,
@@ -169,7 +185,7 @@ async function mintRefreshed(
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),
-  });
+  };
 }
 
 /** RFC 9700 §4.14.2: a rotated-out token used again means one of two holders is an attacker. */
