@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startFunctionProcess } from '../test/helpers/lambda-task.ts';
 import { median } from './load.ts';
 import { BENCH_PASSWORD } from './local-server-process.ts';
-import { BENCH_USER, prepareTokenFunction, tokenEvent } from './token-function.ts';
+import { BENCH_USER, prepareTokenFunction, type SigningMode, tokenEvent } from './token-function.ts';
 
 export interface ColdStart {
   /** Bytes of each bundle's JavaScript: index.mjs and its chunks. */
@@ -22,8 +22,8 @@ export interface ColdStart {
   readonly emptyHandlerMs: number;
 }
 
-export async function measureColdStart(runs: number): Promise<ColdStart> {
-  const fn = await prepareTokenFunction();
+export async function measureColdStart(runs: number, signing: SigningMode): Promise<ColdStart> {
+  const fn = await prepareTokenFunction(signing);
   try {
     const bundleBytes = Object.fromEntries(fn.bundles.map((report) => [report.endpoint, report.codeBytes]));
     const { taskRoot, env, workDir } = fn;

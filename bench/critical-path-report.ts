@@ -23,7 +23,7 @@ function operationList(operations: Readonly<Record<string, number>>): string {
     .join(', ');
 }
 
-export function criticalPathTable(paths: readonly (GrantPath & { signing: string })[]): string {
+export function criticalPathTable(paths: readonly GrantPath[]): string {
   const delay = paths[0]?.delayMs ?? 0;
   return [
     ...header([
@@ -58,7 +58,7 @@ export function criticalPathTable(paths: readonly (GrantPath & { signing: string
 }
 
 /** Dollars per million warm logins and refreshes, per signing mode. */
-export function costTable(paths: readonly (GrantPath & { signing: string })[]): string {
+export function costTable(paths: readonly GrantPath[]): string {
   const priced = paths.filter((path) => path.grant === 'login' || path.grant === 'refresh');
   return [
     ...header(['grant', 'signing', 'billed duration', 'Lambda', 'DynamoDB', 'KMS', 'total per million']),

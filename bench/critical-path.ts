@@ -17,12 +17,19 @@ import { startFunctionProcess } from '../test/helpers/lambda-task.ts';
 import type { ProxiedCall } from './delay-proxy.ts';
 import { median } from './load.ts';
 import { BENCH_PASSWORD } from './local-server-process.ts';
-import { BENCH_USER, prepareTokenFunction, type TokenFunction, tokenEvent } from './token-function.ts';
+import {
+  BENCH_USER,
+  prepareTokenFunction,
+  type SigningMode,
+  type TokenFunction,
+  tokenEvent,
+} from './token-function.ts';
 
 export type PathGrant = 'login' | 'wrong password' | 'refresh' | 'first login after a cold start';
 
 export interface GrantPath {
   readonly grant: PathGrant;
+  readonly signing: SigningMode;
   /** Median ms without added delay, and with `delayMs` added to every AWS call. */
   readonly p50Ms: number;
   readonly p50DelayedMs: number;
@@ -99,8 +106,9 @@ export async function measureCriticalPath(options: {
   runs: number;
   warm: number;
   delayMs: number;
+  signing: SigningMode;
 }): Promise<GrantPath[]> {
-  const fn = await prepareTokenFunction();
+  const fn = await prepareTokenFunction(options.signing);
   const samples = new Map<PathGrant, Map<number, Sample[]>>();
   const keep = (grant: PathGrant, delay: number, taken: Sample) => {
     const byDelay = samples.get(grant) ?? new Map<number, Sample[]>();
@@ -154,6 +162,7 @@ export async function measureCriticalPath(options: {
     const of = (service: string) => calls.filter(({ operation }) => operation.startsWith(service)).length;
     return {
       grant,
+      signing: options.signing,
       p50Ms,
       p50DelayedMs,
       delayMs: options.delayMs,

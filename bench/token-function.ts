@@ -13,13 +13,14 @@ import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import { counterHashKeyOf } from '../functions/adapters/secrets/counter-hash-key.ts';
 import { createUser } from '../functions/admin/user-admin.ts';
 import { parseConfig } from '../functions/config/load.ts';
+import type { TenantConfig } from '../functions/config/schema.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../functions/deployment.ts';
 import { startEmbeddedStore } from '../functions/local/embedded-store.ts';
 import { systemClock } from '../functions/oauth/ports.ts';
 import { localTableNames, tables } from '../functions/store-schema.ts';
 import { type BundleReport, buildBundles } from '../scripts/build-bundles.ts';
 import { proxyEvent } from '../test/helpers/events.ts';
-import { startKmsDouble, testKmsKey } from '../test/helpers/kms.ts';
+import { startKmsDouble, testKmsKey, testWrappingKey } from '../test/helpers/kms.ts';
 import { lambdaEnvironment, prepareTaskRoot } from '../test/helpers/lambda-task.ts';
 import {
   startSecretsManagerDouble,
@@ -58,11 +59,14 @@ export function tokenEvent(params: Record<string, string>, sourceIp?: string): A
   });
 }
 
-export async function prepareTokenFunction(): Promise<TokenFunction> {
+export type SigningMode = TenantConfig['signing']['mode'];
+
+export async function prepareTokenFunction(signing: SigningMode = 'kms'): Promise<TokenFunction> {
   const workDir = mkdtempSync(join(tmpdir(), 'passgate-bench-fn-'));
   const store = await startEmbeddedStore(join(workDir, 'dynalite'));
   const key = testKmsKey();
-  const kms = await startKmsDouble([key]);
+  const wrapping = testWrappingKey();
+  const kms = await startKmsDouble([key], [wrapping]);
   const secretArn = testSecretArn();
   const secretsManager = await startSecretsManagerDouble({ [secretArn]: TEST_COUNTER_KEY_SECRET });
   const proxies = {
@@ -81,7 +85,7 @@ export async function prepareTokenFunction(): Promise<TokenFunction> {
     const bundles = await buildBundles();
     const token = bundles.find((report) => report.endpoint === 'token');
     if (!token) throw new Error('no token bundle was built');
-    const config = parseConfig(benchConfig());
+    const config = parseConfig({ ...benchConfig(), signing: { mode: signing } });
     await createUser(
       {
         config,
@@ -104,7 +108,9 @@ export async function prepareTokenFunction(): Promise<TokenFunction> {
       ...Object.fromEntries(
         tables.map((table) => [tableEnvironmentVariable(table.id), localTableNames[table.id]]),
       ),
-      [environment.signingKeyId]: key.keyId,
+      ...(signing === 'kms'
+        ? { [environment.signingKeyId]: key.keyId }
+        : { [environment.wrappingKeyId]: wrapping.keyId, [environment.signingKeyName]: 'initial' }),
       [environment.counterKeySecretArn]: secretArn,
     };
     return {

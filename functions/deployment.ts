@@ -21,6 +21,12 @@ export const environment = {
   signingKeyId: 'PASSGATE_SIGNING_KEY_ID',
   /** Comma-separated KMS key ARNs published in the JWKS besides the signing key (rotation). */
   verificationKeyIds: 'PASSGATE_VERIFICATION_KEY_IDS',
+  /** `kms-wrapped` signing: the symmetric KMS key (ARN) that encrypts the key pairs' private halves. */
+  wrappingKeyId: 'PASSGATE_WRAPPING_KEY_ID',
+  /** `kms-wrapped` signing: the name of the key that signs new tokens (signing-keys table). */
+  signingKeyName: 'PASSGATE_SIGNING_KEY_NAME',
+  /** `kms-wrapped` signing: comma-separated names of keys published in the JWKS besides it. */
+  verificationKeyNames: 'PASSGATE_VERIFICATION_KEY_NAMES',
   /** Fixed issuer for a custom domain; absent, the issuer comes from each request (request-info.ts). */
   issuer: 'PASSGATE_ISSUER',
   /**

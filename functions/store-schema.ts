@@ -23,7 +23,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users' | 'refresh-tokens' | 'attempts';
+  readonly id: 'users' | 'refresh-tokens' | 'attempts' | 'signing-keys';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -84,7 +84,23 @@ export const refreshTokensTable = {
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [usersTable, refreshTokensTable, attemptsTable];
+/**
+ * Signing keys of the `kms-wrapped` mode, one item per key name (`key#<name>`): the private key
+ * as KMS encrypted it under the stack's symmetric key (never in the clear) and the public key. The
+ * first function that needs a key generates it and writes it on the condition that no other did.
+ */
+export const signingKeysTable = {
+  id: 'signing-keys',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [],
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [
+  usersTable,
+  refreshTokensTable,
+  attemptsTable,
+  signingKeysTable,
+];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
 export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
@@ -95,4 +111,5 @@ export const localTableNames: TableNames = {
   // Renamed with the one-item-per-user-and-IP format and its by-ip-day index, which dynalite cannot
   // add to an existing table; counters in the old table lapse within a day anyway.
   attempts: 'passgate-login-counters',
+  'signing-keys': 'passgate-signing-keys',
 };

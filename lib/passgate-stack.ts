@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CfnOutput, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -23,7 +23,7 @@ import { tables as tableDefinitions } from '../functions/store-schema.ts';
 import { CounterHashKey } from './constructs/counter-hash-key.ts';
 import { ExampleApi } from './constructs/example-api.ts';
 import { bundleWithConfig, PassgateFunction } from './constructs/passgate-function.ts';
-import { SigningKeys } from './constructs/signing-keys.ts';
+import { SigningKeys, WrappedSigningKeys } from './constructs/signing-keys.ts';
 import { type CustomDomainProps, TokenApi } from './constructs/token-api.ts';
 import { UserDirectory } from './constructs/user-directory.ts';
 import { type AccountTakeoverPreventionProps, WebAcl } from './constructs/web-acl.ts';
@@ -213,10 +213,13 @@ export class PassgateStack extends Stack {
     const stageName = props.stageName ?? 'prod';
 
     const directory = new UserDirectory(this, 'UserDirectory');
-    const keys = new SigningKeys(this, 'SigningKeys', {
-      current: props.signingKey ?? 'initial',
-      verification: props.verificationKeys ?? [],
-    });
+    const keyNames = { current: props.signingKey ?? 'initial', verification: props.verificationKeys ?? [] };
+    // One set of keys per signing mode (docs/operating.md compares them); the names are the same.
+    const wrapped =
+      tenantConfig.signing.mode === 'kms-wrapped'
+        ? new WrappedSigningKeys(this, 'WrappedSigningKeys', keyNames)
+        : undefined;
+    const keys = wrapped ? undefined : new SigningKeys(this, 'SigningKeys', keyNames);
     const counterKey = new CounterHashKey(this, 'CounterHashKey');
 
     const functions = new Map<EndpointName, PassgateFunction>();
@@ -234,13 +237,14 @@ export class PassgateStack extends Stack {
               table.tableName,
             ]),
           ),
-          [environment.signingKeyId]: keys.current.keyArn,
-          ...(keys.all.length > 1
+          ...(keys ? kmsKeysEnvironment(keys) : {}),
+          ...(wrapped
             ? {
-                [environment.verificationKeyIds]: Fn.join(
-                  ',',
-                  keys.all.slice(1).map((key) => key.keyArn),
-                ),
+                [environment.wrappingKeyId]: wrapped.wrappingKey.keyArn,
+                [environment.signingKeyName]: keyNames.current,
+                ...(keyNames.verification.length > 0
+                  ? { [environment.verificationKeyNames]: keyNames.verification.join(',') }
+                  : {}),
               }
             : {}),
           ...(props.customDomain
@@ -250,6 +254,7 @@ export class PassgateStack extends Stack {
         },
       });
       grantNeeds(fn, needs, directory.tables, keys, counterKey.secret);
+      wrapped?.grant(fn.role, needs.signingKeys, directory.tables.get('signing-keys') as ITable);
       functions.set(endpoint, fn);
     }
     this.functions = new Map([...functions].map(([name, fn]) => [name, fn.function]));
@@ -357,6 +362,21 @@ export class PassgateStack extends Stack {
   }
 }
 
+/** The `kms` mode's keys, by ARN: the one that signs, and the others the JWKS publishes. */
+function kmsKeysEnvironment(keys: SigningKeys): Record<string, string> {
+  return {
+    [environment.signingKeyId]: keys.current.keyArn,
+    ...(keys.all.length > 1
+      ? {
+          [environment.verificationKeyIds]: Fn.join(
+            ',',
+            keys.all.slice(1).map((key) => key.keyArn),
+          ),
+        }
+      : {}),
+  };
+}
+
 function tokenRouteOf(all: readonly Route[]): Route {
   const route = all.find((candidate) => candidate.endpoint === 'token' && candidate.method === 'POST');
   if (!route) throw new Error('routes.ts has no POST route to the token endpoint');
@@ -368,7 +388,7 @@ function grantNeeds(
   fn: PassgateFunction,
   needs: EndpointNeeds,
   tables: ReadonlyMap<TableId, { tableArn: string }>,
-  keys: { current: Key; all: readonly Key[] },
+  keys: SigningKeys | undefined,
   counterKeySecret: ISecret,
 ) {
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
@@ -389,7 +409,7 @@ function grantNeeds(
       }),
     );
   }
-  if (needs.signingKeys.includes('sign')) {
+  if (keys && needs.signingKeys.includes('sign')) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['kms:Sign'],
@@ -405,7 +425,7 @@ function grantNeeds(
       }),
     );
   }
-  const publicKeys = needs.signingKeys.length > 0 ? keys.all : [];
+  const publicKeys = keys && needs.signingKeys.length > 0 ? keys.all : [];
   if (publicKeys.length > 0) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: publicKeys.map((key) => key.keyArn) }),

@@ -3,6 +3,8 @@
  * The tenant config overrides some of them; the rest are house rules.
  */
 export const defaults = {
+  /** The private key stays in KMS unless the operator chooses otherwise (docs/operating.md, signing modes). */
+  signingMode: 'kms' as 'kms' | 'kms-wrapped',
   /** OWASP Password Storage Cheat Sheet, argon2id first option: m=19 MiB, t=2, p=1. */
   argon2: { memoryCost: 19456, timeCost: 2, parallelism: 1 },
   /** NIST SP 800-63B §3.1.1.2: at least 8 characters for memorised secrets chosen by the user. */

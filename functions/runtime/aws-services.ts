@@ -1,12 +1,15 @@
 import { resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
+import { KmsWrappedSigner } from '../adapters/signing/kms-wrapped-signer.ts';
 import { loadValidatedConfigFile } from '../config/config-file.ts';
+import type { TenantConfig } from '../config/schema.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../deployment.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
-import { type PasswordHasher, systemClock } from '../oauth/ports.ts';
+import { type PasswordHasher, type Signer, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
 import { noLoginCounters, noPasswordHashing } from './refusing-stand-ins.ts';
@@ -62,6 +65,44 @@ function fixedIssuer(env: NodeJS.ProcessEnv): string | undefined {
   return issuer;
 }
 
+const list = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+
+/** The variables each signing mode needs; the lists of further keys may be absent. */
+const signingVariables = {
+  kms: [environment.signingKeyId],
+  'kms-wrapped': [environment.wrappingKeyId, environment.signingKeyName],
+} as const;
+
+/** The signer of the config's signing mode, from the keys the stack names in the environment. */
+function signerFor(
+  mode: TenantConfig['signing']['mode'],
+  env: NodeJS.ProcessEnv,
+  db: DynamoDBDocumentClient,
+  tableNames: TableNames,
+): Signer {
+  const kms = new KMSClient(sdkClientConfig);
+  if (mode === 'kms-wrapped') {
+    const values = required(env, signingVariables[mode]);
+    return new KmsWrappedSigner({
+      kms,
+      db,
+      tableName: tableNames['signing-keys'],
+      wrappingKeyId: values[environment.wrappingKeyId] as string,
+      signingKeyName: values[environment.signingKeyName] as string,
+      verificationKeyNames: list(env[environment.verificationKeyNames]),
+    });
+  }
+  return new KmsSigner({
+    client: kms,
+    signingKeyId: required(env, signingVariables[mode])[environment.signingKeyId] as string,
+    verificationKeyIds: list(env[environment.verificationKeyIds]),
+  });
+}
+
 /**
  * The Lambda composition root: tables, keys, the counters' secret and the issuer from the
  * environment the stack sets (functions/deployment.ts), the tenant config from the file beside the
@@ -72,35 +113,30 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
   return async () => {
     const env = options.env ?? process.env;
     const tableVariables = tables.map((table) => tableEnvironmentVariable(table.id));
+    // Cold start: the secret is on its way while the config file is read.
+    const secretArn = env[environment.counterKeySecretArn];
+    const counterHashKey = secretArn ? options.counterHashKey?.(secretArn) : undefined;
+    counterHashKey?.catch(() => undefined); // awaited below; a bad config file must not leave it unhandled
+    const config = loadValidatedConfigFile(
+      resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PASSGATE_CONFIG || CONFIG_FILE_NAME),
+    );
     const values = required(env, [
       ...tableVariables,
-      environment.signingKeyId,
+      ...signingVariables[config.signing.mode],
       ...(options.counterHashKey ? [environment.counterKeySecretArn] : []),
     ]);
     const tableNames = Object.fromEntries(
       tables.map((table) => [table.id, values[tableEnvironmentVariable(table.id)]]),
     ) as TableNames;
-    // Cold start: the secret is on its way while the config file is read.
-    const counterHashKey = options.counterHashKey?.(values[environment.counterKeySecretArn] as string);
-    counterHashKey?.catch(() => undefined); // awaited below; a bad config file must not leave it unhandled
-    const config = loadValidatedConfigFile(
-      resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PASSGATE_CONFIG || CONFIG_FILE_NAME),
-    );
-    const verificationKeyIds = (env[environment.verificationKeyIds] ?? '')
-      .split(',')
-      .map((id) => id.trim())
-      .filter(Boolean);
+    const db = documentClient(sdkClientConfig);
+    const signer = signerFor(config.signing.mode, env, db, tableNames);
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
     return {
       config,
-      ...dynamoStores(documentClient(sdkClientConfig), tableNames),
+      ...dynamoStores(db, tableNames),
       ...counters,
       hasher: options.hasher ?? noPasswordHashing,
-      signer: new KmsSigner({
-        client: new KMSClient(sdkClientConfig),
-        signingKeyId: values[environment.signingKeyId] as string,
-        verificationKeyIds,
-      }),
+      signer,
       clock: systemClock,
       logger: options.logger ?? jsonLogger(),
       issuer: fixedIssuer(env),

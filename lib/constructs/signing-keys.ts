@@ -1,4 +1,6 @@
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key, KeySpec, KeyUsage } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 
@@ -33,5 +35,63 @@ export class SigningKeys extends Construct {
       });
     this.current = key(props.current);
     this.all = [this.current, ...props.verification.map(key)];
+  }
+}
+
+/**
+ * The `kms-wrapped` signing mode: one symmetric KMS key that encrypts the private half of every
+ * RSA key pair KMS generates for signing (GenerateDataKeyPairWithoutPlaintext). The pairs live in
+ * the signing-keys table, keyed by the same names as the asymmetric keys of the `kms` mode, so
+ * rotation is the same list of names (docs/operating.md). Each ciphertext is bound to its key name
+ * by the encryption context, which the grants below require.
+ */
+export class WrappedSigningKeys extends Construct {
+  readonly wrappingKey: Key;
+  readonly names: readonly string[];
+
+  constructor(scope: Construct, id: string, props: SigningKeysProps) {
+    super(scope, id);
+    const stackName = Stack.of(this).stackName;
+    this.names = [props.current, ...props.verification];
+    this.wrappingKey = new Key(this, 'WrappingKey', {
+      alias: `alias/${stackName}/signing-key-wrapping`,
+      description: `passgate ${stackName}: encrypts the private halves of the token signing keys`,
+      enableKeyRotation: true,
+      // Every stored signing key is encrypted under it: losing it loses them all.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  /**
+   * What a function that signs (`sign`) or publishes public keys (`verify`) needs: read the pairs
+   * and generate a missing one; only signers decrypt, and only the keys of these names.
+   */
+  grant(grantee: IGrantable, roles: readonly ('sign' | 'verify')[], table: ITable): void {
+    if (roles.length === 0) return;
+    const context = { 'kms:EncryptionContext:passgate:signing-key': [...this.names] };
+    const statements = [
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [table.tableArn],
+      }),
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKeyPairWithoutPlaintext'],
+        resources: [this.wrappingKey.keyArn],
+        conditions: {
+          StringEquals: { 'kms:DataKeyPairSpec': 'RSA_2048' },
+          'ForAnyValue:StringEquals': context,
+        },
+      }),
+      ...(roles.includes('sign')
+        ? [
+            new PolicyStatement({
+              actions: ['kms:Decrypt'],
+              resources: [this.wrappingKey.keyArn],
+              conditions: { 'ForAnyValue:StringEquals': context },
+            }),
+          ]
+        : []),
+    ];
+    for (const statement of statements) grantee.grantPrincipal.addToPrincipalPolicy(statement);
   }
 }

@@ -1,9 +1,12 @@
 import {
   constants,
+  createCipheriv,
+  createDecipheriv,
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   privateEncrypt,
+  randomBytes,
   randomUUID,
 } from 'node:crypto';
 import { type AwsJsonDouble, awsError, startAwsJsonDouble } from './aws-json-double.ts';
@@ -58,11 +61,91 @@ export function publicKeyResponse(key: TestKmsKey) {
   };
 }
 
+/** A symmetric KMS key's stand-in: AES-256-GCM, the encryption context as additional data. */
+export interface TestWrappingKey {
+  readonly keyId: string;
+  readonly secret: Buffer;
+}
+
+export function testWrappingKey(): TestWrappingKey {
+  return { keyId: `arn:aws:kms:eu-west-1:111122223333:key/${randomUUID()}`, secret: randomBytes(32) };
+}
+
+const contextBytes = (context: Record<string, string> | undefined) =>
+  Buffer.from(JSON.stringify(Object.entries(context ?? {}).sort(([a], [b]) => a.localeCompare(b))));
+
+/**
+ * What KMS GenerateDataKeyPairWithoutPlaintext answers for RSA_2048: a real key pair, the private
+ * half (PKCS #8 DER) encrypted under the wrapping key and bound to the encryption context.
+ */
+export function generateWrappedKeyPair(key: TestWrappingKey, context?: Record<string, string>) {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key.secret, iv).setAAD(contextBytes(context));
+  const sealed = Buffer.concat([
+    cipher.update(privateKey.export({ format: 'der', type: 'pkcs8' })),
+    cipher.final(),
+  ]);
+  return {
+    KeyId: key.keyId,
+    KeyPairSpec: 'RSA_2048' as const,
+    PrivateKeyCiphertextBlob: new Uint8Array(Buffer.concat([iv, cipher.getAuthTag(), sealed])),
+    PublicKey: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' })),
+  };
+}
+
+/** What KMS Decrypt does: the plaintext, or InvalidCiphertextException for another context or key. */
+export function decryptWrapped(
+  key: TestWrappingKey,
+  ciphertext: Uint8Array,
+  context?: Record<string, string>,
+): Uint8Array {
+  const blob = Buffer.from(ciphertext);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key.secret, blob.subarray(0, 12))
+      .setAAD(contextBytes(context))
+      .setAuthTag(blob.subarray(12, 28));
+    return new Uint8Array(Buffer.concat([decipher.update(blob.subarray(28)), decipher.final()]));
+  } catch {
+    throw Object.assign(new Error('InvalidCiphertextException'), { name: 'InvalidCiphertextException' });
+  }
+}
+
 export type KmsDouble = AwsJsonDouble;
 
-/** KMS on loopback (`TrentService.Sign` and `TrentService.GetPublicKey`), answering from real keys. */
-export function startKmsDouble(keys: readonly TestKmsKey[]): Promise<KmsDouble> {
+/**
+ * KMS on loopback, answering from real keys: `Sign` and `GetPublicKey` with asymmetric keys,
+ * `GenerateDataKeyPairWithoutPlaintext` and `Decrypt` with wrapping keys.
+ */
+export function startKmsDouble(
+  keys: readonly TestKmsKey[],
+  wrappingKeys: readonly TestWrappingKey[] = [],
+): Promise<KmsDouble> {
   return startAwsJsonDouble(({ target, body }) => {
+    const wrapping = wrappingKeys.find((candidate) => candidate.keyId === body.KeyId);
+    const context = (body as { EncryptionContext?: Record<string, string> }).EncryptionContext;
+    if (wrapping && target === 'TrentService.GenerateDataKeyPairWithoutPlaintext') {
+      const pair = generateWrappedKeyPair(wrapping, context);
+      return {
+        status: 200,
+        document: {
+          ...pair,
+          PrivateKeyCiphertextBlob: Buffer.from(pair.PrivateKeyCiphertextBlob).toString('base64'),
+          PublicKey: Buffer.from(pair.PublicKey).toString('base64'),
+        },
+      };
+    }
+    if (wrapping && target === 'TrentService.Decrypt') {
+      try {
+        const plaintext = decryptWrapped(wrapping, Buffer.from(body.CiphertextBlob ?? '', 'base64'), context);
+        return {
+          status: 200,
+          document: { KeyId: wrapping.keyId, Plaintext: Buffer.from(plaintext).toString('base64') },
+        };
+      } catch {
+        return awsError(400, 'InvalidCiphertextException', 'context or key does not match');
+      }
+    }
     const key = keys.find((candidate) => candidate.keyId === body.KeyId);
     if (!key) return awsError(400, 'NotFoundException', `Key '${body.KeyId}' does not exist`);
     if (target === 'TrentService.GetPublicKey') {

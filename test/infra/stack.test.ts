@@ -442,6 +442,85 @@ describe('IAM: least privilege per function', () => {
   );
 });
 
+describe('the kms-wrapped signing mode', () => {
+  let wrapped: Template;
+  beforeAll(() => {
+    wrapped = synthStack({
+      config: { ...testConfig(), signing: { mode: 'kms-wrapped' } },
+      verificationKeys: ['next'],
+    }).template;
+  });
+  const wrappingKey = () => {
+    const key = new Capture();
+    wrapped.hasResourceProperties('AWS::KMS::Alias', {
+      AliasName: 'alias/Passgate/signing-key-wrapping',
+      TargetKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+    });
+    return arnOf(key.asString());
+  };
+  const context = { 'kms:EncryptionContext:passgate:signing-key': ['initial', 'next'] };
+
+  it('has one symmetric key, rotated yearly and retained, and no asymmetric key', () => {
+    wrapped.resourceCountIs('AWS::KMS::Key', 1);
+    wrapped.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true, KeyUsage: Match.absent(), KeySpec: Match.absent() },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  it('tells every function the wrapping key and the key names, never a key ARN to sign with', () => {
+    for (const endpoint of endpointNames) {
+      const { Variables: variables } = endpointFunction(wrapped, endpoint).properties.Environment as {
+        Variables: Record<string, unknown>;
+      };
+      expect(variables).toMatchObject({
+        [environment.wrappingKeyId]: wrappingKey(),
+        [environment.signingKeyName]: 'initial',
+        [environment.verificationKeyNames]: 'next',
+      });
+      expect(variables[environment.signingKeyId]).toBeUndefined();
+    }
+  });
+
+  it('lets only the token function decrypt, only keys of these names, and nobody sign with KMS', () => {
+    const table = arnOf(tableLogicalId(wrapped, 'signing-keys'));
+    const pairs = {
+      Action: 'kms:GenerateDataKeyPairWithoutPlaintext',
+      Condition: { StringEquals: { 'kms:DataKeyPairSpec': 'RSA_2048' }, 'ForAnyValue:StringEquals': context },
+      Effect: 'Allow',
+      Resource: wrappingKey(),
+    };
+    const keyTable = { Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Effect: 'Allow', Resource: table };
+    const decrypt = {
+      Action: 'kms:Decrypt',
+      Condition: { 'ForAnyValue:StringEquals': context },
+      Effect: 'Allow',
+      Resource: wrappingKey(),
+    };
+    expect(policyStatements(wrapped, 'token').statements).toEqual(
+      expect.arrayContaining([keyTable, pairs, decrypt]),
+    );
+    for (const endpoint of ['revoke', 'introspect', 'userinfo', 'metadata'] as const) {
+      const statements = policyStatements(wrapped, endpoint).statements;
+      expect(statements, endpoint).toEqual(expect.arrayContaining([keyTable, pairs]));
+      expect(JSON.stringify(statements), endpoint).not.toContain('kms:Decrypt');
+    }
+    for (const endpoint of endpointNames) {
+      const granted = JSON.stringify(policyStatements(wrapped, endpoint).statements);
+      expect(granted, endpoint).not.toContain('kms:Sign');
+      expect(granted, endpoint).not.toContain('kms:GetPublicKey');
+    }
+  });
+
+  it('in the kms mode, no function reaches the signing-keys table', () => {
+    for (const endpoint of endpointNames) {
+      expect(JSON.stringify(policyStatements(template, endpoint).statements)).not.toContain(
+        tableLogicalId(template, 'signing-keys'),
+      );
+    }
+  });
+});
+
 describe('API Gateway', () => {
   it('is a regional REST API with the execute-api URL on when there is no custom domain', () => {
     template.resourceCountIs('AWS::ApiGateway::RestApi', 1);
