@@ -42,7 +42,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from './local-server-process.ts';
-import { performancePage, writeBenchBlock } from './write-docs.ts';
+import { performancePage, writeBenchBlocks } from './write-docs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -77,8 +77,8 @@ const plan = quick
       refreshSeconds: 5,
       enumeration: 100,
       coldStarts: 10,
-      pathRuns: 6,
-      pathWarm: 5,
+      pathRuns: 4,
+      pathWarm: 4,
     };
 /** Logins in flight: two per core keeps both cores busy while some logins wait on the store. */
 const loginConcurrency = 2 * cores;
@@ -533,37 +533,26 @@ async function main() {
   if (broken.length > 0) failures.push(`no number for: ${broken.map((f) => f.name).join(', ')}`);
   if (failures.length > 0) throw new Error(`the bench failed:\n${failures.join('\n')}`);
   if (values['write-docs']) {
-    writeBenchBlock(
-      docsBlock({
-        at,
-        machine: `${cores} × ${machine.cpu}`,
-        node: machine.node,
-        mode: quick ? 'quick' : 'full',
-      }),
-    );
+    const run = `Measured ${at.slice(0, 10)} on ${cores} × ${machine.cpu}, Node ${machine.node} (${
+      quick ? 'quick' : 'full'
+    } run; load average ${loadBefore[0]?.toFixed(2)} before, ${machine.loadAfter[0]?.toFixed(2)} after).`;
+    writeBenchBlocks({
+      ...(criticalPaths.length > 0 ? { 'bench:critical-path': criticalPathBlock(run) } : {}),
+      ...(values['critical-path'] ? {} : { bench: `${run}\n\n${table()}` }),
+    });
     log(`wrote ${performancePage}`);
   }
 }
 
-/** The generated part of docs/performance.md. */
-function docsBlock(run: { at: string; machine: string; node: string; mode: string }): string {
-  const parts = [
-    `Measured ${run.at.slice(0, 10)} on ${run.machine}, Node ${run.node} (${run.mode} run${
-      values['critical-path'] ? ', critical path only' : ''
-    }).`,
-  ];
-  if (criticalPaths.length > 0) {
-    parts.push(
-      '### Critical path of the token function',
-      `The built token function in a fresh Node process, as Lambda runs it, with DynamoDB served by dynalite and KMS and Secrets Manager by stand-ins on loopback; a proxy adds ${PATH_DELAY_MS} ms to every call and counts them. Sequential rounds are the longest chain of calls each started after the previous one was answered; the timed rounds are (p50 with the delay − p50 without) ÷ ${PATH_DELAY_MS} ms, which a busy machine inflates.`,
-      criticalPathTable(criticalPaths),
-      '### Cost per million grants',
-      `From the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call, at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in every mode.`,
-      costTable(criticalPaths),
-    );
-  }
-  if (!values['critical-path']) parts.push('### Every figure of the run', table());
-  return parts.join('\n\n');
+/** The generated critical-path part of docs/performance.md. */
+function criticalPathBlock(run: string): string {
+  return [
+    run,
+    `A proxy adds ${PATH_DELAY_MS} ms to every call and counts them. *Sequential rounds* is the longest chain of calls each started after the previous one was answered; the *timed rounds* are (p50 with the delay − p50 without) ÷ ${PATH_DELAY_MS} ms, which a busy machine inflates.`,
+    criticalPathTable(criticalPaths),
+    `Cost per million grants, from the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in both modes.`,
+    costTable(criticalPaths),
+  ].join('\n\n');
 }
 
 /** Sections 1 to 5: through the local server, in-process, and the cold start. */

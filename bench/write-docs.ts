@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --write-docs`: the bench's figures go into docs/performance.md between two
+ * `npm run bench -- --write-docs`: the bench's figures go into docs/performance.md between
  * markers, so the page shows what the code measured and cannot drift from it. Everything outside
  * the markers is the page's own prose and stays as it is.
  */
@@ -7,21 +7,34 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { repoRoot } from '../functions/local/paths.ts';
 
-export const BEGIN = '<!-- bench:begin -->';
-export const END = '<!-- bench:end -->';
 export const performancePage = join(repoRoot, 'docs', 'performance.md');
 
-/** The page with `block` between the markers; a page without them gets them at its end. */
-export function withBenchBlock(page: string, block: string): string {
-  const generated = `${BEGIN}\n<!-- Written by \`npm run bench -- --write-docs\`; edits here are overwritten. -->\n\n${block.trim()}\n\n${END}`;
-  const begin = page.indexOf(BEGIN);
-  const end = page.indexOf(END);
-  if (begin === -1 || end < begin) return `${page.trimEnd()}\n\n${generated}\n`;
-  return `${page.slice(0, begin)}${generated}${page.slice(end + END.length)}`;
+/**
+ * The page's generated blocks: `bench` holds every figure of a full run, `bench:critical-path` the
+ * critical-path tables, which `--critical-path` alone rewrites.
+ */
+export type BenchBlock = 'bench' | 'bench:critical-path';
+
+export const markers = (name: BenchBlock) => ({
+  begin: `<!-- ${name}:begin -->`,
+  end: `<!-- ${name}:end -->`,
+});
+
+/** The page with `block` between the markers of `name`; a page without them gets them at its end. */
+export function withBenchBlock(page: string, block: string, name: BenchBlock = 'bench'): string {
+  const { begin, end } = markers(name);
+  const generated = `${begin}\n<!-- Written by \`npm run bench -- --write-docs\`; edits here are overwritten. -->\n\n${block.trim()}\n\n${end}`;
+  const from = page.indexOf(begin);
+  const to = page.indexOf(end);
+  if (from === -1 || to < from) return `${page.trimEnd()}\n\n${generated}\n`;
+  return `${page.slice(0, from)}${generated}${page.slice(to + end.length)}`;
 }
 
-export function writeBenchBlock(block: string, path = performancePage): void {
+export function writeBenchBlocks(blocks: Partial<Record<BenchBlock, string>>, path = performancePage): void {
   mkdirSync(dirname(path), { recursive: true });
-  const page = existsSync(path) ? readFileSync(path, 'utf8') : '# Performance\n';
-  writeFileSync(path, withBenchBlock(page, block));
+  let page = existsSync(path) ? readFileSync(path, 'utf8') : '# Performance\n';
+  for (const [name, block] of Object.entries(blocks) as [BenchBlock, string][]) {
+    page = withBenchBlock(page, block, name);
+  }
+  writeFileSync(path, page);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { longestChain } from '../../bench/critical-path.ts';
-import { BEGIN, END, withBenchBlock } from '../../bench/write-docs.ts';
+import { markers, withBenchBlock } from '../../bench/write-docs.ts';
+
+const { begin: BEGIN, end: END } = markers('bench');
 
 describe('the bench writes its figures into the performance page', () => {
   it('replaces only what lies between the markers', () => {
@@ -10,6 +12,18 @@ describe('the bench writes its figures into the performance page', () => {
     expect(written).toContain('| new | figures |\n\n<!-- bench:end -->\n\nMore prose.\n');
     expect(written).not.toContain('old figures');
     expect(withBenchBlock(written, '| new | figures |')).toBe(written);
+  });
+
+  it('keeps the blocks apart: the critical path alone leaves the full run block as it is', () => {
+    const page = withBenchBlock(
+      withBenchBlock('# Performance\n', 'all figures'),
+      'rounds',
+      'bench:critical-path',
+    );
+    const rewritten = withBenchBlock(page, 'new rounds', 'bench:critical-path');
+    expect(rewritten).toContain('all figures');
+    expect(rewritten).toContain('new rounds');
+    expect(rewritten).not.toContain('\nrounds');
   });
 
   it('adds the markers at the end of a page that has none', () => {
