@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { transform } from 'esbuild';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../functions/local/paths.ts';
@@ -86,5 +87,38 @@ describe('the README quick start', () => {
     expect(decodeProtectedHeader(String(actual.access_token)).typ).toBe('at+jwt');
     expect(decodeJwt(String(actual.access_token)).aud).toBe('https://api.example.com/');
     expect(String(actual.refresh_token)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+type SignIn = (username: string, password: string) => Promise<Record<string, unknown>>;
+
+/** The README's mobile sign-in function, as an app would ship it, pointed at the test server. */
+async function mobileSignIn(issuer: string): Promise<SignIn> {
+  const start = readme.indexOf('## Signing in from a mobile app');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const sample = codeBlocks(section).find((block) => block.lang === 'ts');
+  if (!sample) throw new Error('the README shows no mobile sign-in code');
+  const { code } = await transform(sample.text.replace('http://localhost:3000/', issuer), { loader: 'ts' });
+  return new Function(`${code}\nreturn signIn;`)() as SignIn;
+}
+
+describe('the README mobile sign-in', () => {
+  it('gets an access token and a refresh token, and says so when the password is wrong', async () => {
+    const password = 'a mobile password 1';
+    const created = await runCli(
+      ['users', 'create', '--realm', 'customers', '--username', 'maria', '--password-stdin'],
+      {
+        env: { PASSGATE_DATA_DIR: server.dataDir, PASSGATE_CONFIG: server.configPath },
+        stdin: password,
+      },
+    );
+    expect(created.code).toBe(0);
+    const signIn = await mobileSignIn(server.issuer);
+
+    const tokens = await signIn('maria', password);
+    expect(tokens.scope).toBe('openid offline_access read:orders');
+    expect(decodeJwt(String(tokens.access_token)).gty).toBe('password-realm');
+    expect(String(tokens.refresh_token)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await expect(signIn('maria', 'not the password')).rejects.toThrow('Wrong username or password.');
   });
 });
