@@ -36,6 +36,32 @@ const apiSchema = z.strictObject({
   enforcePermissions: z.boolean().default(false),
 });
 
+/** Hosts where plain `http:` is the developer's own machine (RFC 6761 §6.3, RFC 8252 §8.3). */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * An entry of `allowedOrigins` is compared to the browser's `Origin` header byte for byte (RFC 6454
+ * §6.1 serialisation): scheme, host and port only, lowercase, no default port, no path, no wildcard.
+ */
+function originProblem(value: string): string | undefined {
+  if (value.includes('*')) return 'must be one exact origin: wildcards are not allowed';
+  if (!URL.canParse(value)) return 'must be an origin like "https://app.example.com"';
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) origin';
+  if (url.origin !== value) {
+    return `must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "${url.origin}"?)`;
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !url.hostname.endsWith('.localhost')) {
+    return 'must use https: (plain http: only for localhost, 127.0.0.1 and [::1])';
+  }
+  return undefined;
+}
+
+const origin = z.string().superRefine((value, context) => {
+  const message = originProblem(value);
+  if (message) context.addIssue({ code: 'custom', message });
+});
+
 const clientSchema = z.strictObject({
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 unreserved characters'),
   name: z.string().min(1),
@@ -46,6 +72,13 @@ const clientSchema = z.strictObject({
   grantTypes: z.array(z.enum(grantTypes)).min(1),
   realms: z.array(realmName).min(1),
   trustForwardedFor: z.boolean().default(false),
+  allowedOrigins: z.array(origin).default([]),
+  refreshTokens: z
+    .strictObject({
+      absoluteTtlSeconds: positiveInt.optional(),
+      idleTtlSeconds: positiveInt.optional(),
+    })
+    .optional(),
 });
 
 function isIpOrCidr(value: string): boolean {

@@ -170,6 +170,8 @@ describe('lambda handlers', () => {
     expect(response.headers).toEqual({
       'Content-Type': 'application/json',
       'Cache-Control': 'public, max-age=300',
+      // Public documents: any page may read them (OpenID Connect Discovery, RFC 8414).
+      'Access-Control-Allow-Origin': '*',
     });
     const document = JSON.parse(response.body);
     expect(document.issuer).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');

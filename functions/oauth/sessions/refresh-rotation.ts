@@ -13,6 +13,7 @@ import {
   lookUpRefreshToken,
   newRefreshToken,
   offersRefreshToken,
+  refreshLifetimes,
   sealSuccessor,
   sessionUserProblem,
   tokenRecord,
@@ -87,7 +88,7 @@ async function rotate(
       family,
       client.clientId,
       now,
-      services.config.refreshTokens,
+      refreshLifetimes(services.config, client.clientId),
       services.counterHashKey,
     );
     if (presented.state === 'invalid') throw refused(presented.detail);

@@ -51,6 +51,19 @@ export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes:
 
 const seconds = (value: number) => value * 1000;
 
+/**
+ * The refresh token lifetimes of one client: its own `refreshTokens` where it sets them (a web
+ * app's tokens are the most exposed, so it may want them shorter), the tenant's otherwise.
+ */
+export function refreshLifetimes(config: TenantConfig, clientId: string): TenantConfig['refreshTokens'] {
+  const own = config.clients.find((client) => client.clientId === clientId)?.refreshTokens;
+  return {
+    ...config.refreshTokens,
+    absoluteTtlSeconds: own?.absoluteTtlSeconds ?? config.refreshTokens.absoluteTtlSeconds,
+    idleTtlSeconds: own?.idleTtlSeconds ?? config.refreshTokens.idleTtlSeconds,
+  };
+}
+
 /** A new token record of a family: idle lifetime from now, never past the family's absolute expiry. */
 export function tokenRecord(
   config: TenantConfig,
@@ -58,13 +71,14 @@ export function tokenRecord(
   tokenHash: string,
   now: number,
 ): RefreshTokenRecord {
+  const { idleTtlSeconds } = refreshLifetimes(config, family.client_id);
   return {
     token_hash: tokenHash,
     family_id: family.family_id,
     realm: family.realm,
     username_key: family.username_key,
     issued_at: now,
-    idle_expires_at: Math.min(now + seconds(config.refreshTokens.idleTtlSeconds), family.absolute_expires_at),
+    idle_expires_at: Math.min(now + seconds(idleTtlSeconds), family.absolute_expires_at),
     absolute_expires_at: family.absolute_expires_at,
   };
 }
@@ -96,7 +110,8 @@ export async function startSession(
     audience: session.api.identifier,
     scope: [...session.scopes],
     created_at: session.now,
-    absolute_expires_at: session.now + seconds(config.refreshTokens.absoluteTtlSeconds),
+    absolute_expires_at:
+      session.now + seconds(refreshLifetimes(config, session.client.clientId).absoluteTtlSeconds),
     current: hashRefreshToken(value),
     revoked: false,
   };
