@@ -492,6 +492,13 @@ describe('API Gateway', () => {
         'GET /.well-known/jwks.json → metadata',
         'GET /.well-known/openid-configuration → metadata',
         'GET /.well-known/oauth-authorization-server → metadata',
+        // CORS preflights, answered by the same functions (never introspection, for back ends).
+        'OPTIONS /oauth/token → token',
+        'OPTIONS /oauth/revoke → revoke',
+        'OPTIONS /userinfo → userinfo',
+        'OPTIONS /.well-known/jwks.json → metadata',
+        'OPTIONS /.well-known/openid-configuration → metadata',
+        'OPTIONS /.well-known/oauth-authorization-server → metadata',
       ].sort(),
     );
     for (const route of routes) {
@@ -641,6 +648,27 @@ describe('API Gateway', () => {
     }
   });
 
+  it("lets a page read every one of its own refusals: the request's Origin echoed, no credentials", () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.map(({ Properties }) => Properties.ResponseType).sort()).toEqual([
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'MISSING_AUTHENTICATION_TOKEN',
+      'THROTTLED',
+      'WAF_FILTERED',
+    ]);
+    for (const { Properties } of responses) {
+      expect(Properties.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'Retry-After, WWW-Authenticate, DPoP-Nonce'",
+        'gatewayresponse.header.Vary': "'Origin'",
+      });
+      expect(Object.keys(Properties.ResponseParameters)).not.toContain(
+        'gatewayresponse.header.Access-Control-Allow-Credentials',
+      );
+    }
+  });
+
   it('changes the stage, throttling and retention through props', () => {
     const { template: custom } = synthStack({
       stageName: 'v1',
@@ -656,6 +684,17 @@ describe('API Gateway', () => {
 });
 
 describe('AWS WAF', () => {
+  it("leaves its blocks to API Gateway's WAF_FILTERED response, which carries the CORS headers", () => {
+    // A rule's custom response would take precedence over the gateway response, without CORS.
+    for (const { Properties } of Object.values(template.findResources('AWS::WAFv2::WebACL'))) {
+      expect(JSON.stringify(Properties)).not.toMatch(/CustomResponse/);
+    }
+    const { template: withAtp } = synthStack({ waf: { accountTakeoverPrevention: {} } });
+    for (const { Properties } of Object.values(withAtp.findResources('AWS::WAFv2::WebACL'))) {
+      expect(JSON.stringify(Properties)).not.toMatch(/CustomResponse/);
+    }
+  });
+
   it('is on by default: a per-IP rate limit on the token endpoint and the IP reputation list', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
