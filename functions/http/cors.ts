@@ -104,16 +104,20 @@ function corsHeaders(policy: CorsPolicy, config: TenantConfig, origin: string | 
  * Adds the CORS headers to any answer of an endpoint, success or error, except the refusal of a
  * foreign origin. Which client's list applies was settled by `refuseForeignOrigin`: an answer that
  * got this far came from an origin the client allows, or from a request that names no known client.
+ * Without a config (a cold start that failed: its 503 is fixed text, like the gateway's own) the
+ * origin is echoed as API Gateway's errors echo it.
  */
 export function withCorsHeaders(
   policy: CorsPolicy,
-  config: TenantConfig,
+  config: TenantConfig | undefined,
   event: APIGatewayProxyEvent,
   result: APIGatewayProxyResult,
   refused: boolean,
 ): APIGatewayProxyResult {
-  if (refused) return result;
-  const added = corsHeaders(policy, config, header(event, 'origin'));
+  if (refused || policy === 'none') return result;
+  const added = config
+    ? corsHeaders(policy, config, header(event, 'origin'))
+    : gatewayErrorCorsHeaders(event);
   return { ...result, headers: { ...result.headers, ...added } };
 }
 

@@ -48,7 +48,7 @@ export function proxyHandler(endpoint: Endpoint, services: () => Promise<Service
     let resolved: Services | undefined;
     let timer: NodeJS.Timeout | undefined;
     const answer = (result: APIGatewayProxyResult, refused = false) =>
-      resolved ? withCorsHeaders(cors, resolved.config, event, result, refused) : result;
+      withCorsHeaders(cors, resolved?.config, event, result, refused);
     try {
       ready ??= services();
       const work = (async () => {

@@ -207,6 +207,15 @@ describe('CORS on actual requests', () => {
     expect(response.headers).toMatchObject({ ...ECHOED(WEB_ORIGIN), 'Retry-After': '1' });
   });
 
+  it('lets the page read the 503 of a cold start that failed, before any config was read', async () => {
+    const handler = proxyHandler(tokenEndpoint, async () => {
+      throw new DependencyUnavailableError('secrets-manager', 'GetSecretValue', new Error('down'));
+    });
+    const response = await handler(tokenRequest(WEB_ORIGIN, WRONG_PASSWORD));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers).toMatchObject(ECHOED(WEB_ORIGIN));
+  });
+
   it('checks userinfo against the client the access token was issued to', async () => {
     const { handler } = await setUp(userinfoEndpoint);
     // Shaped like an access token but signed by no one: the origin is checked before verification.
