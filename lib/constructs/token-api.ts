@@ -65,8 +65,15 @@ const ACCESS_LOG_FIELDS = {
   xrayTraceId: '$context.xrayTraceId',
 } as const;
 
-/** RFC 6749 §5.1 and CONTRACT §3: errors are JSON `{error, error_description}` and never cached. */
-const NO_STORE_HEADERS = { 'Cache-Control': "'no-store'", Pragma: "'no-cache'" } as const;
+/**
+ * RFC 6749 §5.1/§5.2: errors are JSON `{error, error_description}` and never cached. The
+ * Content-Type is said outright: Auth0.Android reads an error body only when it is JSON.
+ */
+const NO_STORE_HEADERS = {
+  'Content-Type': "'application/json'",
+  'Cache-Control': "'no-store'",
+  Pragma: "'no-cache'",
+} as const;
 
 /** API Gateway's own refusals, in the contract's error shape. */
 const GATEWAY_RESPONSES = [

@@ -149,6 +149,19 @@ describe('DynamoDB tables', () => {
     });
   });
 
+  it('gives the brute-force counters only the by-user index: both limits are read by key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-user',
+          KeySchema: [{ AttributeName: 'user_ref', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
   it('switches TTL on for a table whose definition names an expiry attribute', () => {
     const expiring: TableDefinition = {
       id: 'users',
@@ -303,10 +316,10 @@ describe('IAM: least privilege per function', () => {
         Resource: table('refresh-tokens'),
       },
       {
-        // The IP's day is summed over the by-ip-day index, the one index the token function reads.
-        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        // Both limits are single items read and written by key: no Query, no index.
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
-        Resource: [table('attempts'), { 'Fn::Join': ['', [table('attempts'), '/index/by-ip-day']] }],
+        Resource: table('attempts'),
       },
       {
         Action: 'kms:Sign',
@@ -605,6 +618,7 @@ describe('API Gateway', () => {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
       StatusCode: '404',
       ResponseParameters: {
+        'gatewayresponse.header.Content-Type': "'application/json'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
         'gatewayresponse.header.Pragma': "'no-cache'",
       },
@@ -635,6 +649,7 @@ describe('API Gateway', () => {
       const body = new Capture();
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Content-Type': "'application/json'" }),
         ResponseTemplates: { 'application/json': body },
       });
       expect(body.asString()).toMatch(new RegExp(`^\\{"error":"${error}","error_description":.+\\}$`));

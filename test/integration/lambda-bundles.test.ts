@@ -244,7 +244,7 @@ describe('Lambda bundles', () => {
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body)).toEqual({
       error: 'invalid_grant',
-      error_description: 'Wrong username or password.',
+      error_description: 'Wrong email or password.',
     });
     // The CLI derives the counters' key from the same secret: it finds what the function counted.
     const now = Math.floor(Date.now() / 1000);
