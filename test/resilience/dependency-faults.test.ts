@@ -267,7 +267,7 @@ describe('every store and signer call failing in turn', () => {
         }
       }
       // Eight faults at each call of a login: the password grant alone injects over a hundred.
-    }, 180_000);
+    }, 600_000);
   }
 });
 

@@ -4,7 +4,7 @@ import { allLanded } from '../all-landed.ts';
 import { OAuthError } from '../errors.ts';
 import type { ChargedAttempt, LoginCounter, LoginCounterState } from '../ports.ts';
 import type { Services } from '../services.ts';
-import { isAllowlisted } from './client-ip.ts';
+import { countedIp, isAllowlisted } from './client-ip.ts';
 
 const DAY = 86_400;
 
@@ -28,7 +28,7 @@ export const userCounterRef = (secret: Uint8Array, realm: string, usernameKey: s
 /**
  * Reads both limits before any password hashing, so blocked traffic costs no argon2 CPU. The
  * username counter exists for unknown usernames too: a block reveals nothing about who exists.
- * `ip` is the counted IP (protection/client-ip.ts: an IPv6 address stands for its /64).
+ * `ip` is the client's (clientIp); an IPv6 address counts under its /64 (countedIp).
  */
 export async function readLoginCounters(
   services: Pick<Services, 'config' | 'attempts' | 'counterHashKey'>,
@@ -40,12 +40,13 @@ export async function readLoginCounters(
   const secret = services.counterHashKey;
   const day = Math.floor(now / DAY);
   const ipDayEnd = (day + 1) * DAY;
+  const counted = countedIp(ip);
   const counter: LoginCounter = {
-    key: `ui#${keyedHash(secret, realm.name, usernameKey, ip)}`,
+    key: `ui#${keyedHash(secret, realm.name, usernameKey, counted)}`,
     userRef: userCounterRef(secret, realm.name, usernameKey),
     ...(isAllowlisted(services.config, ip)
       ? {}
-      : { ipDay: { key: `ip#${keyedHash(secret, ip)}#${day}`, endsAt: ipDayEnd } }),
+      : { ipDay: { key: `ip#${keyedHash(secret, counted)}#${day}`, endsAt: ipDayEnd } }),
   };
   const state = await services.attempts.read(counter, now);
   return { counter, state, ipDayEnd };
