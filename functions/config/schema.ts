@@ -46,6 +46,8 @@ const clientSchema = z.strictObject({
   grantTypes: z.array(z.enum(grantTypes)).min(1),
   realms: z.array(realmName).min(1),
   trustForwardedFor: z.boolean().default(false),
+  // Whose tokens the client may introspect: its own (the default), or every client's (a gateway).
+  introspection: z.enum(['own', 'all']).default('own'),
 });
 
 function isIpOrCidr(value: string): boolean {
