@@ -14,6 +14,9 @@ const realmSchema = z.strictObject({
   passwordPolicy: z
     .strictObject({
       minLength: positiveInt.max(defaults.passwordMaxBytes).default(defaults.passwordMinLength),
+      // A file of SHA-1 hashes of passwords to refuse besides the built-in list, sorted, one per
+      // line (Have I Been Pwned's Pwned Passwords download ordered by hash has this form).
+      blocklist: z.string().min(1).optional(),
     })
     .default({ minLength: defaults.passwordMinLength }),
   bruteForce: z

@@ -14,7 +14,7 @@ const PASSWORD = 'correct horse battery staple';
 beforeAll(async () => {
   server = await startTestServer();
   await addUser(server, { username: 'alice', password: PASSWORD, email: 'alice@example.com', name: 'Alice' });
-  await addUser(server, { username: 'Ｂｅｎ', password: 'Ｐａｓｓｗｏｒｄ１２３' });
+  await addUser(server, { username: 'Ｂｅｎ', password: 'Ｌａｎｔｅｒｎ４７１９' });
   await addUser(server, { realm: 'employees', username: 'erin', password: PASSWORD });
 });
 afterAll(() => server.stop());
@@ -71,7 +71,7 @@ describe('password grant', () => {
       grant_type: 'password',
       client_id: 'mobile-app',
       username: 'BEN',
-      password: 'Password123',
+      password: 'Lantern4719',
     });
     expect(response.status).toBe(200);
     const upper = await server.token({
