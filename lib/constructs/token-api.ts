@@ -66,7 +66,7 @@ const ACCESS_LOG_FIELDS = {
 } as const;
 
 /**
- * RFC 6749 §5.1/§5.2: errors are JSON `{error, error_description}` and never cached. The
+ * RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. The
  * Content-Type is said outright: Auth0.Android reads an error body only when it is JSON.
  */
 const NO_STORE_HEADERS = {
@@ -75,7 +75,7 @@ const NO_STORE_HEADERS = {
   Pragma: "'no-cache'",
 } as const;
 
-/** API Gateway's own refusals, in the contract's error shape. */
+/** API Gateway's own refusals, in the error shape of docs/reference.md. */
 const GATEWAY_RESPONSES = [
   {
     id: 'UnknownPath',
@@ -85,7 +85,7 @@ const GATEWAY_RESPONSES = [
     description: '"Unknown endpoint."',
   },
   // The stage's throttling protects the whole service, whoever sends: for the app that is the
-  // service being busy, the contract's 503 `temporarily_unavailable` (403 `access_denied` means a
+  // service being busy, passgate's 503 `temporarily_unavailable` (403 `access_denied` means a
   // blocked user, and 429 `too_many_attempts` something this client or IP did).
   {
     id: 'Throttled',
@@ -96,7 +96,7 @@ const GATEWAY_RESPONSES = [
     headers: { 'Retry-After': "'1'" },
   },
   // The web ACL refuses an IP (its rate rule, the IP reputation list, account takeover prevention):
-  // the contract's 429 `too_many_attempts` for protection against one IP.
+  // passgate's 429 `too_many_attempts` for protection against one IP.
   {
     id: 'WafFiltered',
     type: ResponseType.WAF_FILTERED,
@@ -127,7 +127,7 @@ const GATEWAY_RESPONSES = [
  */
 export class TokenApi extends Construct {
   readonly api: RestApi;
-  /** `https://…/` with the trailing slash (CONTRACT §3). */
+  /** `https://…/` with the trailing slash (docs/reference.md, "The issuer"). */
   readonly issuer: string;
   readonly domain?: DomainName;
 
