@@ -16,7 +16,7 @@ export async function passwordBlocklistFigures(lookups: number) {
   for (const probe of probes) await commonPasswords.has(probe);
   const lookupUs = ((performance.now() - lookupStarted) * 1000) / lookups;
   return {
-    entries: commonPasswords.size(),
+    entries: await commonPasswords.size(),
     bytes: statSync(file).size,
     gzipBytes: gzipSync(readFileSync(file), { level: 9 }).length,
     loadMs,

@@ -1,4 +1,3 @@
-import { COMMON_PASSWORDS } from './common-passwords.generated.ts';
 import { foldForBlocklist } from './normalize.ts';
 
 /** A list of passwords the policy refuses (NIST SP 800-63B §3.1.1.2: common, expected or breached). */
@@ -7,7 +6,18 @@ export interface PasswordBlocklist {
   has(password: string): Promise<boolean>;
 }
 
-let sorted: readonly string[] | undefined;
+let sorted: Promise<readonly string[]> | undefined;
+
+/**
+ * The list's module is loaded on first use only: 0.9 MB that every CLI command and function that
+ * never sets a password would otherwise parse at start.
+ */
+const list = () => {
+  sorted ??= import('./common-passwords.generated.ts').then(({ COMMON_PASSWORDS }) =>
+    COMMON_PASSWORDS.split('\n'),
+  );
+  return sorted;
+};
 
 /** True when `sortedList` (sorted by UTF-16 code units) holds `entry`: a binary search. */
 export function sortedHas(sortedList: readonly string[], entry: string): boolean {
@@ -25,15 +35,13 @@ export function sortedHas(sortedList: readonly string[], entry: string): boolean
 
 /**
  * The built-in list: the 100,000 most common passwords of SecLists (scripts/build-blocklist.ts),
- * one sorted string in the bundle, split into an array at its first use.
+ * one sorted string, split into an array at its first use.
  */
-export const commonPasswords: PasswordBlocklist & { readonly size: () => number } = {
+export const commonPasswords: PasswordBlocklist & { readonly size: () => Promise<number> } = {
   async has(password) {
-    sorted ??= COMMON_PASSWORDS.split('\n');
-    return sortedHas(sorted, foldForBlocklist(password));
+    return sortedHas(await list(), foldForBlocklist(password));
   },
-  size() {
-    sorted ??= COMMON_PASSWORDS.split('\n');
-    return sorted.length;
+  async size() {
+    return (await list()).length;
   },
 };
