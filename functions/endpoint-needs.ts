@@ -55,9 +55,8 @@ const LIGHT_MEMORY = 256;
  */
 export const endpointNeeds = {
   /**
-   * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP counter
-   * (GetItem) and sum the IP's day (Query on by-ip-day), charge the attempt and refund it after a
-   * success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
+   * Every grant. Password grants (login.ts, brute-force.ts): read the user-and-IP run and the IP's
+   * day (GetItem), charge both and refund them after a success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
    * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
    * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
@@ -67,9 +66,8 @@ export const endpointNeeds = {
     tables: {
       users: ['GetItem', 'UpdateItem'],
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-      attempts: ['GetItem', 'UpdateItem', 'Query'],
+      attempts: ['GetItem', 'UpdateItem'],
     },
-    indexes: { attempts: ['by-ip-day'] },
     signingKeys: ['sign'],
     counterHashKey: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,

@@ -14,6 +14,9 @@ const realmSchema = z.strictObject({
   passwordPolicy: z
     .strictObject({
       minLength: positiveInt.max(defaults.passwordMaxBytes).default(defaults.passwordMinLength),
+      // A file of SHA-1 hashes of passwords to refuse besides the built-in list, sorted, one per
+      // line (Have I Been Pwned's Pwned Passwords download ordered by hash has this form).
+      blocklist: z.string().min(1).optional(),
     })
     .default({ minLength: defaults.passwordMinLength }),
   bruteForce: z
@@ -79,6 +82,8 @@ const clientSchema = z.strictObject({
       idleTtlSeconds: positiveInt.optional(),
     })
     .optional(),
+  // Whose tokens the client may introspect: its own (the default), or every client's (a gateway).
+  introspection: z.enum(['own', 'all']).default('own'),
 });
 
 function isIpOrCidr(value: string): boolean {

@@ -34,8 +34,12 @@ export class OAuthError extends Error {
   }
 }
 
-/** One message for unknown user, wrong password and blocked-with-wrong-password (no enumeration). */
-export const WRONG_CREDENTIALS = 'Wrong username or password.';
+/**
+ * One message for unknown user, wrong password and blocked-with-wrong-password (no enumeration).
+ * Auth0's own text: Auth0.swift and Auth0.Android tell wrong credentials from other failures by
+ * comparing `error_description` with exactly this string (`isInvalidCredentials`).
+ */
+export const WRONG_CREDENTIALS = 'Wrong email or password.';
 
 export const invalidRequest = (description: string, detail?: string) =>
   new OAuthError(400, 'invalid_request', description, detail);

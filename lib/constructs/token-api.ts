@@ -66,8 +66,15 @@ const ACCESS_LOG_FIELDS = {
   xrayTraceId: '$context.xrayTraceId',
 } as const;
 
-/** RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. */
-const NO_STORE_HEADERS = { 'Cache-Control': "'no-store'", Pragma: "'no-cache'" } as const;
+/**
+ * RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. The
+ * Content-Type is said outright: Auth0.Android reads an error body only when it is JSON.
+ */
+const NO_STORE_HEADERS = {
+  'Content-Type': "'application/json'",
+  'Cache-Control': "'no-store'",
+  Pragma: "'no-cache'",
+} as const;
 
 /**
  * The gateway's own errors must be readable by a page, or the browser reports only "network

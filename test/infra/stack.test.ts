@@ -149,6 +149,19 @@ describe('DynamoDB tables', () => {
     });
   });
 
+  it('gives the brute-force counters only the by-user index: both limits are read by key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-user',
+          KeySchema: [{ AttributeName: 'user_ref', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
   it('switches TTL on for a table whose definition names an expiry attribute', () => {
     const expiring: TableDefinition = {
       id: 'users',
@@ -296,17 +309,17 @@ describe('IAM: least privilege per function', () => {
   it("token: users, refresh tokens and attempts as the grants use them, RS256 digest signing, the counters' secret", () => {
     expect(policyStatements(template, 'token').statements).toEqual([
       ...basics(template, 'token'),
-      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('users') },
+      {
+        // Users, and both brute-force limits: single items read and written by key, no Query,
+        // no index (the two tables' identical statements are merged into one).
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('attempts'), table('users')],
+      },
       {
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
         Resource: table('refresh-tokens'),
-      },
-      {
-        // The IP's day is summed over the by-ip-day index, the one index the token function reads.
-        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-        Effect: 'Allow',
-        Resource: [table('attempts'), { 'Fn::Join': ['', [table('attempts'), '/index/by-ip-day']] }],
       },
       {
         Action: 'kms:Sign',
@@ -612,6 +625,7 @@ describe('API Gateway', () => {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
       StatusCode: '404',
       ResponseParameters: {
+        'gatewayresponse.header.Content-Type': "'application/json'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
         'gatewayresponse.header.Pragma': "'no-cache'",
       },
@@ -642,6 +656,7 @@ describe('API Gateway', () => {
       const body = new Capture();
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Content-Type': "'application/json'" }),
         ResponseTemplates: { 'application/json': body },
       });
       expect(body.asString()).toMatch(new RegExp(`^\\{"error":"${error}","error_description":.+\\}$`));
@@ -782,11 +797,92 @@ describe('AWS WAF', () => {
                   },
                 },
               ],
+              // A request without credentials is counted, never blocked by ATP.
+              RuleActionOverrides: [{ Name: 'MissingCredential', ActionToUse: { Count: {} } }],
+              ScopeDownStatement: {
+                AndStatement: {
+                  Statements: [
+                    Match.objectLike({
+                      RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} } }),
+                    }),
+                    {
+                      AndStatement: {
+                        Statements: [
+                          {
+                            ByteMatchStatement: Match.objectLike({
+                              FieldToMatch: { SingleHeader: { Name: 'content-type' } },
+                              PositionalConstraint: 'STARTS_WITH',
+                              SearchString: 'application/json',
+                            }),
+                          },
+                          {
+                            OrStatement: {
+                              Statements: [
+                                'password',
+                                'http://auth0.com/oauth/grant-type/password-realm',
+                              ].map((grant) => ({
+                                ByteMatchStatement: Match.objectLike({
+                                  FieldToMatch: {
+                                    JsonBody: Match.objectLike({
+                                      MatchPattern: { IncludedPaths: ['/grant_type'] },
+                                      MatchScope: 'VALUE',
+                                    }),
+                                  },
+                                  PositionalConstraint: 'EXACTLY',
+                                  SearchString: grant,
+                                }),
+                              })),
+                            },
+                          },
+                        ],
+                      },
+                    },
+                  ],
+                },
+              },
             }),
           },
         }),
       ]),
     });
+  });
+
+  it('lets account takeover prevention inspect form password grants only, never a refresh grant', () => {
+    const { template: atp } = synthStack({
+      waf: { tokenRequestsPer5MinutesPerIp: 300, accountTakeoverPrevention: {} },
+    });
+    const scopeDown = new Capture();
+    atp.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: Match.objectLike({
+              Name: 'AWSManagedRulesATPRuleSet',
+              RuleActionOverrides: [{ Name: 'MissingCredential', ActionToUse: { Count: {} } }],
+              ScopeDownStatement: scopeDown,
+            }),
+          },
+        }),
+      ]),
+    });
+    const [, passwordGrant] = scopeDown.asObject().AndStatement.Statements;
+    const [mediaType, grantType] = passwordGrant.AndStatement.Statements;
+    expect(mediaType.ByteMatchStatement).toMatchObject({
+      SearchString: 'application/x-www-form-urlencoded',
+      TextTransformations: [{ Type: 'LOWERCASE' }],
+    });
+    expect(grantType.RegexMatchStatement.TextTransformations).toEqual([{ Priority: 0, Type: 'URL_DECODE' }]);
+    // What WAF's regex sees: the body after URL_DECODE.
+    const matches = (form: Record<string, string>) =>
+      new RegExp(grantType.RegexMatchStatement.RegexString).test(
+        decodeURIComponent(new URLSearchParams(form).toString()),
+      );
+    expect(matches({ grant_type: 'password', username: 'a', password: 'b' })).toBe(true);
+    expect(
+      matches({ username: 'a', grant_type: 'http://auth0.com/oauth/grant-type/password-realm', realm: 'r' }),
+    ).toBe(true);
+    expect(matches({ grant_type: 'refresh_token', refresh_token: 'x' })).toBe(false);
+    expect(matches({ grant_type: 'password_other', username: 'grant_type=password' })).toBe(false);
   });
 
   it('can be switched off', () => {

@@ -1,5 +1,6 @@
 import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
 import { invalidRequest, OAuthError, unauthorizedClient } from '../errors.ts';
+import { clientIp } from '../protection/client-ip.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import type { TokenResponse } from '../tokens.ts';
 import { grants } from './index.ts';
@@ -17,6 +18,7 @@ export async function handleTokenRequest(
   const grantType = params.grant_type;
   if (grantType === undefined) throw invalidRequest('grant_type is required.');
   const client = authenticateClient(services.config, credentials);
+  clientIp(info, client); // a malformed trusted forwarded-for is refused before any grant runs
   const grant = grants.get(grantType);
   if (!grant) {
     throw new OAuthError(400, 'unsupported_grant_type', 'The grant type is not supported by this server.');

@@ -20,7 +20,7 @@ import {
 } from './refresh-tokens.ts';
 
 /** One public message for every refused refresh token; the reason goes to the log only. */
-export const REFRESH_TOKEN_REFUSED = 'The refresh token is invalid, expired or revoked.';
+export const REFRESH_TOKEN_REFUSED = 'Unknown or invalid refresh token.';
 
 const refused = (detail: string) => invalidGrant(REFRESH_TOKEN_REFUSED, detail);
 
@@ -166,7 +166,14 @@ async function mintRefreshed(
     client,
     api,
     user,
-    scopes: grantScopes(requested ?? family.scope, api, user.permissions[api.identifier]),
+    // The response carries a rotated refresh token, so `offline_access` is granted even where a
+    // narrower request left it out (RFC 6749 §5.1: the scope says what was granted).
+    scopes: grantScopes(
+      [...new Set([...(requested ?? family.scope), 'offline_access'])],
+      api,
+      user.permissions[api.identifier],
+      true,
+    ),
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),

@@ -42,11 +42,12 @@ export const unsealSuccessor = (secret: Uint8Array, previous: string, seal: stri
 
 /** docs/sessions.md, "Getting a refresh token": `offline_access` granted, the API allows offline access, the client has the grant. */
 export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
-  return (
-    scopes.includes('offline_access') &&
-    api.allowOfflineAccess &&
-    (client.grantTypes as readonly string[]).includes(GRANT_REFRESH_TOKEN)
-  );
+  return scopes.includes('offline_access') && mayHoldRefreshTokens(client, api);
+}
+
+/** The API allows offline access and the client has the refresh grant. */
+export function mayHoldRefreshTokens(client: ClientConfig, api: ApiConfig): boolean {
+  return api.allowOfflineAccess && (client.grantTypes as readonly string[]).includes(GRANT_REFRESH_TOKEN);
 }
 
 const seconds = (value: number) => value * 1000;
