@@ -46,6 +46,8 @@ const clientSchema = z.strictObject({
   grantTypes: z.array(z.enum(grantTypes)).min(1),
   realms: z.array(realmName).min(1),
   trustForwardedFor: z.boolean().default(false),
+  /** RFC 9449: refuse this client's token requests that carry no DPoP proof. */
+  requireDpop: z.boolean().default(false),
 });
 
 function isIpOrCidr(value: string): boolean {
@@ -87,6 +89,14 @@ export const tenantConfigSchema = z.strictObject({
       reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
     })
     .default({ ...defaults.refreshTokens }),
+  dpop: z
+    .strictObject({
+      requireNonce: z.boolean().default(defaults.dpop.requireNonce),
+      // Up to 5 minutes: the replay store keeps each proof that long, and a proof is a bearer of
+      // the request it was made for until then.
+      proofMaxAgeSeconds: positiveInt.max(300).default(defaults.dpop.proofMaxAgeSeconds),
+    })
+    .default({ ...defaults.dpop }),
 });
 
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;

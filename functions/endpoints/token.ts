@@ -1,14 +1,30 @@
 import { parseBody } from '../http/body.ts';
 import { presentedCredentials } from '../http/client-credentials.ts';
+import { checkDpopProof, dpopNonceHeaders } from '../http/dpop.ts';
 import type { Endpoint } from '../http/handler.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { noStoreJson } from '../http/respond.ts';
+import { invalidDpopProof } from '../oauth/dpop/errors.ts';
+import { DpopProofError } from '../oauth/dpop/proof.ts';
 import { handleTokenRequest } from '../oauth/grants/token-endpoint.ts';
 
-/** `POST /oauth/token` (RFC 6749 §3.2). */
+/** `POST /oauth/token` (RFC 6749 §3.2), with the DPoP proof (RFC 9449 §5) checked before any grant. */
 export const tokenEndpoint: Endpoint = async (event, services) => {
   const params = parseBody(event);
   const credentials = presentedCredentials(event, params);
-  const response = await handleTokenRequest(params, credentials, requestInfo(event, services), services);
-  return noStoreJson(200, response);
+  const info = requestInfo(event, services);
+  const proof = await checkDpopProof(event, services, info, {
+    htm: 'POST',
+    path: 'oauth/token',
+    nonces: true,
+  }).catch((error: unknown) => {
+    throw error instanceof DpopProofError ? invalidDpopProof(error.reason) : error;
+  });
+  const response = await handleTokenRequest(
+    params,
+    credentials,
+    proof ? { ...info, dpop: { jkt: proof.jkt } } : info,
+    services,
+  );
+  return noStoreJson(200, response, dpopNonceHeaders(services));
 };

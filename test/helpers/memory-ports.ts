@@ -8,6 +8,7 @@ import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
+  DpopReplayStore,
   LoginCounter,
   LoginCounterState,
   NewUser,
@@ -148,6 +149,17 @@ export class MemoryUserStore implements UserStore {
     if (!stored || classes.length === 0) return;
     for (const costClass of classes) stored.classes.delete(costClass);
     stored.version += 1;
+  }
+}
+
+/** Used DPoP proofs, with the DynamoDB adapter's semantics: a claim holds until it expires. */
+export class MemoryDpopReplayStore implements DpopReplayStore {
+  readonly claims = new Map<string, number>();
+  async claim(proofKey: string, times: { now: number; expiresAt: number }): Promise<boolean> {
+    const expiresAt = this.claims.get(proofKey);
+    if (expiresAt !== undefined && expiresAt >= times.now) return false;
+    this.claims.set(proofKey, times.expiresAt);
+    return true;
   }
 }
 
@@ -308,6 +320,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
+    dpopProofs: new MemoryDpopReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
     signer,

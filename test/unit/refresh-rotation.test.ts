@@ -20,6 +20,7 @@ import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import {
   FixedClock,
   MemoryAttemptStore,
+  MemoryDpopReplayStore,
   MemoryRefreshTokenStore,
   MemoryUserStore,
   publicClient,
@@ -66,6 +67,7 @@ async function setup(
     users,
     refreshTokens: store,
     attempts: new MemoryAttemptStore(),
+    dpopProofs: new MemoryDpopReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher: new RecordingHasher(),
     signer,

@@ -23,7 +23,7 @@ import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { Services } from '../services.ts';
-import { offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import { offersRefreshToken, refreshBinding, startSession } from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './upgrade.ts';
@@ -86,6 +86,7 @@ export async function passwordLogin(
       scopes,
       gty,
       now: Math.floor(now / 1000),
+      jkt: info.dpop?.jkt,
     }),
     refundAttempt(services, counters, attempt),
     upgradePasswordHashIfOutdated(services, user, normalized),
@@ -98,6 +99,7 @@ export async function passwordLogin(
       user,
       scopes,
       now,
+      jkt: refreshBinding(client, info),
     });
   }
   await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
