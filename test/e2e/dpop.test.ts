@@ -1,4 +1,4 @@
-import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -6,7 +6,7 @@ import {
   GRANT_PASSWORD_REALM,
   GRANT_REFRESH_TOKEN,
 } from '../../functions/config/grant-types.ts';
-import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
+import { API, BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
@@ -290,5 +290,56 @@ describe('DPoP with a third-party client (oauth4webapi)', () => {
     const tokens = await login(as, dpop);
     expect(tokens.token_type).toBe('dpop');
     expect((await refresh(as, tokens.refresh_token as string, dpop)).token_type).toBe('dpop');
+  });
+
+  it('the passgate/dpop helper lets an API accept the bound token with its proof, once', async () => {
+    const { DpopRequestError, memoryReplayStore, verifyDpopRequest } = await import('passgate/dpop');
+    const key = await dpopKey();
+    const login = await postToken(
+      server,
+      await dpopProof(key, { htm: 'POST', htu: `${server.issuer}oauth/token` }),
+      { scope: 'read:orders' },
+    );
+    const accessToken = (await json(login)).access_token as string;
+    const url = 'https://api.example.com/orders?page=2';
+    const options = {
+      jwks: createRemoteJWKSet(new URL('.well-known/jwks.json', server.issuer)),
+      issuer: server.issuer,
+      audience: API,
+      replay: memoryReplayStore(),
+    };
+    const proof = await dpopProof(key, { htm: 'GET', htu: 'https://api.example.com/orders', accessToken });
+    const request = { method: 'GET', url, authorization: `DPoP ${accessToken}`, dpop: proof };
+    const { payload, jkt } = await verifyDpopRequest(request, options);
+    expect(jkt).toBe(key.jkt);
+    expect(payload).toMatchObject({ scope: 'read:orders', cnf: { jkt: key.jkt } });
+
+    const refusal = async (changed: Partial<typeof request>) => {
+      const error = await verifyDpopRequest({ ...request, ...changed }, options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DpopRequestError);
+      return error as InstanceType<typeof DpopRequestError>;
+    };
+    expect((await refusal({})).error).toBe('invalid_dpop_proof'); // the same proof again
+    const fresh = () => dpopProof(key, { htm: 'GET', htu: 'https://api.example.com/orders', accessToken });
+    expect((await refusal({ authorization: `Bearer ${accessToken}`, dpop: await fresh() })).error).toBe(
+      'invalid_token',
+    );
+    const otherKey = await dpopKey();
+    const stolen = await refusal({
+      dpop: await dpopProof(otherKey, { htm: 'GET', htu: 'https://api.example.com/orders', accessToken }),
+    });
+    expect(stolen.error).toBe('invalid_token');
+    expect(stolen.wwwAuthenticate).toMatch(/^DPoP algs="[^"]+", error="invalid_token"$/);
+    expect((await refusal({ method: 'POST', dpop: await fresh() })).error).toBe('invalid_dpop_proof');
+    const bearerLogin = await server.token({
+      grant_type: 'password',
+      client_id: 'mobile-app',
+      username: 'alice',
+      password: PASSWORD,
+    });
+    const unbound = (await json(bearerLogin)).access_token as string;
+    expect((await refusal({ authorization: `DPoP ${unbound}`, dpop: await fresh() })).error).toBe(
+      'invalid_token',
+    );
   });
 });

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
+import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
-  DpopReplayStore,
   LoginCounter,
   LoginCounterState,
   NewUser,
@@ -149,17 +149,6 @@ export class MemoryUserStore implements UserStore {
     if (!stored || classes.length === 0) return;
     for (const costClass of classes) stored.classes.delete(costClass);
     stored.version += 1;
-  }
-}
-
-/** Used DPoP proofs, with the DynamoDB adapter's semantics: a claim holds until it expires. */
-export class MemoryDpopReplayStore implements DpopReplayStore {
-  readonly claims = new Map<string, number>();
-  async claim(proofKey: string, times: { now: number; expiresAt: number }): Promise<boolean> {
-    const expiresAt = this.claims.get(proofKey);
-    if (expiresAt !== undefined && expiresAt >= times.now) return false;
-    this.claims.set(proofKey, times.expiresAt);
-    return true;
   }
 }
 
@@ -320,7 +309,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
-    dpopProofs: new MemoryDpopReplayStore(),
+    dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
     signer,
