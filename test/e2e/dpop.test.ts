@@ -342,4 +342,46 @@ describe('DPoP with a third-party client (oauth4webapi)', () => {
       'invalid_token',
     );
   });
+
+  it('userinfo refuses the DPoP scheme without a proof, with a proof for another token, or for an unbound token', async () => {
+    const key = await dpopKey();
+    const login = async (proof: string) =>
+      (await json(await postToken(server, proof, { scope: 'openid' }))).access_token as string;
+    const bound = await login(await dpopProof(key, { htm: 'POST', htu: `${server.issuer}oauth/token` }));
+    const unbound = (
+      await json(
+        await server.token({
+          grant_type: 'password',
+          client_id: 'mobile-app',
+          username: 'alice',
+          password: PASSWORD,
+          scope: 'openid',
+        }),
+      )
+    ).access_token as string;
+    const htu = `${server.issuer}userinfo`;
+    const call = (token: string, proof?: string) =>
+      fetch(htu, { headers: { Authorization: `DPoP ${token}`, ...(proof ? { DPoP: proof } : {}) } });
+    const cases = [
+      { response: await call(bound), error: 'invalid_dpop_proof' },
+      {
+        response: await call(bound, await dpopProof(key, { htm: 'GET', htu, accessToken: unbound })),
+        error: 'invalid_dpop_proof',
+      },
+      { response: await call(bound, await dpopProof(key, { htm: 'GET', htu })), error: 'invalid_dpop_proof' },
+      {
+        response: await call(unbound, await dpopProof(key, { htm: 'GET', htu, accessToken: unbound })),
+        error: 'invalid_token',
+      },
+    ];
+    for (const { response, error } of cases) {
+      expect(response.status).toBe(401);
+      expect((await json(response)).error).toBe(error);
+      expect(response.headers.get('www-authenticate')).toMatch(
+        new RegExp(`^DPoP algs="[^"]+", error="${error}"`),
+      );
+    }
+    const good = await call(bound, await dpopProof(key, { htm: 'GET', htu, accessToken: bound }));
+    expect(good.status).toBe(200);
+  });
 });
