@@ -41,14 +41,13 @@ describe('a DPoP proof (RFC 9449 §4.3)', () => {
     expect(verified).toEqual({ jkt: key.jkt, jti: 'j-1', iat: IAT });
   });
 
-  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'])('is accepted signed with %s', async (alg) => {
+  it.each(DPOP_ALGORITHMS)('is accepted signed with %s', async (alg) => {
     const other = await dpopKey(alg);
     const verified = await verifyDpopProof(
       await dpopProof(other, { htm: 'POST', htu: HTU, iat: IAT }),
       expected,
     );
     expect(verified.jkt).toBe(other.jkt);
-    expect(DPOP_ALGORITHMS).toContain(alg);
   });
 
   it('(2) is a JWS in compact serialisation', async () => {
