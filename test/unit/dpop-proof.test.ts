@@ -97,6 +97,28 @@ describe('a DPoP proof (RFC 9449 §4.3)', () => {
     ).toBe('jwk is not a usable ES256 public key');
   });
 
+  it('refuses RSA keys that would make verifying costly: over 4096 bits, or a large exponent', async () => {
+    const rsa = await dpopKey('RS256');
+    const n = rsa.publicJwk.n as string;
+    const big = await dpopProof(
+      rsa,
+      { htm: 'POST', htu: HTU, iat: IAT },
+      {
+        header: { jwk: { ...rsa.publicJwk, n: n.repeat(3) } },
+      },
+    );
+    const exponent = await dpopProof(
+      rsa,
+      { htm: 'POST', htu: HTU, iat: IAT },
+      {
+        header: { jwk: { ...rsa.publicJwk, e: n } },
+      },
+    );
+    for (const jwt of [big, exponent]) {
+      expect(await refusal(jwt)).toBe('jwk is an RSA key over 4096 bits or with a large exponent');
+    }
+  });
+
   it('(6) is signed by the key in its jwk', async () => {
     const other = await dpopKey('ES256');
     expect(await refusal(await proof({ header: { jwk: other.publicJwk } }))).toBe(

@@ -71,6 +71,14 @@ async function publicKeyOf(jwk: unknown, alg: string) {
   const privateMember = PRIVATE_MEMBERS.find((member) => member in jwk);
   if (privateMember !== undefined)
     throw new DpopProofError(`jwk carries the private member "${privateMember}"`);
+  // A verify costs what the public exponent and modulus make it cost: device keys are at most
+  // RSA-4096 with a small exponent (65537), so a proof cannot be made to cost a private-key operation.
+  if (
+    jwk.kty === 'RSA' &&
+    !(typeof jwk.n === 'string' && jwk.n.length <= 683 && typeof jwk.e === 'string' && jwk.e.length <= 4)
+  ) {
+    throw new DpopProofError('jwk is an RSA key over 4096 bits or with a large exponent');
+  }
   let key: Awaited<ReturnType<typeof importJWK>>;
   try {
     key = await importJWK(jwk as JWK, alg);
