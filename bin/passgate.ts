@@ -1,4 +1,4 @@
-/** `npx passgate …`: the operator CLI (CONTRACT §5). */
+/** `npx passgate …`: the operator CLI (docs/reference.md, "CLI"). */
 import { parseArgs } from 'node:util';
 import { documentClient } from '../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
