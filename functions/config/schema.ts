@@ -89,7 +89,6 @@ export const tenantConfigSchema = z.strictObject({
       reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
     })
     .default({ ...defaults.refreshTokens }),
-<<<<<<< HEAD
   dpop: z
     .strictObject({
       requireNonce: z.boolean().default(defaults.dpop.requireNonce),
@@ -98,10 +97,8 @@ export const tenantConfigSchema = z.strictObject({
       proofMaxAgeSeconds: positiveInt.max(300).default(defaults.dpop.proofMaxAgeSeconds),
     })
     .default({ ...defaults.dpop }),
-=======
   /** Where editors find this file's JSON Schema (`./passgate.schema.json`); passgate ignores it. */
   $schema: z.string().optional(),
->>>>>>> main
 });
 
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
