@@ -61,12 +61,15 @@ export const endpointNeeds = {
    * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
    * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.
+   * A DPoP proof (http/dpop.ts) is recorded once (PutItem), and read back (GetItem) only when
+   * that write's condition fails, to tell a replay from the SDK's retry of the write.
    */
   token: {
     tables: {
       users: ['GetItem', 'UpdateItem'],
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       attempts: ['GetItem', 'UpdateItem'],
+      'dpop-proofs': ['PutItem', 'GetItem'],
     },
     signingKeys: ['sign'],
     counterHashKey: true,
@@ -93,9 +96,10 @@ export const endpointNeeds = {
   /**
    * OpenID Connect userinfo (userinfo.ts): verifies the access token with every key, then finds its
    * user by id (user-store.ts findById: Query on the `by-user-id` index, then a consistent GetItem).
+   * Records the DPoP proof of a `DPoP` request as the token endpoint does.
    */
   userinfo: {
-    tables: { users: ['Query', 'GetItem'] },
+    tables: { users: ['Query', 'GetItem'], 'dpop-proofs': ['PutItem', 'GetItem'] },
     indexes: { users: ['by-user-id'] },
     signingKeys: ['verify'],
     counterHashKey: false,

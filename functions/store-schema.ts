@@ -23,7 +23,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users' | 'refresh-tokens' | 'attempts';
+  readonly id: 'users' | 'refresh-tokens' | 'attempts' | 'dpop-proofs';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -79,7 +79,24 @@ export const refreshTokensTable = {
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [usersTable, refreshTokensTable, attemptsTable];
+/**
+ * DPoP proofs already used (RFC 9449 §11.1): one item per proof, `proof#<SHA-256 of key thumbprint
+ * and jti>`, written once with a conditional PutItem. `expires_at` (epoch seconds) is when the
+ * proof's `iat` leaves the accepted window; TTL sweeps it after that.
+ */
+export const dpopProofsTable = {
+  id: 'dpop-proofs',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [],
+  ttlAttribute: 'expires_at',
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [
+  usersTable,
+  refreshTokensTable,
+  attemptsTable,
+  dpopProofsTable,
+];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
 export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
@@ -90,4 +107,5 @@ export const localTableNames: TableNames = {
   // Named when the counters took their per-user-and-IP form; a table made then still holds an
   // index nothing reads any more, which costs nothing locally.
   attempts: 'passgate-login-counters',
+  'dpop-proofs': 'passgate-dpop-proofs',
 };

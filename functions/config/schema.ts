@@ -84,6 +84,8 @@ const clientSchema = z.strictObject({
     .optional(),
   // Whose tokens the client may introspect: its own (the default), or every client's (a gateway).
   introspection: z.enum(['own', 'all']).default('own'),
+  /** RFC 9449: refuse this client's token requests that carry no DPoP proof. */
+  requireDpop: z.boolean().default(false),
 });
 
 function isIpOrCidr(value: string): boolean {
@@ -125,6 +127,14 @@ export const tenantConfigSchema = z.strictObject({
       reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
     })
     .default({ ...defaults.refreshTokens }),
+  dpop: z
+    .strictObject({
+      requireNonce: z.boolean().default(defaults.dpop.requireNonce),
+      // Up to 5 minutes: the replay store keeps each proof that long, and a proof is a bearer of
+      // the request it was made for until then.
+      proofMaxAgeSeconds: positiveInt.max(300).default(defaults.dpop.proofMaxAgeSeconds),
+    })
+    .default({ ...defaults.dpop }),
   /** Where editors find this file's JSON Schema (`./passgate.schema.json`); passgate ignores it. */
   $schema: z.string().optional(),
 });

@@ -146,6 +146,12 @@ export interface RefreshFamily {
   readonly successor_seal?: string;
   readonly revoked: boolean;
   readonly revoked_at?: number;
+  /**
+   * RFC 9449 §5: the thumbprint of the DPoP key a public client's family was started with; every
+   * refresh must then prove possession of that key. Absent: not bound (no proof, or a
+   * confidential client, whose tokens are bound to its authentication instead).
+   */
+  readonly jkt?: string;
 }
 
 /** One refresh token, found by the SHA-256 of its value; the value itself is never stored. */
@@ -185,6 +191,18 @@ export interface RefreshTokenStore {
   revokeFamily(familyId: string, at: number): Promise<void>;
   /** Removes a token record that never became current (the loser of a race); absent is fine. */
   deleteToken(tokenHash: string): Promise<void>;
+}
+
+/**
+ * DPoP proofs already accepted (RFC 9449 §11.1): a proof is good for one request only. Entries
+ * outlive the window in which their proof's `iat` is accepted, then expire.
+ */
+export interface DpopReplayStore {
+  /**
+   * Records the proof `proofKey` until `expiresAt` (epoch seconds): true the first time, false when
+   * it was recorded before and has not expired at `now` (epoch seconds): a replay.
+   */
+  claim(proofKey: string, times: { now: number; expiresAt: number }): Promise<boolean>;
 }
 
 /** A public signing key as published in the JWKS (RFC 7517), never with private members. */

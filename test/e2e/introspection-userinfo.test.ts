@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { hashClientSecret } from '../../functions/oauth/client-auth.ts';
+import { DPOP_ALGORITHMS } from '../../functions/oauth/dpop/algorithms.ts';
 import type { UserRecord } from '../../functions/oauth/ports.ts';
 import { API, BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
@@ -230,7 +231,10 @@ describe('userinfo', () => {
       await userinfo({ authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }),
     ]) {
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="passgate"');
+      // RFC 9449 §7.2: both schemes are offered, DPoP with the algorithms its proofs may use.
+      expect(response.headers.get('www-authenticate')).toBe(
+        `Bearer realm="passgate", DPoP algs="${DPOP_ALGORITHMS.join(' ')}"`,
+      );
     }
   });
 

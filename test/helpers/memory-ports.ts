@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
+import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import type {
   AttemptStore,
   ChargedAttempt,
@@ -312,6 +313,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
+    dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
     signer,

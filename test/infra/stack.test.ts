@@ -137,6 +137,16 @@ describe('DynamoDB tables', () => {
     }
   });
 
+  it('keeps used DPoP proofs in a table of their own whose items expire (TTL on expires_at)', () => {
+    const { Properties } = template.toJSON().Resources[tableLogicalId(template, 'dpop-proofs')];
+    expect(Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
   it('keeps the users table lookup by user id as a keys-only index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
@@ -301,6 +311,12 @@ describe('IAM: least privilege per function', () => {
   const table = (id: TableId) => arnOf(tableLogicalId(template, id));
   const currentKey = () => arnOf(keyLogicalId(template, 'initial'));
   const getPublicKey = () => ({ Action: 'kms:GetPublicKey', Effect: 'Allow', Resource: currentKey() });
+  // RFC 9449 §11.1: a proof is recorded with a conditional PutItem, read back only when that fails.
+  const dpopReplay = () => ({
+    Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    Effect: 'Allow',
+    Resource: table('dpop-proofs'),
+  });
   let rotating: Template;
   beforeAll(() => {
     rotating = synthStack({ verificationKeys: ['next'] }).template;
@@ -321,6 +337,7 @@ describe('IAM: least privilege per function', () => {
         Effect: 'Allow',
         Resource: table('refresh-tokens'),
       },
+      dpopReplay(),
       {
         Action: 'kms:Sign',
         Condition: {
@@ -370,8 +387,18 @@ describe('IAM: least privilege per function', () => {
         Effect: 'Allow',
         Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
       },
+      dpopReplay(),
       getPublicKey(),
     ]);
+  });
+
+  it('DPoP replay table: written and read by the token and userinfo functions only', () => {
+    const reaching = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(template, endpoint).statements).includes(
+        JSON.stringify(table('dpop-proofs')),
+      ),
+    );
+    expect(reaching.sort()).toEqual(['token', 'userinfo']);
   });
 
   it('metadata: the public halves of every key in rotation; no table', () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
 import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
 import { BACKOFFICE_SECRET } from '../helpers/config.ts';
+import { type DpopKey, dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { proxyEvent } from '../helpers/events.ts';
 import { type FaultableDeployment, faultableDeployment } from '../helpers/faultable-services.ts';
 import type { Fault } from '../helpers/faults.ts';
@@ -224,6 +225,74 @@ const userinfo: Flow<{ accessToken: string }> = {
   },
 };
 
+/** The deployment's issuer: what a DPoP proof's `htu` names. */
+const ISSUER = 'https://auth.example.com/';
+
+const dpopLogin: Flow<{ username: string; key: DpopKey }> = {
+  name: 'password grant with a DPoP proof (replay store)',
+  ok: 200,
+  prepare: async () => ({ username: await freshUser(), key: await dpopKey() }),
+  act: async ({ username, key }) =>
+    deployment.call(
+      'token',
+      form(
+        {
+          grant_type: 'password',
+          client_id: 'mobile-app',
+          username,
+          password: PASSWORD,
+          scope: 'read:orders',
+        },
+        { headers: { DPoP: await dpopProof(key, { htm: 'POST', htu: `${ISSUER}oauth/token` }) } },
+      ),
+    ),
+  async check({ username, key }, response) {
+    if (response.statusCode === 200) expect(body(response).token_type).toBe('DPoP');
+    // Whatever was recorded of the failed request, the device's next proof works.
+    const again = await dpopLogin.act({ username, key });
+    expect(again.statusCode).toBe(200);
+    expect(body(again).token_type).toBe('DPoP');
+  },
+};
+
+const dpopUserinfo: Flow<{ accessToken: string; key: DpopKey }> = {
+  name: 'userinfo with a DPoP-bound token (replay store)',
+  ok: 200,
+  async prepare() {
+    const key = await dpopKey();
+    const response = await deployment.call(
+      'token',
+      form(
+        {
+          grant_type: 'password',
+          client_id: 'mobile-app',
+          username: await freshUser(),
+          password: PASSWORD,
+          scope: 'openid',
+        },
+        { headers: { DPoP: await dpopProof(key, { htm: 'POST', htu: `${ISSUER}oauth/token` }) } },
+      ),
+    );
+    return { accessToken: body(response).access_token, key };
+  },
+  act: async ({ accessToken, key }) =>
+    deployment.call(
+      'userinfo',
+      proxyEvent({
+        method: 'GET',
+        path: '/userinfo',
+        headers: {
+          Authorization: `DPoP ${accessToken}`,
+          DPoP: await dpopProof(key, { htm: 'GET', htu: `${ISSUER}userinfo`, accessToken }),
+        },
+      }),
+    ),
+  async check(context, response) {
+    if (response.statusCode === 200) expect(body(response).sub).toMatch(/^customers\|/);
+    expect((await dpopUserinfo.act(context)).statusCode).toBe(200);
+  },
+};
+
 const flows = [
   passwordLogin,
   wrongPassword,
@@ -231,6 +300,8 @@ const flows = [
   revocation,
   introspection,
   userinfo,
+  dpopLogin,
+  dpopUserinfo,
 ] as Flow<unknown>[];
 const FAULTS: readonly Fault[] = ['throttle', 'internal', 'reset', 'lost'];
 

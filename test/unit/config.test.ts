@@ -26,6 +26,16 @@ describe('tenant configuration', () => {
     expect(Object.isFrozen(config.clients[0])).toBe(true);
   });
 
+  it('leaves DPoP optional by default: no client requires it, no nonces, proofs a minute old at most', () => {
+    const config = parseConfig(testConfig());
+    expect(config.clients.map((client) => client.requireDpop)).toEqual([false, false, false]);
+    expect(config.dpop).toEqual({ requireNonce: false, proofMaxAgeSeconds: 60 });
+    expect(problemsOf({ ...testConfig(), dpop: { proofMaxAgeSeconds: 301, requireNonce: 'yes' } })).toEqual([
+      expect.stringMatching(/^dpop\.requireNonce: /),
+      expect.stringMatching(/^dpop\.proofMaxAgeSeconds: /),
+    ]);
+  });
+
   it('accepts the shipped passgate.config.json', () => {
     expect(loadConfigFile(join(import.meta.dirname, '../../passgate.config.json')).defaultRealm).toBe(
       'customers',

@@ -26,6 +26,8 @@ export async function handleTokenRequest(
   if (!(client.grantTypes as readonly string[]).includes(grantType)) {
     throw unauthorizedClient('The client is not allowed to use this grant type.', `grant ${grantType}`);
   }
+  // RFC 9449 §5: a client registered to use DPoP must not be issued unbound tokens.
+  if (client.requireDpop && !info.dpop) throw invalidRequest('This client must send a DPoP proof.');
   const missing = grant.requiredParameters.filter((name) => params[name] === undefined);
   if (missing.length > 0) throw invalidRequest(`Missing parameter(s): ${missing.join(', ')}.`);
   return grant.handle({ params, client, info }, services);

@@ -24,7 +24,12 @@ import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { Services } from '../services.ts';
-import { mayHoldRefreshTokens, offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import {
+  mayHoldRefreshTokens,
+  offersRefreshToken,
+  refreshBinding,
+  startSession,
+} from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './upgrade.ts';
@@ -92,6 +97,7 @@ export async function passwordLogin(
       scopes,
       gty,
       now: Math.floor(now / 1000),
+      jkt: info.dpop?.jkt,
     }),
     refundAttempt(services, counters, attempt),
     upgradePasswordHashIfOutdated(services, user, normalized),
@@ -104,6 +110,7 @@ export async function passwordLogin(
       user,
       scopes,
       now,
+      jkt: refreshBinding(client, info),
     });
   }
   await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());

@@ -59,6 +59,7 @@ export async function handleIntrospection(
       iss: info.issuer,
       iat: seconds(presented.token.issued_at),
       exp: seconds(presented.token.idle_expires_at),
+      ...(family.jkt === undefined ? {} : { cnf: { jkt: family.jkt } }),
     };
   }
   const claims = await verifyAccessToken(services, info.issuer, token);
@@ -66,7 +67,8 @@ export async function handleIntrospection(
   if (client.introspection === 'own' && claims.client_id !== client.clientId) return INACTIVE;
   return {
     active: true,
-    token_type: 'Bearer', // RFC 7662 §2.2: the access token's type as in RFC 6749 §5.1
+    // RFC 7662 §2.2: the access token's type as in RFC 6749 §5.1; RFC 9449 §6.2: `DPoP` and its `cnf`.
+    token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP',
     scope: claims.scope,
     client_id: claims.client_id,
     sub: claims.sub,
@@ -77,5 +79,6 @@ export async function handleIntrospection(
     jti: claims.jti,
     ...(claims.gty === undefined ? {} : { gty: claims.gty }),
     ...(claims.permissions === undefined ? {} : { permissions: claims.permissions }),
+    ...(claims.cnf === undefined ? {} : { cnf: claims.cnf }),
   };
 }

@@ -93,6 +93,16 @@ async function rotate(
     );
     if (presented.state === 'invalid') throw refused(presented.detail);
     seen(presented.family);
+    // RFC 9449 §5: without a proof of the family's key the token is refused before anything else
+    // is judged, and ends nothing: a copy of an old token, replayed without the key, must not be
+    // able to end the rightful holder's session by looking like reuse.
+    if (presented.family.jkt !== undefined && presented.family.jkt !== info.dpop?.jkt) {
+      throw refused(
+        info.dpop
+          ? 'DPoP proof by another key than the refresh token is bound to'
+          : 'DPoP-bound refresh token without a DPoP proof',
+      );
+    }
     if (presented.state === 'reused') {
       await endFamilyOnReuse(services, presented.family, client, info, now);
       throw refused('rotated-out refresh token presented again: family revoked');
@@ -177,6 +187,7 @@ async function mintRefreshed(
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),
+    jkt: request.info.dpop?.jkt,
   });
 }
 

@@ -4,7 +4,7 @@ import { GRANT_REFRESH_TOKEN } from '../../config/grant-types.ts';
 import type { ApiConfig, ClientConfig, TenantConfig } from '../../config/schema.ts';
 import { allLanded } from '../all-landed.ts';
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from '../ports.ts';
-import type { Services } from '../services.ts';
+import type { RequestInfo, Services } from '../services.ts';
 
 /** 256 bits in base64url without padding: exactly 43 characters. */
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
@@ -65,6 +65,13 @@ export function refreshLifetimes(config: TenantConfig, clientId: string): Tenant
   };
 }
 
+/**
+ * RFC 9449 §5: a refresh token issued with a DPoP proof to a public client is bound to the proof's
+ * key; a confidential client's is not, being bound to the client's authentication already.
+ */
+export const refreshBinding = (client: ClientConfig, info: RequestInfo): string | undefined =>
+  client.clientSecretHash === undefined ? info.dpop?.jkt : undefined;
+
 /** A new token record of a family: idle lifetime from now, never past the family's absolute expiry. */
 export function tokenRecord(
   config: TenantConfig,
@@ -98,6 +105,7 @@ export async function startSession(
     user: UserRecord;
     scopes: readonly string[];
     now: number;
+    jkt: string | undefined;
   },
 ): Promise<string> {
   const value = newRefreshToken();
@@ -115,6 +123,7 @@ export async function startSession(
       session.now + seconds(refreshLifetimes(config, session.client.clientId).absoluteTtlSeconds),
     current: hashRefreshToken(value),
     revoked: false,
+    ...(session.jkt === undefined ? {} : { jkt: session.jkt }),
   };
   // Side by side: if either write fails the value is never sent, so what did land is unusable.
   await allLanded([
