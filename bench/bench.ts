@@ -42,6 +42,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from './local-server-process.ts';
+import { passwordBlocklistFigures } from './password-blocklist.ts';
 import { performancePage, writeBenchBlocks } from './write-docs.ts';
 
 const { values } = parseArgs({
@@ -576,6 +577,12 @@ async function otherSections(section: (title: string, run: () => Promise<unknown
   }
   await section('2. handler CPU in-process', () => handlerCpu(loginCpu));
   await section('4. cold start of the Lambda bundles', coldStart);
+  await section('7. password blocklist', async () => {
+    const list = await passwordBlocklistFigures(quick ? 10_000 : 200_000);
+    const note = `${list.entries} passwords, ${list.bytes} bytes (${list.gzipBytes} gzipped)`;
+    add({ section: '7', name: 'blocklist load and first lookup', value: list.loadMs, unit: 'ms', note });
+    add({ section: '7', name: 'blocklist lookup', value: list.lookupUs, unit: 'µs' });
+  });
 }
 
 await main();

@@ -21,13 +21,13 @@ export const endpoints = {
 export type EndpointName = keyof typeof endpoints;
 
 export interface Route {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'OPTIONS';
   /** Relative to the issuer, which ends in "/". */
   readonly path: string;
   readonly endpoint: EndpointName;
 }
 
-export const routes: readonly Route[] = [
+const requestRoutes: readonly Route[] = [
   { method: 'POST', path: 'oauth/token', endpoint: 'token' },
   { method: 'POST', path: 'oauth/revoke', endpoint: 'revoke' },
   { method: 'POST', path: 'oauth/introspect', endpoint: 'introspect' },
@@ -37,4 +37,15 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: '.well-known/jwks.json', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/openid-configuration', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/oauth-authorization-server', endpoint: 'metadata' },
+];
+
+/**
+ * Every route, with an `OPTIONS` route (the CORS preflight) on each path of an endpoint browsers
+ * may call: the path's own function answers it before its endpoint runs (http/handler.ts).
+ */
+export const routes: readonly Route[] = [
+  ...requestRoutes,
+  ...[...new Map(requestRoutes.map((route) => [route.path, route])).values()]
+    .filter((route) => (endpoints[route.endpoint] as Endpoint).cors !== undefined)
+    .map((route): Route => ({ method: 'OPTIONS', path: route.path, endpoint: route.endpoint })),
 ];

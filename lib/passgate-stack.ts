@@ -333,7 +333,7 @@ export class PassgateStack extends Stack {
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'Public by design: the token endpoint authenticates clients itself (RFC 6749 §2.3) and the discovery documents and JWKS are public (OpenID Connect Discovery §4).',
+          'Public by design: the token endpoint authenticates clients itself (RFC 6749 §2.3) and the discovery documents and JWKS are public (OpenID Connect Discovery §4); CORS preflights (OPTIONS) never carry credentials (Fetch standard).',
       },
       {
         id: 'AwsSolutions-COG4',

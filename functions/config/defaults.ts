@@ -52,4 +52,10 @@ export const defaults = {
   refreshTokenBytes: 32,
   /** Auth0's default refresh token lifetimes: 30 days absolute, 15 days idle; no reuse leeway. */
   refreshTokens: { absoluteTtlSeconds: 2_592_000, idleTtlSeconds: 1_296_000, reuseLeewaySeconds: 0 },
+  /**
+   * RFC 9449 §11.1: a proof's `iat` is accepted up to a minute either side of the server's clock,
+   * enough for a slow mobile network and a little clock drift; nonces (§8) are opt-in because they
+   * cost every client one extra round trip per nonce window.
+   */
+  dpop: { requireNonce: false, proofMaxAgeSeconds: 60 },
 } as const;

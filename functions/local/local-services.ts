@@ -21,7 +21,7 @@ export function localAdminServices(options: {
   configPath: string;
   dataDir: string;
   store: LocalStore;
-}): AdminServices & Pick<Services, 'refreshTokens'> {
+}): AdminServices & Pick<Services, 'refreshTokens' | 'dpopProofs'> {
   return {
     config: loadConfigFile(options.configPath),
     ...dynamoStores(options.store.db, localTableNames),

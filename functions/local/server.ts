@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { defaults } from '../config/defaults.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { gatewayErrorCorsHeaders } from '../http/cors.ts';
 import { type ProxyHandler, proxyHandler } from '../http/handler.ts';
-import { jsonResponse } from '../http/respond.ts';
+import { jsonResponse, noStoreJson } from '../http/respond.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
 import type { Clock } from '../oauth/ports.ts';
 import { endpoints, routes } from '../routes.ts';
@@ -162,12 +163,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const route = handlers.get(`${request.method} ${url.pathname}`);
     if (!route) {
       const known = knownPaths.has(url.pathname);
+      // API Gateway's own answer to a missing route carries the same CORS headers (token-api.ts).
+      const cors = gatewayErrorCorsHeaders({ headers: request.headers as Record<string, string> });
       send(
         response,
-        jsonResponse(known ? 405 : 404, {
-          error: 'invalid_request',
-          error_description: known ? 'Method not allowed.' : 'Unknown endpoint.',
-        }),
+        noStoreJson(
+          known ? 405 : 404,
+          {
+            error: 'invalid_request',
+            error_description: known ? 'Method not allowed.' : 'Unknown endpoint.',
+          },
+          cors,
+        ),
         false,
       );
       request.resume();

@@ -5,7 +5,8 @@ import type { RequestInfo } from './services.ts';
  * Authentication event types, modelled on Auth0's log event codes so operators can reuse their
  * queries and alerts: `s` success, `f` failed login (blocked user), `fp` wrong password, `fu`
  * unknown user, `limit_wc` user/IP blocked, `limit_mu` IP throttled, `sertft`/`fertft` refresh
- * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation.
+ * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation, `fco` a
+ * browser request from an origin the client does not allow.
  */
 export type AuditEventType =
   | 's'
@@ -17,7 +18,8 @@ export type AuditEventType =
   | 'sertft'
   | 'fertft'
   | 'ferrt'
-  | 'srrt';
+  | 'srrt'
+  | 'fco';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

@@ -1,6 +1,14 @@
 import type { TenantConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
-import type { AttemptStore, Clock, PasswordHasher, RefreshTokenStore, Signer, UserStore } from './ports.ts';
+import type {
+  AttemptStore,
+  Clock,
+  DpopReplayStore,
+  PasswordHasher,
+  RefreshTokenStore,
+  Signer,
+  UserStore,
+} from './ports.ts';
 
 /** Everything a grant or endpoint may use, built once per cold start by a composition root. */
 export interface Services {
@@ -10,6 +18,7 @@ export interface Services {
   /** Secret of the keyed hash that turns usernames and IPs into counter keys. */
   readonly counterHashKey: Uint8Array;
   readonly refreshTokens: RefreshTokenStore;
+  readonly dpopProofs: DpopReplayStore;
   readonly hasher: PasswordHasher;
   readonly signer: Signer;
   readonly clock: Clock;
@@ -27,4 +36,6 @@ export interface RequestInfo {
   readonly userAgent: string | undefined;
   /** Raw `auth0-forwarded-for`; honoured only for a trusted confidential client (see protection/client-ip.ts). */
   readonly forwardedFor: string | undefined;
+  /** The DPoP key the request proved it holds (RFC 9449 §4.3), checked by the HTTP layer before any grant. */
+  readonly dpop?: { readonly jkt: string };
 }

@@ -117,6 +117,16 @@ describe('passgate CLI while the server runs', () => {
         /weak password: password must be at least 8 characters/,
       ],
       [
+        ['users', 'create', '--realm', 'customers', '--username', 'yan', '--password-stdin'],
+        'Password123',
+        /weak password: password is one of the most common passwords in realm "customers"/,
+      ],
+      [
+        ['users', 'set-password', '--realm', 'customers', '--username', 'zoe', '--password-stdin'],
+        'iloveyou2',
+        /weak password: password is one of the most common passwords in realm "customers"/,
+      ],
+      [
         ['users', 'block', '--realm', 'customers', '--username', 'nobody'],
         '',
         /no user "nobody" in realm "customers"/,

@@ -49,13 +49,15 @@ async function roundsOf(grant: () => Promise<unknown>) {
 }
 
 describe('sequential rounds of store and signing calls per grant', () => {
-  it('a successful login: counters and user, the charge, then signing beside the refund and the session, then the login record', async () => {
+  it("a successful login: counters and user, the charge beside the IP's day, then signing beside both refunds and the session, then the login record", async () => {
     expect(await roundsOf(login)).toEqual({
       rounds: 4,
       calls: [
         'attempts.charge@2',
         'attempts.read@1',
         'attempts.refund@3',
+        'attempts.releaseIpDay@3',
+        'attempts.reserveIpDay@2',
         'refreshTokens.createFamily@3',
         'refreshTokens.putToken@3',
         'signer.sign@3',
@@ -70,7 +72,13 @@ describe('sequential rounds of store and signing calls per grant', () => {
     const wrong = await roundsOf(() => login('alice', 'not the password'));
     expect(wrong).toEqual({
       rounds: 3,
-      calls: ['attempts.charge@2', 'attempts.read@1', 'users.findByUsername@1', 'users.hashCostClasses@3'],
+      calls: [
+        'attempts.charge@2',
+        'attempts.read@1',
+        'attempts.reserveIpDay@2',
+        'users.findByUsername@1',
+        'users.hashCostClasses@3',
+      ],
     });
     expect(await roundsOf(() => login('nobody', 'not the password'))).toEqual(wrong);
   });

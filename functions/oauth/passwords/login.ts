@@ -13,6 +13,7 @@ import type { TokenRequest } from '../grants/grant.ts';
 import type { ChargedAttempt, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
+  type LimitReached,
   type LoginCounters,
   limitReached,
   readLoginCounters,
@@ -23,7 +24,12 @@ import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { Services } from '../services.ts';
-import { offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import {
+  mayHoldRefreshTokens,
+  offersRefreshToken,
+  refreshBinding,
+  startSession,
+} from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './upgrade.ts';
@@ -73,7 +79,12 @@ export async function passwordLogin(
     event,
   );
   const now = services.clock.now();
-  const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
+  const scopes = grantScopes(
+    requested,
+    api,
+    user.permissions[api.identifier],
+    mayHoldRefreshTokens(client, api),
+  );
   // Independent round trips overlap: taking back the charge, upgrading an outdated hash, signing
   // and writing the session. A failure in any of them is a 503 that leaves nothing usable: tokens,
   // the refresh token's value included, only leave in the answer, so a session written beside a
@@ -88,9 +99,17 @@ export async function passwordLogin(
       scopes,
       gty,
       now: Math.floor(now / 1000),
+      jkt: info.dpop?.jkt,
     }),
     offersRefreshToken(client, api, scopes)
-      ? startSession(services.refreshTokens, services.config, { client, api, user, scopes, now })
+      ? startSession(services.refreshTokens, services.config, {
+          client,
+          api,
+          user,
+          scopes,
+          now,
+          jkt: refreshBinding(client, info),
+        })
       : undefined,
     refundAttempt(services, counters, attempt),
     upgradePasswordHashIfOutdated(services, user, normalized),
@@ -123,7 +142,7 @@ async function verifyCredentials(
     readLoginCounters(services, realm, key, ip, now),
     usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
   ]);
-  const refuse = (limit: 'limit_mu' | 'limit_wc', retryAfterSeconds: number) => {
+  const refuse = (limit: LimitReached, retryAfterSeconds: number) => {
     event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
     return tooManyAttempts(limit, retryAfterSeconds);
   };
@@ -132,8 +151,9 @@ async function verifyCredentials(
   if (limit === 'limit_mu') throw refuse(limit, counters.ipDayEnd - now);
   if (limit) throw refuse(limit, (counters.state.failuresUntil ?? now + realm.bruteForce.blockSeconds) - now);
   const attempt = await chargeAttempt(services, realm, counters, now);
-  // Parallel guesses reached the limit since the read: their last failure was a moment ago.
-  if (!attempt) throw refuse('limit_wc', realm.bruteForce.blockSeconds);
+  // Parallel guesses reached a limit since the read: the run's last failure was a moment ago.
+  if (attempt === 'limit_mu') throw refuse(attempt, counters.ipDayEnd - now);
+  if (attempt === 'limit_wc') throw refuse(attempt, realm.bruteForce.blockSeconds);
   if (!user) {
     await spendTheRealmsVerifies(services, realm, password);
     event('fu', 'Wrong username or password');
