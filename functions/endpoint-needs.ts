@@ -58,7 +58,8 @@ export const endpointNeeds = {
    * Every grant. Password grants (login.ts, brute-force.ts): read the user-and-IP run and the IP's
    * day (GetItem), charge both and refund them after a success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
    * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
-   * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
+   * start a session (PutItem family and token), and delete both should the signing beside them
+   * fail (DeleteItem). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
    * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.
    * A DPoP proof (http/dpop.ts) is recorded once (PutItem), and read back (GetItem) only when

@@ -191,6 +191,8 @@ export interface RefreshTokenStore {
   revokeFamily(familyId: string, at: number): Promise<void>;
   /** Removes a token record that never became current (the loser of a race); absent is fine. */
   deleteToken(tokenHash: string): Promise<void>;
+  /** Removes a family whose first token was never sent (a login that failed); absent is fine. */
+  deleteFamily(familyId: string): Promise<void>;
 }
 
 /**

@@ -211,6 +211,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     await this.enter('deleteToken');
     this.tokens.delete(tokenHash);
   }
+  async deleteFamily(familyId: string) {
+    await this.enter('deleteFamily');
+    this.families.delete(familyId);
+  }
 }
 
 interface MemoryRun {

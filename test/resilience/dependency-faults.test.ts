@@ -1,3 +1,4 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
@@ -79,6 +80,18 @@ async function countersOf(username: string, ip: string) {
   );
   return [counters.state.consecutiveFailures, counters.state.ipFailures];
 }
+/** The refresh token store's records (families and tokens) of `username`. */
+async function sessionRecordsOf(username: string) {
+  const { Items } = await deployment.store.db.send(
+    new ScanCommand({
+      TableName: deployment.store.names['refresh-tokens'],
+      FilterExpression: 'username_key = :key',
+      ExpressionAttributeValues: { ':key': usernameKey(username) },
+      ConsistentRead: true,
+    }),
+  );
+  return Items ?? [];
+}
 let ipSequence = 0;
 /** An IP no other attempt of this file used, so its day holds only this flow's attempts. */
 const freshIp = () =>
@@ -98,7 +111,9 @@ const passwordLogin: Flow<{ username: string; ip: string }> = {
       [1, 1],
     ]).toContainEqual(await countersOf(username, ip));
     if (response.statusCode === 200) expect(await countersOf(username, ip)).toEqual([0, 0]);
-    // A failed login counts nothing and leaves no usable session; the next login works.
+    // A failed login counts nothing and leaves no session behind, not even one nobody holds a
+    // token for; the next login works.
+    if (response.statusCode === 503) expect(await sessionRecordsOf(username)).toEqual([]);
     const again = await login(username);
     expect(again.statusCode).toBe(200);
     // Counted once, never twice. Only when every answer to the count's write was lost can the
@@ -340,6 +355,23 @@ describe('every store and signer call failing in turn', () => {
       // Eight faults at each call of a login: the password grant alone injects over a hundred.
     }, 600_000);
   }
+});
+
+describe('a signing failure during a login', () => {
+  it('answers 503 and leaves neither the refresh token family nor its token in the store', async () => {
+    const username = await freshUser();
+    const { result, fired } = await deployment.withFaults(
+      // Every attempt of both signatures (access and ID token) fails.
+      [{ operation: 'Sign', nth: 1, times: 4, fault: 'internal' }],
+      () => login(username, 'openid offline_access read:orders', freshIp()),
+    );
+    faultPoints += 1;
+    expect(fired).toBeGreaterThan(0);
+    expect(result.statusCode).toBe(503);
+    expect(body(result).error).toBe('temporarily_unavailable');
+    expect(await sessionRecordsOf(username)).toEqual([]);
+    expect(await loginsOf(username)).toBe(0);
+  });
 });
 
 describe('a dependency that hangs', () => {

@@ -114,8 +114,16 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
   }
 
   async deleteToken(tokenHash: string): Promise<void> {
+    await this.delete(tokenKey(tokenHash));
+  }
+
+  async deleteFamily(familyId: string): Promise<void> {
+    await this.delete(familyKey(familyId));
+  }
+
+  private async delete(key: { pk: string }): Promise<void> {
     await dynamoCall('DeleteItem', () =>
-      this.db.send(new DeleteCommand({ TableName: this.tableName, Key: tokenKey(tokenHash) })),
+      this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key })),
     );
   }
 }

@@ -26,9 +26,11 @@ import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { Services } from '../services.ts';
 import {
   mayHoldRefreshTokens,
+  newSession,
   offersRefreshToken,
   refreshBinding,
-  startSession,
+  removeSession,
+  storeSession,
 } from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
@@ -85,40 +87,38 @@ export async function passwordLogin(
     user.permissions[api.identifier],
     mayHoldRefreshTokens(client, api),
   );
-  // Independent round trips overlap: taking back the charge, upgrading an outdated hash, signing
-  // and writing the session. A failure in any of them is a 503 that leaves nothing usable: tokens,
-  // the refresh token's value included, only leave in the answer, so a session written beside a
-  // failed signature is one nobody holds a token for. The 503 waits for the others, so no write
-  // is still landing after it.
-  const [response, refreshToken] = await allLanded([
-    mintTokens(services.signer, {
-      issuer: info.issuer,
-      client,
-      api,
-      user,
-      scopes,
-      gty,
-      now: Math.floor(now / 1000),
-      jkt: info.dpop?.jkt,
-    }),
-    offersRefreshToken(client, api, scopes)
-      ? startSession(services.refreshTokens, services.config, {
-          client,
-          api,
-          user,
-          scopes,
-          now,
-          jkt: refreshBinding(client, info),
-        })
-      : undefined,
-    refundAttempt(services, counters, attempt),
-    upgradePasswordHashIfOutdated(services, user, normalized),
-  ]);
-  if (refreshToken !== undefined) response.refresh_token = refreshToken;
-  // Counted once the tokens exist, so a login that answered 503 is not counted.
-  await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
-  event('s', 'Successful login', user);
-  return response;
+  const session = offersRefreshToken(client, api, scopes)
+    ? newSession(services.config, { client, api, user, scopes, now, jkt: refreshBinding(client, info) })
+    : undefined;
+  try {
+    // Independent round trips overlap: taking back the charge, upgrading an outdated hash, signing
+    // and writing the session. A failure in any of them is a 503; the refresh token's value only
+    // leaves in the answer, so the session is removed below and nothing is left half-written. The
+    // 503 waits for the others, so no write is still landing after it.
+    const [response] = await allLanded([
+      mintTokens(services.signer, {
+        issuer: info.issuer,
+        client,
+        api,
+        user,
+        scopes,
+        gty,
+        now: Math.floor(now / 1000),
+        jkt: info.dpop?.jkt,
+      }),
+      session && storeSession(services.refreshTokens, session),
+      refundAttempt(services, counters, attempt),
+      upgradePasswordHashIfOutdated(services, user, normalized),
+    ]);
+    if (session) response.refresh_token = session.value;
+    // Counted once the tokens exist, so a login that answered 503 is not counted.
+    await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
+    event('s', 'Successful login', user);
+    return response;
+  } catch (error) {
+    if (session) await removeSession(services.refreshTokens, session).catch(() => undefined);
+    throw error;
+  }
 }
 
 /**

@@ -91,13 +91,15 @@ export function tokenRecord(
   };
 }
 
-/**
- * Starts a rotation family and returns its first token. The family is written first and the token
- * record second: until the token record exists nothing can find the family, so a crash in between
- * leaves only an unreachable family that its TTL removes, and the client has received nothing.
- */
-export async function startSession(
-  store: RefreshTokenStore,
+/** A new rotation family and its first token, not stored yet; `value` is what the app gets. */
+export interface NewSession {
+  readonly value: string;
+  readonly family: RefreshFamily;
+  readonly token: RefreshTokenRecord;
+}
+
+/** Makes a rotation family and its first token (nothing is written here). */
+export function newSession(
   config: TenantConfig,
   session: {
     client: ClientConfig;
@@ -107,7 +109,7 @@ export async function startSession(
     now: number;
     jkt: string | undefined;
   },
-): Promise<string> {
+): NewSession {
   const value = newRefreshToken();
   const family: RefreshFamily = {
     family_id: randomBytes(16).toString('base64url'),
@@ -125,12 +127,27 @@ export async function startSession(
     revoked: false,
     ...(session.jkt === undefined ? {} : { jkt: session.jkt }),
   };
-  // Side by side: if either write fails the value is never sent, so what did land is unusable.
+  return { value, family, token: tokenRecord(config, family, family.current, session.now) };
+}
+
+/**
+ * Writes the family and its first token side by side. Until the value is sent nobody can use
+ * them, so what landed of a failed write is removed with `removeSession`, never left behind.
+ */
+export async function storeSession(store: RefreshTokenStore, session: NewSession): Promise<void> {
+  await allLanded([store.createFamily(session.family), store.putToken(session.token)]);
+}
+
+/**
+ * Takes back a session whose value was never sent (its writes or the signing beside them failed):
+ * both records are deleted, and absent ones are fine. Should the store fail here too, the records
+ * are unreachable (nobody holds the value) and expire with the family.
+ */
+export async function removeSession(store: RefreshTokenStore, session: NewSession): Promise<void> {
   await allLanded([
-    store.createFamily(family),
-    store.putToken(tokenRecord(config, family, family.current, session.now)),
+    store.deleteFamily(session.family.family_id),
+    store.deleteToken(session.token.token_hash),
   ]);
-  return value;
 }
 
 /** What a presented refresh token turned out to be, before the user is looked at. */
