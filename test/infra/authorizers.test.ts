@@ -106,9 +106,6 @@ describe('the REST API authorizer’s code against a running passgate', () => {
     const token = await accessToken();
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const otherAudience = Buffer.from(JSON.stringify({ ...claims, aud: 'https://other.test/' })).toString(
-      'base64url',
-    );
     const { privateKey } = await crypto.subtle.generateKey(
       {
         name: 'RSASSA-PKCS1-v1_5',
