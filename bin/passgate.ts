@@ -279,7 +279,7 @@ async function usersCommand(action: string | undefined): Promise<void> {
       if (result.overBudget.length > 0) {
         // Those users' wrong passwords take longer than an unknown username's: the operator acts.
         process.stderr.write(
-          `passgate: ${result.overBudget.length} kind(s) of hash past the failed-login budget; see the README, "Failed logins while imported hashes remain"\n`,
+          `passgate: ${result.overBudget.length} kind(s) of hash past the failed-login budget; see docs/migrating-users.md, "Failed logins while imported hashes remain"\n`,
         );
         process.exitCode = 1;
       }

@@ -76,7 +76,7 @@ export const COMMANDS: readonly CommandHelp[] = [
   },
   {
     name: 'users import',
-    summary: "import users in Auth0's bulk-import format (a JSON array or JSON Lines)",
+    summary: "import users in Auth0's bulk-import format, a JSON array or JSON Lines (docs/migrating-users.md)",
     flags: ['realm', 'upsert', 'concurrency'],
     usage: '--realm R FILE [--upsert] [--concurrency N]',
     example: 'passgate users import --realm customers users.json',
@@ -103,7 +103,8 @@ export const GLOBAL_FLAGS = ['json', 'quiet', 'stack', 'help'] as const;
 const GLOBAL_HELP = `Every command takes:
   --json        print one JSON document on stdout (and nothing else on stderr but errors)
   --quiet       do not say on stderr which local store the command uses
-  --stack NAME  work on a deployed stack's tables instead of the local store
+  --stack NAME  work on a deployed stack's tables instead of the local store (found from its
+                CloudFormation outputs; AWS credentials and region from AWS_PROFILE, AWS_REGION, ~/.aws)
   --help        this command's usage
 
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir). Without

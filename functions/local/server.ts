@@ -29,7 +29,7 @@ export interface LocalServerOptions {
 }
 
 export interface LocalServer {
-  /** `http://localhost:<port>/` (or https), with the trailing slash (CONTRACT §3). */
+  /** `http://localhost:<port>/`, with the trailing slash (CONTRACT §3). */
   readonly issuer: string;
   readonly port: number;
   readonly store: LocalStore;
