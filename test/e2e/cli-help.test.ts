@@ -22,7 +22,7 @@ beforeAll(() => {
 });
 
 describe('passgate help', () => {
-  it('lists every command with `help`, `--help` and no command at all', async () => {
+  it('lists every command with `help`, `--help` and no command at all', { timeout: 60_000 }, async () => {
     for (const args of [['help'], ['--help'], []]) {
       const result = await runCli(args, { env });
       expect(result.code).toBe(0);
@@ -54,7 +54,10 @@ describe('passgate help', () => {
     expect([result.code, result.stdout]).toEqual([0, `${packageJson.version}\n`]);
   });
 
-  it('names the closest command or flag to a mistyped one, with exit status 2', async () => {
+  // Five CLI processes: on a busy machine each takes seconds to start.
+  it('names the closest command or flag to a mistyped one, with exit status 2', {
+    timeout: 90_000,
+  }, async () => {
     const cases = [
       [['user', 'list', '--realm', 'customers'], 'unknown command "user"; did you mean users?'],
       [
@@ -81,7 +84,9 @@ describe('passgate help', () => {
 });
 
 describe('passgate commands tell what they did', () => {
-  it('users create prints a sentence, and the user as JSON only with --json', async () => {
+  it('users create prints a sentence, and the user as JSON only with --json', {
+    timeout: 60_000,
+  }, async () => {
     const args = ['users', 'create', '--realm', 'customers', '--password-stdin'];
     const human = await runCli([...args, '--username', 'ann'], { env, stdin: 'a long enough password' });
     expect(human.stdout).toMatch(/^created user ann in realm customers \(id ([0-9a-f]{24})\)\n$/);
@@ -118,7 +123,7 @@ describe('passgate commands tell what they did', () => {
     expect(result.stdout).toBe(`ann now holds on ${API}: read:orders\n`);
   });
 
-  it('users import of a file with no users says "0 users in file"', async () => {
+  it('users import of a file with no users says "0 users in file"', { timeout: 60_000 }, async () => {
     for (const content of ['[]', '', '\n\n']) {
       const file = join(env.PASSGATE_DATA_DIR as string, 'none.json');
       writeFileSync(file, content);
