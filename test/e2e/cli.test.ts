@@ -157,7 +157,10 @@ describe('passgate CLI while the server runs', () => {
     ).toBe(1);
   });
 
-  it('blocks, unblocks, changes the password, grants permissions, lists and deletes', async () => {
+  // Nine CLI processes: on a busy machine each takes seconds to start.
+  it('blocks, unblocks, changes the password, grants permissions, lists and deletes', {
+    timeout: 120_000,
+  }, async () => {
     const block = await runCli(['users', 'block', '--realm', 'customers', '--username', 'zoe'], { env });
     expect(block.code).toBe(0);
     expect((await login('zoe', 'a long enough password')).status).toBe(403);
