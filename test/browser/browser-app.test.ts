@@ -30,7 +30,11 @@ if (!hasChromium) {
 }
 
 const PASSWORD = 'correct horse battery staple';
-const SCREENSHOT = join(import.meta.dirname, '../../docs/images/browser-signed-in.png');
+// The docs' screenshot is rewritten only on request, so that a test run leaves the work tree clean.
+const SCREENSHOT =
+  process.env.PASSGATE_UPDATE_SCREENSHOTS === '1'
+    ? join(import.meta.dirname, '../../docs/images/browser-signed-in.png')
+    : join(tmpdir(), `passgate-browser-signed-in-${process.pid}.png`);
 
 type ClientInput = NonNullable<TenantConfigInput['clients']>[number];
 
