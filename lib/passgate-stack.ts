@@ -22,6 +22,7 @@ import { type EndpointName, endpoints, type Route, routes } from '../functions/r
 import { tables as tableDefinitions } from '../functions/store-schema.ts';
 import { CounterHashKey } from './constructs/counter-hash-key.ts';
 import { ExampleApi } from './constructs/example-api.ts';
+import { MfaKey } from './constructs/mfa-key.ts';
 import { bundleWithConfig, PassgateFunction } from './constructs/passgate-function.ts';
 import { SigningKeys } from './constructs/signing-keys.ts';
 import { type CustomDomainProps, TokenApi } from './constructs/token-api.ts';
@@ -218,6 +219,7 @@ export class PassgateStack extends Stack {
       verification: props.verificationKeys ?? [],
     });
     const counterKey = new CounterHashKey(this, 'CounterHashKey');
+    const mfaKey = new MfaKey(this, 'MfaKey').key;
 
     const functions = new Map<EndpointName, PassgateFunction>();
     for (const endpoint of Object.keys(endpoints) as EndpointName[]) {
@@ -247,9 +249,10 @@ export class PassgateStack extends Stack {
             ? { [environment.issuer]: `https://${props.customDomain.domainName}/` }
             : {}),
           ...(needs.counterHashKey ? { [environment.counterKeySecretArn]: counterKey.secret.secretArn } : {}),
+          ...(needs.mfaKey.length > 0 ? { [environment.mfaKeyId]: mfaKey.keyArn } : {}),
         },
       });
-      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret);
+      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret, mfaKey);
       functions.set(endpoint, fn);
     }
     this.functions = new Map([...functions].map(([name, fn]) => [name, fn.function]));
@@ -270,6 +273,9 @@ export class PassgateStack extends Stack {
         stageArn: this.tokenApi.api.deploymentStage.stageArn,
         tokenPath: props.customDomain ? tokenRoute : `/${stageName}${tokenRoute}`,
         tokenRoute,
+        mfaRoutes: routes
+          .filter((route) => route.endpoint.startsWith('mfa-'))
+          .map((route) => `/${route.path}`),
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
@@ -370,6 +376,7 @@ function grantNeeds(
   tables: ReadonlyMap<TableId, { tableArn: string }>,
   keys: { current: Key; all: readonly Key[] },
   counterKeySecret: ISecret,
+  mfaKey: Key,
 ) {
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
     const table = tables.get(tableId);
@@ -409,6 +416,15 @@ function grantNeeds(
   if (publicKeys.length > 0) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: publicKeys.map((key) => key.keyArn) }),
+    );
+  }
+  if (needs.mfaKey.length > 0) {
+    // Not `grantEncrypt`/`grantDecrypt`: those add ReEncrypt* and GenerateDataKey*, never called.
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: needs.mfaKey.map((use) => (use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt')),
+        resources: [mfaKey.keyArn],
+      }),
     );
   }
   if (needs.counterHashKey) {

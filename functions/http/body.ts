@@ -16,7 +16,11 @@ function bodyBytes(event: APIGatewayProxyEvent): Buffer {
  * `application/json` (what Auth0 SDKs send). Empty values count as omitted (RFC 6749 §3.1);
  * a parameter twice is `invalid_request` (RFC 6749 §3.2).
  */
-export function parseBody(event: APIGatewayProxyEvent): Params {
+export function parseBody(
+  event: APIGatewayProxyEvent,
+  /** JSON members that may be arrays of strings (Auth0's `authenticator_types`): joined by spaces. */
+  lists: readonly string[] = [],
+): Params {
   const bytes = bodyBytes(event);
   if (bytes.length > defaults.maxBodyBytes) {
     throw new OAuthError(
@@ -29,7 +33,7 @@ export function parseBody(event: APIGatewayProxyEvent): Params {
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (mediaType === 'application/x-www-form-urlencoded') return parseForm(text);
-  if (mediaType === 'application/json') return parseJson(text);
+  if (mediaType === 'application/json') return parseJson(text, lists);
   throw invalidRequest('Content-Type must be application/x-www-form-urlencoded or application/json.');
 }
 
@@ -54,7 +58,7 @@ function parseForm(text: string): Params {
   return params;
 }
 
-function parseJson(text: string): Params {
+function parseJson(text: string, lists: readonly string[]): Params {
   let document: unknown;
   try {
     document = JSON.parse(text);
@@ -67,6 +71,10 @@ function parseJson(text: string): Params {
   const params: Params = Object.create(null);
   for (const [name, value] of Object.entries(document)) {
     if (value === null || value === '') continue;
+    if (lists.includes(name) && Array.isArray(value) && value.every((item) => typeof item === 'string')) {
+      params[name] = value.join(' ');
+      continue;
+    }
     if (typeof value !== 'string') throw invalidRequest(`Parameter '${name}' must be a string.`);
     params[name] = value;
   }

@@ -5,7 +5,10 @@ import type { RequestInfo } from './services.ts';
  * Authentication event types, modelled on Auth0's log event codes so operators can reuse their
  * queries and alerts: `s` success, `f` failed login (blocked user), `fp` wrong password, `fu`
  * unknown user, `limit_wc` user/IP blocked, `limit_mu` IP throttled, `sertft`/`fertft` refresh
- * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation.
+ * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation; MFA: `mfar`
+ * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
+ * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
+ * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset.
  */
 export type AuditEventType =
   | 's'
@@ -17,7 +20,16 @@ export type AuditEventType =
   | 'sertft'
   | 'fertft'
   | 'ferrt'
-  | 'srrt';
+  | 'srrt'
+  | 'mfar'
+  | 'gd_start_enroll'
+  | 'gd_enrollment_complete'
+  | 'gd_auth_succeed'
+  | 'gd_auth_failed'
+  | 'gd_recovery_succeed'
+  | 'gd_recovery_failed'
+  | 'gd_otp_rate_limit_exceed'
+  | 'gd_unenroll';
 
 export interface AuditEvent {
   readonly type: AuditEventType;
@@ -35,7 +47,10 @@ export interface AuditEvent {
  */
 export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): void {
   // Reuse and limits are what an operator alarms on: they stand out as warnings.
-  const level = event.type === 'ferrt' || event.type.startsWith('limit_') ? 'warn' : 'info';
+  const level =
+    event.type === 'ferrt' || event.type.startsWith('limit_') || event.type === 'gd_otp_rate_limit_exceed'
+      ? 'warn'
+      : 'info';
   logger.log(level, 'auth event', {
     audit: true,
     type: event.type,

@@ -1,6 +1,15 @@
 import type { TenantConfig } from '../config/schema.ts';
 import type { Logger } from '../logging.ts';
-import type { AttemptStore, Clock, PasswordHasher, RefreshTokenStore, Signer, UserStore } from './ports.ts';
+import type {
+  AttemptStore,
+  Clock,
+  MfaStore,
+  PasswordHasher,
+  RefreshTokenStore,
+  SecretSealer,
+  Signer,
+  UserStore,
+} from './ports.ts';
 
 /** Everything a grant or endpoint may use, built once per cold start by a composition root. */
 export interface Services {
@@ -11,6 +20,10 @@ export interface Services {
   readonly counterHashKey: Uint8Array;
   readonly refreshTokens: RefreshTokenStore;
   readonly hasher: PasswordHasher;
+  /** MFA enrolments, guess buckets and `mfa_token`s (mfa/). */
+  readonly mfa: MfaStore;
+  /** Seals TOTP secrets: KMS on AWS, a key file locally. */
+  readonly sealer: SecretSealer;
   readonly signer: Signer;
   readonly clock: Clock;
   readonly logger: Logger;

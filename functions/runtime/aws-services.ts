@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
+import { KmsSealer } from '../adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
 import { loadValidatedConfigFile } from '../config/config-file.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../deployment.ts';
@@ -9,7 +10,7 @@ import { jsonLogger, type Logger } from '../logging.ts';
 import { type PasswordHasher, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
-import { noLoginCounters, noPasswordHashing } from './refusing-stand-ins.ts';
+import { noLoginCounters, noPasswordHashing, noSecretSealing } from './refusing-stand-ins.ts';
 
 /** The stack's Lambda timeout; every SDK call below gives up well before it. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
@@ -91,13 +92,16 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       .map((id) => id.trim())
       .filter(Boolean);
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
+    const kms = new KMSClient(sdkClientConfig);
+    const mfaKeyId = env[environment.mfaKeyId];
     return {
       config,
       ...dynamoStores(documentClient(sdkClientConfig), tableNames),
       ...counters,
       hasher: options.hasher ?? noPasswordHashing,
+      sealer: mfaKeyId ? new KmsSealer(kms, mfaKeyId) : noSecretSealing,
       signer: new KmsSigner({
-        client: new KMSClient(sdkClientConfig),
+        client: kms,
         signingKeyId: values[environment.signingKeyId] as string,
         verificationKeyIds,
       }),

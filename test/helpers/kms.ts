@@ -1,9 +1,12 @@
 import {
   constants,
+  createCipheriv,
+  createDecipheriv,
   createPublicKey,
   generateKeyPairSync,
   type KeyObject,
   privateEncrypt,
+  randomBytes,
   randomUUID,
 } from 'node:crypto';
 import { type AwsJsonDouble, awsError, startAwsJsonDouble } from './aws-json-double.ts';
@@ -58,11 +61,61 @@ export function publicKeyResponse(key: TestKmsKey) {
   };
 }
 
+/** The symmetric key (SYMMETRIC_DEFAULT) that seals MFA secrets in the doubles. */
+export const MFA_KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/0b5e7a1c-mfa0-4c1e-9d2a-5ea1ed5ec2e7';
+
+/**
+ * A real AES-256-GCM key standing in for a symmetric KMS key: the encryption context is
+ * authenticated, and a ciphertext opens only with the same context and key, as with KMS
+ * (`InvalidCiphertextException` otherwise).
+ */
+export function symmetricKmsKey(keyId = MFA_KEY_ID) {
+  const key = randomBytes(32);
+  const aad = (context: Record<string, string> = {}) =>
+    Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return {
+    keyId,
+    encrypt(plaintext: Uint8Array, context?: Record<string, string>): Buffer {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad(context));
+      return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    },
+    /** Undefined where KMS would answer InvalidCiphertextException. */
+    decrypt(blob: Uint8Array, context?: Record<string, string>): Buffer | undefined {
+      const bytes = Buffer.from(blob);
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+          .setAAD(aad(context))
+          .setAuthTag(bytes.subarray(bytes.length - 16));
+        return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
 export type KmsDouble = AwsJsonDouble;
 
-/** KMS on loopback (`TrentService.Sign` and `TrentService.GetPublicKey`), answering from real keys. */
+/**
+ * KMS on loopback (`Sign` and `GetPublicKey` with the RSA keys, `Encrypt` and `Decrypt` with the MFA
+ * key), answering from real keys.
+ */
 export function startKmsDouble(keys: readonly TestKmsKey[]): Promise<KmsDouble> {
+  const mfaKey = symmetricKmsKey();
   return startAwsJsonDouble(({ target, body }) => {
+    if (target === 'TrentService.Encrypt' || target === 'TrentService.Decrypt') {
+      if (body.KeyId !== mfaKey.keyId)
+        return awsError(400, 'NotFoundException', `Key '${body.KeyId}' does not exist`);
+      const context = body.EncryptionContext as unknown as Record<string, string> | undefined;
+      if (target === 'TrentService.Encrypt') {
+        const blob = mfaKey.encrypt(Buffer.from(body.Plaintext ?? '', 'base64'), context);
+        return { status: 200, document: { KeyId: mfaKey.keyId, CiphertextBlob: blob.toString('base64') } };
+      }
+      const plaintext = mfaKey.decrypt(Buffer.from(body.CiphertextBlob ?? '', 'base64'), context);
+      if (!plaintext) return awsError(400, 'InvalidCiphertextException', '');
+      return { status: 200, document: { KeyId: mfaKey.keyId, Plaintext: plaintext.toString('base64') } };
+    }
     const key = keys.find((candidate) => candidate.keyId === body.KeyId);
     if (!key) return awsError(400, 'NotFoundException', `Key '${body.KeyId}' does not exist`);
     if (target === 'TrentService.GetPublicKey') {

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Services } from '../../oauth/services.ts';
 import type { TableNames } from '../../store-schema.ts';
 import { DynamoAttemptStore } from './attempt-store.ts';
+import { DynamoMfaStore } from './mfa-store.ts';
 import { DynamoRefreshTokenStore } from './refresh-token-store.ts';
 import { DynamoUserStore } from './user-store.ts';
 
@@ -9,10 +10,11 @@ import { DynamoUserStore } from './user-store.ts';
 export function dynamoStores(
   db: DynamoDBDocumentClient,
   names: TableNames,
-): Pick<Services, 'users' | 'refreshTokens' | 'attempts'> {
+): Pick<Services, 'users' | 'refreshTokens' | 'attempts' | 'mfa'> {
   return {
     users: new DynamoUserStore(db, names.users),
     refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
     attempts: new DynamoAttemptStore(db, names.attempts),
+    mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),
   };
 }

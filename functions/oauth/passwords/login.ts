@@ -10,6 +10,8 @@ import {
   WRONG_CREDENTIALS,
 } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
+import { secondFactorNeeded } from '../mfa/policy.ts';
+import { requireSecondFactor } from '../mfa/second-factor.ts';
 import type { ChargedAttempt, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
@@ -74,6 +76,15 @@ export async function passwordLogin(
   );
   const now = services.clock.now();
   const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
+  if (secondFactorNeeded(realm, user)) {
+    const alongside = [
+      refundAttempt(services, counters, attempt),
+      upgradePasswordHashIfOutdated(services, user, normalized),
+    ];
+    const required = await requireSecondFactor(services, { client, user, api, scopes, gty, now }, alongside);
+    event('mfar', 'Second factor required', user);
+    throw required;
+  }
   // Independent round trips overlap: taking back the charge, upgrading an outdated hash and signing.
   // A failure in any of them is a 503 that leaves nothing usable: tokens only leave in the answer.
   // The 503 waits for the others, so no write is still landing after it.

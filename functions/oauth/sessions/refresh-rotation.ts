@@ -169,6 +169,8 @@ async function mintRefreshed(
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),
+    // The refresh grant asks for no second factor again: the family was started with it.
+    amr: family.amr,
   });
 }
 

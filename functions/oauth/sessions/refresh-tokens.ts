@@ -83,6 +83,8 @@ export async function startSession(
     user: UserRecord;
     scopes: readonly string[];
     now: number;
+    /** How the login authenticated, when more than a password (RFC 8176). */
+    amr?: readonly string[];
   },
 ): Promise<string> {
   const value = newRefreshToken();
@@ -99,6 +101,7 @@ export async function startSession(
     absolute_expires_at: session.now + seconds(config.refreshTokens.absoluteTtlSeconds),
     current: hashRefreshToken(value),
     revoked: false,
+    ...(session.amr ? { amr: [...session.amr] } : {}),
   };
   // Side by side: if either write fails the value is never sent, so what did land is unusable.
   await allLanded([

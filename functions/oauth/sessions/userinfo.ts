@@ -1,10 +1,8 @@
+import { bearerToken } from '../bearer.ts';
 import { OAuthError } from '../errors.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import { userClaims } from '../tokens.ts';
 import { verifyAccessToken } from './access-tokens.ts';
-
-/** RFC 6750 §2.1: `Bearer` followed by a b64token. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 const challenge = (fields: string) => ({ 'WWW-Authenticate': `Bearer realm="passgate"${fields}` });
 
@@ -28,7 +26,7 @@ export async function handleUserinfo(
   info: RequestInfo,
   services: Services,
 ): Promise<Record<string, unknown>> {
-  const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+  const token = bearerToken(authorization);
   if (token === undefined) {
     // RFC 6750 §3.1: a request with no credentials at all gets the challenge without an error code.
     throw new OAuthError(

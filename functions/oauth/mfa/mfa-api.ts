@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { GRANT_MFA_OTP } from '../../config/grant-types.ts';
+import { bearerToken } from '../bearer.ts';
+import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
+import { invalidRequest, OAuthError, unauthorizedClient } from '../errors.ts';
+import type { MfaChallenge } from '../ports.ts';
+import type { RequestInfo, Services } from '../services.ts';
+import { presentedMfaToken } from './mfa-token.ts';
+import { hashRecoveryCode, newRecoveryCode } from './recovery-code.ts';
+import { barcodeUri, base32Secret, newTotpSecret } from './totp.ts';
+import { challengedUser, mfaEvent } from './user-state.ts';
+
+/** One entry of `GET mfa/authenticators`, in Auth0's shape. */
+export interface Authenticator {
+  readonly id: string;
+  readonly authenticator_type: 'otp' | 'recovery-code';
+  readonly active: boolean;
+}
+
+/** RFC 6750 §3.1: the MFA API takes the `mfa_token` as a bearer token. */
+async function bearerChallenge(
+  services: Services,
+  authorization: string | undefined,
+  clientId?: string,
+): Promise<MfaChallenge & { readonly value: string }> {
+  const token = bearerToken(authorization);
+  if (token === undefined) {
+    throw new OAuthError(401, 'invalid_token', 'An mfa_token is required as the bearer token.', undefined, {
+      'WWW-Authenticate': 'Bearer realm="passgate"',
+    });
+  }
+  return presentedMfaToken(services, token, clientId);
+}
+
+/** The seal's context: a sealed secret opens only for its own user and authenticator. */
+export const sealContext = (challenge: Pick<MfaChallenge, 'realm' | 'user_id'>, authenticatorId: string) => ({
+  realm: challenge.realm,
+  user_id: challenge.user_id,
+  authenticator_id: authenticatorId,
+});
+
+/** `GET mfa/authenticators`: the user's OTP authenticator and recovery code, active or not yet. */
+export async function listAuthenticators(
+  authorization: string | undefined,
+  services: Services,
+): Promise<Authenticator[]> {
+  const challenge = await bearerChallenge(services, authorization);
+  const { enrolment } = await challengedUser(services, challenge);
+  if (!enrolment) return [];
+  const { authenticator_id: id, active } = enrolment;
+  return [
+    { id: `totp|${id}`, authenticator_type: 'otp', active },
+    { id: `recovery-code|${id}`, authenticator_type: 'recovery-code', active },
+  ];
+}
+
+/**
+ * `POST mfa/associate`: a new TOTP secret and recovery code for a user with no active
+ * authenticator. The secret is sealed before anything is written and the enrolment is written in
+ * one conditional write, pending until its first code is accepted (second-factor.ts); a user who
+ * is enrolled already keeps the authenticator they have.
+ */
+export async function associate(
+  authorization: string | undefined,
+  params: Readonly<Record<string, string | undefined>>,
+  info: RequestInfo,
+  services: Services,
+): Promise<{
+  authenticator_type: 'otp';
+  secret: string;
+  barcode_uri: string;
+  recovery_codes: string[];
+}> {
+  const types = (params.authenticator_types ?? '').split(' ').filter(Boolean);
+  if (types.length !== 1 || types[0] !== 'otp') {
+    throw invalidRequest('authenticator_types must be ["otp"]: passgate offers one-time passwords only.');
+  }
+  const challenge = await bearerChallenge(services, authorization, params.client_id);
+  const { user, enrolment } = await challengedUser(services, challenge);
+  const alreadyEnrolled = () => new OAuthError(400, 'access_denied', 'User is already enrolled.');
+  if (enrolment?.active) throw alreadyEnrolled();
+  const authenticatorId = `dev_${randomBytes(12).toString('base64url')}`;
+  const secret = newTotpSecret();
+  const recoveryCode = newRecoveryCode();
+  const sealed = await services.sealer.seal(secret, sealContext(challenge, authenticatorId));
+  const written = await services.mfa.enrol(user, {
+    authenticator_id: authenticatorId,
+    active: false,
+    created_at: new Date(services.clock.now()).toISOString(),
+    sealed_secret: sealed,
+    last_step: 0,
+    recovery_code_hash: hashRecoveryCode(recoveryCode),
+  });
+  if (!written) throw alreadyEnrolled();
+  mfaEvent(services, info, challenge)('gd_start_enroll', 'OTP authenticator associated', user);
+  return {
+    authenticator_type: 'otp',
+    secret: base32Secret(secret),
+    barcode_uri: barcodeUri(secret, new URL(info.issuer).hostname, user.username),
+    recovery_codes: [recoveryCode],
+  };
+}
+
+/**
+ * `POST mfa/challenge`: the client (authenticated like at the token endpoint) asks which challenge
+ * to answer; for an OTP authenticator there is nothing to send, the app asks the user for a code.
+ */
+export async function challenge(
+  params: Readonly<Record<string, string | undefined>>,
+  credentials: PresentedCredentials,
+  services: Services,
+): Promise<{ challenge_type: 'otp' }> {
+  const client = authenticateClient(services.config, credentials);
+  if (!(client.grantTypes as readonly string[]).includes(GRANT_MFA_OTP)) {
+    throw unauthorizedClient(
+      'The client is not allowed to use the mfa-otp grant.',
+      `client ${client.clientId}`,
+    );
+  }
+  const mfaChallenge = await presentedMfaToken(services, params.mfa_token, client.clientId);
+  const types = (params.challenge_type ?? 'otp').split(' ');
+  const { enrolment } = await challengedUser(services, mfaChallenge);
+  if (!types.includes('otp') || !enrolment) {
+    throw new OAuthError(
+      400,
+      'unsupported_challenge_type',
+      'The user has no authenticator for this challenge type; associate one first.',
+    );
+  }
+  return { challenge_type: 'otp' };
+}
