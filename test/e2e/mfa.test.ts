@@ -12,6 +12,7 @@ import {
 import type { TenantConfigInput } from '../../functions/config/schema.ts';
 import { type LocalServer, startLocalServer } from '../../functions/local/server.ts';
 import type { Logger } from '../../functions/logging.ts';
+import { runCli } from '../helpers/cli.ts';
 import { testConfig } from '../helpers/config.ts';
 import { json as readJson } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
@@ -291,6 +292,68 @@ describe('MFA with policy "required"', () => {
       password: 'wrong password!',
     });
     expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'Wrong username or password.' });
+  });
+});
+
+describe('operator CLI', () => {
+  const cli = (...args: string[]) =>
+    runCli([...args, '--json'], {
+      env: { PASSGATE_DATA_DIR: server.dataDir, PASSGATE_CONFIG: server.configPath },
+    });
+
+  it('lists the authenticators, shows MFA in users get, and a reset ends the sessions and lets the user enrol again', async () => {
+    const { username, secret } = await enrolledUser();
+    const first = await login(username);
+    const session = await otpGrant(first.body.mfa_token, oathtool(secret, now));
+    expect(session.status).toBe(200);
+    nextStep();
+    const user = ['--realm', 'customers', '--username', username];
+
+    const listed = await cli('users', 'mfa', 'list', ...user);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual({
+      user_id: expect.any(String),
+      mfa_active: true,
+      authenticators: [
+        { id: expect.stringMatching(/^totp\|dev_/), authenticator_type: 'otp', active: true },
+        {
+          id: expect.stringMatching(/^recovery-code\|dev_/),
+          authenticator_type: 'recovery-code',
+          active: true,
+        },
+      ],
+    });
+    expect(JSON.parse((await cli('users', 'get', ...user)).stdout).mfa_active).toBe(true);
+    const pending = await login(username); // an mfa_token from before the reset
+
+    const reset = await cli('users', 'mfa', 'reset', ...user);
+    expect(reset.code).toBe(0);
+    expect(JSON.parse(reset.stdout).mfa_active).toBe(false);
+    expect(JSON.parse((await cli('users', 'mfa', 'list', ...user)).stdout).authenticators).toEqual([]);
+    const refreshed = await token({
+      grant_type: 'refresh_token',
+      client_id: 'mobile-app',
+      refresh_token: session.body.refresh_token,
+    });
+    expect(refreshed.body.error).toBe('invalid_grant');
+    expect((await otpGrant(pending.body.mfa_token, oathtool(secret, now))).body.error).toBe('invalid_grant');
+
+    // Policy "required": the next login enrols a new authenticator.
+    const again = await login(username);
+    const associated = await mfaApi('mfa/associate', again.body.mfa_token, { authenticator_types: ['otp'] });
+    expect(associated.status).toBe(200);
+    expect(associated.body.secret).not.toBe(secret);
+  });
+
+  it('refuses an unknown user with a message and a non-zero status', async () => {
+    const result = await runCli(
+      ['users', 'mfa', 'reset', '--realm', 'customers', '--username', 'nobody@example.com'],
+      {
+        env: { PASSGATE_DATA_DIR: server.dataDir, PASSGATE_CONFIG: server.configPath },
+      },
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/nobody@example\.com/);
   });
 });
 

@@ -3,7 +3,7 @@ import { GRANT_MFA_OTP } from '../../config/grant-types.ts';
 import { bearerToken } from '../bearer.ts';
 import { authenticateClient, type PresentedCredentials } from '../client-auth.ts';
 import { invalidRequest, OAuthError, unauthorizedClient } from '../errors.ts';
-import type { MfaChallenge } from '../ports.ts';
+import type { MfaChallenge, MfaEnrolment } from '../ports.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import { presentedMfaToken } from './mfa-token.ts';
 import { hashRecoveryCode, newRecoveryCode } from './recovery-code.ts';
@@ -46,6 +46,11 @@ export async function listAuthenticators(
 ): Promise<Authenticator[]> {
   const challenge = await bearerChallenge(services, authorization);
   const { enrolment } = await challengedUser(services, challenge);
+  return authenticatorsOf(enrolment);
+}
+
+/** An enrolment as Auth0 lists it: the OTP authenticator and its recovery code. */
+export function authenticatorsOf(enrolment: MfaEnrolment | undefined): Authenticator[] {
   if (!enrolment) return [];
   const { authenticator_id: id, active } = enrolment;
   return [
