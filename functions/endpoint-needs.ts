@@ -70,7 +70,7 @@ export const endpointNeeds = {
    * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). A login that needs a
    * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
    * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
-   * (UpdateItem on the user) and spend the token (DeleteItem). Signs the tokens.
+   * (UpdateItem on the user) and mark the token spent (UpdateItem). Signs the tokens.
    */
   token: {
     tables: {

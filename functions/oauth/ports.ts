@@ -340,7 +340,11 @@ export interface MfaChallenge {
   readonly expires_at: number;
 }
 
-/** MFA state: single-item conditional writes, each applied once. */
+/**
+ * MFA state: single-item conditional writes, each applied once. `writer` is unique per request:
+ * a write whose answer was lost and that the SDK sends again recognises itself and succeeds,
+ * rather than failing its own condition.
+ */
 export interface MfaStore {
   find(realm: string, usernameKey: string): Promise<MfaUserState | undefined>;
   /** Writes a pending enrolment, replacing a pending one; false when the user has an active one or is gone. */
@@ -350,17 +354,22 @@ export interface MfaStore {
    * `step` is past its last one; activates it, and gives back the guess the code was charged.
    * False when the code was used already (or the authenticator changed).
    */
-  acceptCode(user: UserRecord, authenticatorId: string, step: number): Promise<boolean>;
+  acceptCode(user: UserRecord, authenticatorId: string, step: number, writer: string): Promise<boolean>;
   /** Replaces the recovery code while it is still `oldHash`, giving back the guess; false otherwise. */
   replaceRecoveryCode(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
   /** Moves the guess bucket from `observed` to `next` only if it is still at `observed`. */
-  updateGuesses(user: UserRecord, observed: MfaGuesses | undefined, next: MfaGuesses): Promise<boolean>;
+  updateGuesses(
+    user: UserRecord,
+    observed: MfaGuesses | undefined,
+    next: MfaGuesses,
+    writer: string,
+  ): Promise<boolean>;
   /** Removes the enrolment and ends the user's sessions in one write; UserNotFoundError when absent. */
   reset(realm: string, usernameKey: string, at: string): Promise<UserRecord>;
   putChallenge(challenge: MfaChallenge): Promise<void>;
   findChallenge(tokenHash: string): Promise<MfaChallenge | undefined>;
-  /** Deletes the challenge; false when it was gone (spent by a parallel request). */
-  spendChallenge(tokenHash: string): Promise<boolean>;
+  /** Marks the challenge spent, after which it is found no more; false when another request spent it. */
+  spendChallenge(tokenHash: string, writer: string): Promise<boolean>;
 }
 
 /**

@@ -283,6 +283,11 @@ describe('MFA with policy "required"', () => {
     nextStep();
   });
 
+  it('advertises the MFA grants in the discovery document', async () => {
+    const discovery = await json(await fetch(`${issuer}.well-known/openid-configuration`));
+    expect(discovery.body.grant_types_supported).toEqual(expect.arrayContaining([...MFA_GRANTS]));
+  });
+
   it('asks for the password first: a wrong one never reveals mfa_required', async () => {
     const { username } = await enrolledUser();
     const wrong = await token({

@@ -1,10 +1,4 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type MfaChallenge,
   type MfaEnrolment,
@@ -78,13 +72,15 @@ export class DynamoMfaStore implements MfaStore {
     );
   }
 
-  acceptCode(user: UserRecord, authenticatorId: string, step: number): Promise<boolean> {
+  acceptCode(user: UserRecord, authenticatorId: string, step: number, writer: string): Promise<boolean> {
     return this.updateUser(
       user,
-      'SET mfa_last_step = :step, mfa_active = :true ADD mfa_guesses_left :one',
+      'SET mfa_last_step = :step, mfa_last_writer = :writer, mfa_active = :true ADD mfa_guesses_left :one',
       // RFC 6238 §5.2: a code is accepted once; parallel submissions of one code race on this write.
-      'mfa_authenticator_id = :id AND mfa_last_step < :step',
-      { ':step': step, ':true': true, ':one': 1, ':id': authenticatorId },
+      // A retry of this very write (its answer lost) is accepted again and gives the guess back a
+      // second time: at most one guess more, once per accepted code, never past the capacity.
+      'mfa_authenticator_id = :id AND (mfa_last_step < :step OR (mfa_last_step = :step AND mfa_last_writer = :writer))',
+      { ':step': step, ':true': true, ':one': 1, ':id': authenticatorId, ':writer': writer },
     );
   }
 
@@ -92,21 +88,30 @@ export class DynamoMfaStore implements MfaStore {
     return this.updateUser(
       user,
       'SET mfa_recovery_hash = :new ADD mfa_guesses_left :one',
-      'mfa_recovery_hash = :old AND mfa_active = :true',
+      // The new hash is fresh randomness: finding it means this write's own first try landed.
+      '(mfa_recovery_hash = :old OR mfa_recovery_hash = :new) AND mfa_active = :true',
       { ':new': newHash, ':old': oldHash, ':one': 1, ':true': true },
     );
   }
 
-  updateGuesses(user: UserRecord, observed: MfaGuesses | undefined, next: MfaGuesses): Promise<boolean> {
-    return this.updateUser(
-      user,
-      'SET mfa_guesses_left = :left, mfa_guesses_at = :at',
+  updateGuesses(
+    user: UserRecord,
+    observed: MfaGuesses | undefined,
+    next: MfaGuesses,
+    writer: string,
+  ): Promise<boolean> {
+    const unchanged =
       observed === undefined
         ? 'attribute_not_exists(mfa_guesses_at)'
-        : 'mfa_guesses_left = :oldLeft AND mfa_guesses_at = :oldAt',
+        : 'mfa_guesses_left = :oldLeft AND mfa_guesses_at = :oldAt';
+    return this.updateUser(
+      user,
+      'SET mfa_guesses_left = :left, mfa_guesses_at = :at, mfa_guesses_writer = :writer',
+      `(${unchanged}) OR mfa_guesses_writer = :writer`,
       {
         ':left': next.left,
         ':at': next.at,
+        ':writer': writer,
         ...(observed === undefined ? {} : { ':oldLeft': observed.left, ':oldAt': observed.at }),
       },
     );
@@ -120,7 +125,7 @@ export class DynamoMfaStore implements MfaStore {
           Key: userKey(realm, usernameKey),
           // One write removes the factor and ends the sessions started with it (ports.ts).
           UpdateExpression:
-            'REMOVE mfa_active, mfa_authenticator_id, mfa_secret, mfa_created_at, mfa_last_step, mfa_recovery_hash SET updated_at = :at ADD session_epoch :one',
+            'REMOVE mfa_active, mfa_authenticator_id, mfa_secret, mfa_created_at, mfa_last_step, mfa_last_writer, mfa_recovery_hash SET updated_at = :at ADD session_epoch :one',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':at': at, ':one': 1 },
           ReturnValues: 'ALL_NEW',
@@ -164,18 +169,22 @@ export class DynamoMfaStore implements MfaStore {
         }),
       ),
     );
-    if (!Item) return undefined;
+    if (!Item || Item.spent_by !== undefined) return undefined;
     const { pk: _pk, expires_at: _ttl, expires_at_ms, ...challenge } = Item;
     return { ...(challenge as Omit<MfaChallenge, 'expires_at'>), expires_at: expires_at_ms as number };
   }
 
-  spendChallenge(tokenHash: string): Promise<boolean> {
-    return conditionalWrite('DeleteItem', () =>
+  spendChallenge(tokenHash: string, writer: string): Promise<boolean> {
+    // Marked, not deleted, so that a retry of this very write can tell it landed; TTL removes it.
+    return conditionalWrite('UpdateItem', () =>
       this.db.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.challengesTable,
           Key: challengeKey(tokenHash),
-          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: 'SET spent_by = :writer',
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(spent_by) OR spent_by = :writer)',
+          ExpressionAttributeValues: { ':writer': writer },
         }),
       ),
     );

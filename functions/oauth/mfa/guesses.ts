@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { defaults } from '../../config/defaults.ts';
 import { DependencyUnavailableError } from '../errors.ts';
 import type { MfaGuesses, UserRecord } from '../ports.ts';
@@ -33,13 +34,14 @@ export async function takeGuess(
   observed: MfaGuesses | undefined,
 ): Promise<{ readonly taken: true } | { readonly taken: false; readonly retryAfterSeconds: number }> {
   let seen = observed;
+  const writer = randomUUID();
   for (let round = 0; round < ROUNDS; round += 1) {
     const now = services.clock.now();
     const current = guessesAt(seen, now);
     if (current.left <= 0) {
       return { taken: false, retryAfterSeconds: Math.ceil((current.at + REFILL_MS - now) / 1000) };
     }
-    if (await services.mfa.updateGuesses(user, seen, { left: current.left - 1, at: current.at })) {
+    if (await services.mfa.updateGuesses(user, seen, { left: current.left - 1, at: current.at }, writer)) {
       return { taken: true };
     }
     seen = (await services.mfa.find(user.realm, user.username_key))?.guesses;

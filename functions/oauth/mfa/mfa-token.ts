@@ -72,5 +72,5 @@ export async function presentedMfaToken(
 }
 
 /** A successful grant spends the token; false when a parallel request spent it first. */
-export const spendMfaToken = (services: Pick<Services, 'mfa'>, value: string) =>
-  services.mfa.spendChallenge(hashMfaToken(value));
+export const spendMfaToken = (services: Pick<Services, 'mfa'>, value: string, writer: string) =>
+  services.mfa.spendChallenge(hashMfaToken(value), writer);

@@ -43,6 +43,8 @@ export interface SecondFactor {
     services: Services,
     state: { user: UserRecord; enrolment: MfaEnrolment; realm: string; user_id: string },
     params: TokenRequest['params'],
+    /** Unique per request (MfaStore). */
+    writer: string,
   ): Promise<{ accepted: boolean; recoveryCode?: string }>;
 }
 
@@ -52,14 +54,16 @@ export const otpFactor: SecondFactor = {
   failure: 'Invalid otp_code.',
   events: { accepted: 'gd_auth_succeed', refused: 'gd_auth_failed' },
   needsActive: false,
-  async check(services, state, params) {
+  async check(services, state, params, writer) {
     const secret = await services.sealer.open(
       state.enrolment.sealed_secret,
       sealContext(state, state.enrolment.authenticator_id),
     );
     const step = matchingStep(secret, params.otp as string, services.clock.now());
     if (step === undefined) return { accepted: false };
-    return { accepted: await services.mfa.acceptCode(state.user, state.enrolment.authenticator_id, step) };
+    return {
+      accepted: await services.mfa.acceptCode(state.user, state.enrolment.authenticator_id, step, writer),
+    };
   },
 };
 
@@ -116,16 +120,18 @@ export async function secondFactorLogin(
       { 'Retry-After': String(Math.max(1, guess.retryAfterSeconds)) },
     );
   }
+  const writer = randomUUID();
   const { accepted, recoveryCode } = await factor.check(
     services,
     { user, enrolment, realm: challenge.realm, user_id: challenge.user_id },
     params,
+    writer,
   );
   if (!accepted) {
     event(factor.events.refused, 'Wrong or reused code', user);
     throw new OAuthError(403, 'invalid_grant', factor.failure);
   }
-  if (!(await spendMfaToken(services, challenge.value))) {
+  if (!(await spendMfaToken(services, challenge.value, writer))) {
     throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'spent by a parallel request');
   }
   if (!enrolment.active) event('gd_enrollment_complete', 'OTP authenticator confirmed', user);
