@@ -1,4 +1,4 @@
-/** `npm start`: the local authorization server (CONTRACT §1). */
+/** `npm start`: the local authorization server (README, "Quick start"). */
 import { ConfigError } from '../functions/config/config-file.ts';
 import { localPaths } from '../functions/local/paths.ts';
 import { startLocalServer } from '../functions/local/server.ts';

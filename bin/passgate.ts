@@ -1,4 +1,4 @@
-/** `npx passgate …`: the operator CLI (CONTRACT §5). */
+/** `npx passgate …`: the operator CLI (docs/reference.md, "CLI"). */
 import { parseArgs } from 'node:util';
 import { documentClient } from '../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
@@ -56,7 +56,7 @@ users mfa reset removes the user's authenticator and recovery code: they enrol a
 --stack NAME works on a deployed stack (tables from its CloudFormation outputs; unblock and
 set-password also read its brute-force counter key from Secrets Manager; AWS credentials and
 region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
-users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see the README, "Moving users in".
+users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/migrating-users.md.
 users hash-classes counts the realm's users per kind of password hash and records the kinds that
 every failed login in the realm must verify; --prune forgets those no user has any more.
 Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
@@ -265,7 +265,7 @@ async function usersCommand(action: string | undefined): Promise<void> {
       if (result.overBudget.length > 0) {
         // Those users' wrong passwords take longer than an unknown username's: the operator acts.
         process.stderr.write(
-          `passgate: ${result.overBudget.length} kind(s) of hash past the failed-login budget; see the README, "Failed logins while imported hashes remain"\n`,
+          `passgate: ${result.overBudget.length} kind(s) of hash past the failed-login budget; see docs/migrating-users.md, "Failed logins while imported hashes remain"\n`,
         );
         process.exitCode = 1;
       }

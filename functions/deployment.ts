@@ -43,13 +43,13 @@ export const tableEnvironmentVariable = (id: TableId) =>
     .map((word) => word.toUpperCase())
     .join('_')}`;
 
-/** `users` → `UsersTableName`: the stack output the CLI's `--stack` mode reads (CONTRACT §5). */
+/** `users` → `UsersTableName`: the stack output the CLI's `--stack` mode reads (docs/reference.md). */
 export const tableOutputKey = (id: TableId) =>
   `${words(id)
     .map((word) => word[0]?.toUpperCase() + word.slice(1))
     .join('')}TableName`;
 
-/** The other outputs, for operators and the README's curl. */
+/** The other outputs, for operators and the curl in docs/deploying.md. */
 export const outputKeys = {
   issuer: 'Issuer',
   tokenEndpoint: 'TokenEndpoint',

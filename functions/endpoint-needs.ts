@@ -45,7 +45,7 @@ export interface EndpointNeeds {
   readonly mfaKey: readonly ('encrypt' | 'decrypt')[];
   /**
    * Memory in MB. Lambda's CPU share grows with memory (1769 MB = one vCPU); argon2id is CPU-bound
-   * and single-threaded (p=1), so password endpoints get one full vCPU (README, "Why the token function has 1769 MB", has the numbers).
+   * and single-threaded (p=1), so password endpoints get one full vCPU (docs/performance.md, "The token function's memory", has the numbers).
    */
   readonly memoryMiB: number;
 }

@@ -10,7 +10,7 @@ export interface PassgateJwtAuthorizerProps {
 }
 
 /**
- * An API Gateway HTTP API JWT authorizer that accepts passgate's access tokens (CONTRACT §4): it
+ * An API Gateway HTTP API JWT authorizer that accepts passgate's access tokens (RFC 9068 JWTs): it
  * finds the keys through `<issuer>.well-known/openid-configuration`, checks the RS256 signature,
  * `iss` (exactly, trailing slash included), `aud`, `exp` and `nbf`. Add `authorizationScopes` to
  * a route to require a scope from the token's `scope` claim.

@@ -80,7 +80,7 @@ export interface PassgateStackProps extends StackProps {
   readonly signingKey?: string;
   /**
    * Names of further keys published in the JWKS that do not sign: the next key before it takes
-   * over, and the previous one until the tokens it signed have expired (README, "Rotating the signing key").
+   * over, and the previous one until the tokens it signed have expired (docs/operating.md, "Rotating the signing key").
    * @default none
    */
   readonly verificationKeys?: readonly string[];
@@ -401,7 +401,7 @@ function grantNeeds(
       new PolicyStatement({
         actions: ['kms:Sign'],
         // Every key of the stack, not only the current one: while a key rotation deploys
-        // (README, Rotating the signing key), CloudFormation updates this policy before the
+        // (docs/operating.md, "Rotating the signing key"), CloudFormation updates this policy before the
         // function, and warm instances still sign with the outgoing key, which stays listed as a
         // verification key for exactly that step.
         resources: keys.all.map((key) => key.keyArn),

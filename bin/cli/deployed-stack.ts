@@ -18,7 +18,7 @@ export interface DeployedStack {
 }
 
 /**
- * `--stack NAME` (CONTRACT §5): the deployed stack's tables and counter-key secret, from the
+ * `--stack NAME` (docs/reference.md, "CLI"): the deployed stack's tables and counter-key secret, from the
  * outputs the stack writes (`UsersTableName`, …, `CounterKeySecretArn`). Credentials and region
  * come from the usual AWS sources (AWS_PROFILE, AWS_REGION, ~/.aws).
  */

@@ -24,7 +24,7 @@ export function formatImportReport(report: ImportReport): string {
     for (const f of report.failures) lines.push(`  row ${f.row} (${f.username}): ${f.reason}`);
   }
   if (report.hashCostClasses.length > 0) {
-    // What it costs: see "Failed logins while imported hashes remain" in the README.
+    // What it costs: see "Failed logins while imported hashes remain" in docs/migrating-users.md.
     lines.push(
       'hashes kept until each user logs in; until then every failed login in the realm verifies one of each:',
     );

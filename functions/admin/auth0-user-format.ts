@@ -108,7 +108,7 @@ class RowProblem extends Error {
 }
 
 const emailSchema = z.email();
-/** Fast, unsalted or reversible schemes Auth0 accepts that we refuse to keep (README, "Moving users in"). */
+/** Fast, unsalted or reversible schemes Auth0 accepts that we refuse to keep (docs/migrating-users.md, "Hashes kept as they are"). */
 const FAST_HASHES = new Set(['md4', 'md5', 'sha1', 'sha256', 'sha512', 'hmac', 'ldap']);
 /** Visible ASCII: user ids go into keys and into `sub` (`<realm>|<user id>`). */
 const USER_ID = /^[\x21-\x7E]{1,128}$/;

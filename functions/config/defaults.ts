@@ -38,7 +38,7 @@ export const defaults = {
   accessTokenTtlSeconds: 900,
   /** ID tokens prove a login to the client only; an hour matches common OIDC providers. */
   idTokenTtlSeconds: 3600,
-  /** RFC 6749 leaves body size open; 16 KiB holds any honest token request many times over (CONTRACT §3). */
+  /** RFC 6749 leaves body size open; 16 KiB holds any honest token request many times over (docs/reference.md). */
   maxBodyBytes: 16 * 1024,
   /** Client secrets are 256 random bits: guessing is out of reach, so a fast hash is enough to store them. */
   clientSecretBytes: 32,

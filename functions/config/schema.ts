@@ -94,6 +94,8 @@ export const tenantConfigSchema = z.strictObject({
       reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
     })
     .default({ ...defaults.refreshTokens }),
+  /** Where editors find this file's JSON Schema (`./passgate.schema.json`); passgate ignores it. */
+  $schema: z.string().optional(),
 });
 
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
@@ -151,7 +153,7 @@ export function crossReferenceProblems(document: unknown): ConfigProblem[] {
       if (typeof realm === 'string' && !realmNames.has(realm))
         problem(['clients', i, 'realms', j], `unknown realm "${realm}"`);
     });
-    // CONTRACT §3: the `password` grant signs into defaultRealm, which the client must be allowed.
+    // The `password` grant signs into defaultRealm (docs/reference.md), which the client must be allowed.
     const realms = list(field(client, 'realms'));
     if (
       list(field(client, 'grantTypes')).includes(GRANT_PASSWORD) &&

@@ -9,7 +9,7 @@ export interface LocalPaths {
   readonly dataDir: string;
 }
 
-/** CONTRACT §1: PASSGATE_CONFIG and PASSGATE_DATA_DIR, defaulting to the repo root. */
+/** docs/configuration.md: PASSGATE_CONFIG and PASSGATE_DATA_DIR, defaulting to the repo root. */
 export function localPaths(env: NodeJS.ProcessEnv = process.env): LocalPaths {
   return {
     configPath: resolve(env.PASSGATE_CONFIG || resolve(repoRoot, 'passgate.config.json')),

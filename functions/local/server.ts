@@ -22,7 +22,7 @@ export interface LocalServerOptions {
 }
 
 export interface LocalServer {
-  /** `http://localhost:<port>/`, with the trailing slash (CONTRACT §3). */
+  /** `http://localhost:<port>/`, with the trailing slash (docs/reference.md, "The issuer"). */
   readonly issuer: string;
   readonly port: number;
   readonly store: LocalStore;

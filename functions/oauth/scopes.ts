@@ -18,7 +18,7 @@ export function parseScope(scope: string | undefined): string[] {
 
 /**
  * `audience` (Auth0) or `resource` (RFC 8707) names the API; it defaults to `defaultAudience`.
- * An identifier that is no configured API is `invalid_request` (CONTRACT §3).
+ * An identifier that is no configured API is `invalid_request` (docs/reference.md).
  */
 export function resolveApi(
   config: TenantConfig,

@@ -54,7 +54,7 @@ function required(env: NodeJS.ProcessEnv, names: readonly string[]): Record<stri
 function fixedIssuer(env: NodeJS.ProcessEnv): string | undefined {
   const issuer = env[environment.issuer];
   if (issuer === undefined || issuer === '') return undefined;
-  // CONTRACT §3: the issuer is an https base URL with a trailing slash.
+  // The issuer is an https base URL with a trailing slash (docs/reference.md, "The issuer").
   if (!/^https:\/\/[^/?#]+\/(?:[^?#]*\/)?$/.test(issuer)) {
     throw new Error(
       `${environment.issuer} must be an https URL ending in "/", got ${JSON.stringify(issuer)}`,

@@ -11,7 +11,7 @@ export interface SigningKeysProps {
 
 /**
  * Asymmetric KMS keys (RSA_2048, SIGN_VERIFY) whose private halves never leave KMS. KMS does not
- * rotate asymmetric keys, so rotation is a list of named keys (the README's Deploy section has the runbook).
+ * rotate asymmetric keys, so rotation is a list of named keys (docs/operating.md has the runbook).
  * A key's construct id depends on its name only, never on its role, so moving a key between
  * `current` and `verification` never replaces it; a key dropped from both is kept (`RETAIN`)
  * until the operator schedules its deletion, because tokens it signed may still be in use.

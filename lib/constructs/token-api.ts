@@ -65,10 +65,10 @@ const ACCESS_LOG_FIELDS = {
   xrayTraceId: '$context.xrayTraceId',
 } as const;
 
-/** RFC 6749 §5.1 and CONTRACT §3: errors are JSON `{error, error_description}` and never cached. */
+/** RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. */
 const NO_STORE_HEADERS = { 'Cache-Control': "'no-store'", Pragma: "'no-cache'" } as const;
 
-/** API Gateway's own refusals, in the contract's error shape. */
+/** API Gateway's own refusals, in the error shape of docs/reference.md. */
 const GATEWAY_RESPONSES = [
   {
     id: 'UnknownPath',
@@ -78,7 +78,7 @@ const GATEWAY_RESPONSES = [
     description: '"Unknown endpoint."',
   },
   // The stage's throttling protects the whole service, whoever sends: for the app that is the
-  // service being busy, the contract's 503 `temporarily_unavailable` (403 `access_denied` means a
+  // service being busy, passgate's 503 `temporarily_unavailable` (403 `access_denied` means a
   // blocked user, and 429 `too_many_attempts` something this client or IP did).
   {
     id: 'Throttled',
@@ -89,7 +89,7 @@ const GATEWAY_RESPONSES = [
     headers: { 'Retry-After': "'1'" },
   },
   // The web ACL refuses an IP (its rate rule, the IP reputation list, account takeover prevention):
-  // the contract's 429 `too_many_attempts` for protection against one IP.
+  // passgate's 429 `too_many_attempts` for protection against one IP.
   {
     id: 'WafFiltered',
     type: ResponseType.WAF_FILTERED,
@@ -120,7 +120,7 @@ const GATEWAY_RESPONSES = [
  */
 export class TokenApi extends Construct {
   readonly api: RestApi;
-  /** `https://…/` with the trailing slash (CONTRACT §3). */
+  /** `https://…/` with the trailing slash (docs/reference.md, "The issuer"). */
   readonly issuer: string;
   readonly domain?: DomainName;
 

@@ -11,12 +11,12 @@ import { adminServices } from '../helpers/users.ts';
 
 let server: TestServer;
 
-/** The JSON example of the README's "Moving users in" section, as the operator would save it. */
+/** The JSON example of docs/migrating-users.md, as the operator would save it. */
 function docsExample(): string {
-  const doc = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('### An example from an Auth0 export'));
+  const doc = readFileSync(join(repoRoot, 'docs', 'migrating-users.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## An example from an Auth0 export'));
   const block = /```json\n([\s\S]*?)\n```/.exec(section)?.[1];
-  if (!block) throw new Error('README.md has no JSON example in "Moving users in"');
+  if (!block) throw new Error('docs/migrating-users.md has no Auth0 export example');
   return block;
 }
 
@@ -28,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-describe('the Auth0 export example of the README', () => {
+describe('the Auth0 export example of the migration guide', () => {
   it('imports as the docs say, and each user logs in with the password the docs give', async () => {
     const report = await importUsers(adminServices(server), {
       realm: 'customers',

@@ -54,7 +54,7 @@ describe('a real OAuth client library', () => {
     const claims = oauth.getValidatedIdTokenClaims(result);
     expect(claims).toMatchObject({ iss: server.issuer, aud: 'mobile-app', email: 'alice@example.com' });
 
-    // What a resource server does (CONTRACT §4): verify against the JWKS, issuer, audience and typ.
+    // What a resource server does (docs/deploying.md, "Protecting your API"): verify against the JWKS, issuer, audience and typ.
     const jwks = createRemoteJWKSet(new URL(as.jwks_uri as string));
     const { payload, protectedHeader } = await jwtVerify(result.access_token, jwks, {
       issuer: server.issuer,

@@ -12,7 +12,7 @@ export const BACKOFFICE_SECRET = 'backoffice-test-secret-0123456789abcdefghijklm
 export const API = 'https://api.example.com/';
 export const STRICT_API = 'https://strict.example.com/';
 
-/** The CONTRACT §2 example, plus an API that enforces permissions. */
+/** The example config of docs/configuration.md, plus an API that enforces permissions. */
 export function testConfig(overrides: Partial<TenantConfigInput> = {}): TenantConfigInput {
   return {
     defaultRealm: 'customers',

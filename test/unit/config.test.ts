@@ -17,7 +17,7 @@ function problemsOf(document: unknown): string[] {
 }
 
 describe('tenant configuration', () => {
-  it('accepts the contract example and fills documented defaults', () => {
+  it('accepts the documented example and fills documented defaults', () => {
     const config = parseConfig(testConfig());
     const employees = config.realms.find((realm) => realm.name === 'employees');
     expect(employees?.bruteForce).toEqual({ maxConsecutiveFailures: 10, blockSeconds: 900 });

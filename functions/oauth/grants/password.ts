@@ -2,7 +2,7 @@ import { GRANT_PASSWORD } from '../../config/grant-types.ts';
 import { passwordLogin } from '../passwords/login.ts';
 import type { Grant } from './grant.ts';
 
-/** RFC 6749 §4.3: the tenant's default realm (CONTRACT §3). */
+/** RFC 6749 §4.3, in the tenant's `defaultRealm` (docs/reference.md). */
 export const passwordGrant: Grant = {
   grantType: GRANT_PASSWORD,
   requiredParameters: ['username', 'password'],

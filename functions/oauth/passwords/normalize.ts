@@ -1,7 +1,7 @@
 import { defaults } from '../../config/defaults.ts';
 
 /**
- * Usernames match case-insensitively after Unicode NFKC (CONTRACT §3), so "Ａlice" and "alice"
+ * Usernames match case-insensitively after Unicode NFKC (docs/reference.md), so "Ａlice" and "alice"
  * are one account. NFKC again after lower-casing, since case mapping can leave a string denormalised.
  */
 export function usernameKey(username: string): string {

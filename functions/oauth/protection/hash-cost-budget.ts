@@ -4,7 +4,7 @@ import { dummyHashOf, parsePasswordHash } from '../passwords/hash-format.ts';
 /**
  * What one verify of a hash cost class takes on one core, estimated from its parameters. The token
  * function has one vCPU, so multi-lane argon2 and scrypt run their lanes one after the other there.
- * Measured on one core of the machine the README's figures come from (AMD EPYC), 26 Nov 2026:
+ * Measured on one core of an x86-64 AMD EPYC (docs/migrating-users.md), 26 Nov 2026:
  * argon2 m·t = 38,912 KiB·passes in 16.2 ms; bcryptjs cost 10 in 85 ms; PBKDF2 100,000 iterations
  * of one block in 37.5 (SHA-1), 29.6 (SHA-256) and 66.8 ms (SHA-512); scrypt N·r = 131,072 in 41 ms.
  */

@@ -40,7 +40,7 @@ export const sealSuccessor = (secret: Uint8Array, previous: string, successor: s
 export const unsealSuccessor = (secret: Uint8Array, previous: string, seal: string) =>
   xor(Buffer.from(seal, 'base64url'), successorPad(secret, previous)).toString('base64url');
 
-/** CONTRACT §3: `offline_access` granted, the API allows offline access, the client has the grant. */
+/** docs/sessions.md, "Getting a refresh token": `offline_access` granted, the API allows offline access, the client has the grant. */
 export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
   return (
     scopes.includes('offline_access') &&

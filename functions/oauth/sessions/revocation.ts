@@ -11,7 +11,7 @@ import { lookUpRefreshToken } from './refresh-tokens.ts';
  * tokens (current or rotated out) is presented. Unknown tokens are answered like a success and
  * change nothing (RFC 7009 §2.2: an invalid token is no error). So are tokens of another client: a
  * deliberate departure from RFC 7009 §2.1, which refuses them with an error, because that error
- * would tell the other client the token exists (README, Signing out). `token_type_hint` is only a hint
+ * would tell the other client the token exists (docs/sessions.md, "Signing out: revocation"). `token_type_hint` is only a hint
  * (RFC 7009 §2.1): every token type is looked at whatever it says.
  */
 export async function handleRevocation(
