@@ -131,11 +131,6 @@ export async function secondFactorLogin(
     event(factor.events.refused, 'Wrong or reused code', user);
     throw new OAuthError(403, 'invalid_grant', factor.failure);
   }
-  if (!(await spendMfaToken(services, challenge.value, writer))) {
-    throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'spent by a parallel request');
-  }
-  if (!enrolment.active) event('gd_enrollment_complete', 'OTP authenticator confirmed', user);
-  event(factor.events.accepted, 'Second factor accepted', user);
   const response = await issueAfterSecondFactor(services, {
     issuer: info.issuer,
     client,
@@ -145,6 +140,14 @@ export async function secondFactorLogin(
     gty: challenge.gty,
     amr: factor.amr,
   });
+  // Spent last, as the one write that lets the tokens leave: a failure before it leaves the
+  // mfa_token for a retry with the next code (what was stored is unreachable without the answer),
+  // and of two right codes at once only one login gets its tokens.
+  if (!(await spendMfaToken(services, challenge.value, writer))) {
+    throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'spent by a parallel request');
+  }
+  if (!enrolment.active) event('gd_enrollment_complete', 'OTP authenticator confirmed', user);
+  event(factor.events.accepted, 'Second factor accepted', user);
   event('s', 'Successful login', user);
   return recoveryCode === undefined ? response : { ...response, recovery_code: recoveryCode };
 }
