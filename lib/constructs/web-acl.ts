@@ -130,28 +130,32 @@ export class WebAcl extends Construct {
       );
     const exemptStatement: CfnWebACL.StatementProperty | undefined =
       exemptSets.length > 1 ? { orStatement: { statements: exemptSets } } : exemptSets[0];
-    const rateScope: CfnWebACL.StatementProperty = exemptStatement
-      ? {
-          andStatement: {
-            statements: [isTokenRoute(props.tokenRoute), { notStatement: { statement: exemptStatement } }],
-          },
-        }
-      : isTokenRoute(props.tokenRoute);
-    const rules: CfnWebACL.RuleProperty[] = [
-      {
-        name: 'token-endpoint-rate-per-ip',
-        priority: 0,
-        action: { block: {} },
-        statement: {
-          rateBasedStatement: {
-            limit: props.tokenRequestsPer5MinutesPerIp,
-            evaluationWindowSec: 300,
-            aggregateKeyType: 'IP',
-            scopeDownStatement: rateScope,
-          },
+    // The allowlisted IPs are left out of every rate rule, as passgate's own per-IP limit leaves them.
+    const rateScope = (routes: CfnWebACL.StatementProperty): CfnWebACL.StatementProperty =>
+      exemptStatement
+        ? { andStatement: { statements: [routes, { notStatement: { statement: exemptStatement } }] } }
+        : routes;
+    const rateRule = (
+      name: string,
+      priority: number,
+      routes: CfnWebACL.StatementProperty,
+      metric: string,
+    ) => ({
+      name,
+      priority,
+      action: { block: {} },
+      statement: {
+        rateBasedStatement: {
+          limit: props.tokenRequestsPer5MinutesPerIp,
+          evaluationWindowSec: 300,
+          aggregateKeyType: 'IP',
+          scopeDownStatement: rateScope(routes),
         },
-        visibilityConfig: visibility('passgate-token-rate'),
       },
+      visibilityConfig: visibility(metric),
+    });
+    const rules: CfnWebACL.RuleProperty[] = [
+      rateRule('token-endpoint-rate-per-ip', 0, isTokenRoute(props.tokenRoute), 'passgate-token-rate'),
       {
         name: 'aws-ip-reputation',
         priority: 1,
@@ -163,20 +167,7 @@ export class WebAcl extends Construct {
       },
     ];
     if (props.mfaRoutes && props.mfaRoutes.length > 0) {
-      rules.push({
-        name: 'mfa-api-rate-per-ip',
-        priority: 3,
-        action: { block: {} },
-        statement: {
-          rateBasedStatement: {
-            limit: props.tokenRequestsPer5MinutesPerIp,
-            evaluationWindowSec: 300,
-            aggregateKeyType: 'IP',
-            scopeDownStatement: isOneOf(props.mfaRoutes),
-          },
-        },
-        visibilityConfig: visibility('passgate-mfa-rate'),
-      });
+      rules.push(rateRule('mfa-api-rate-per-ip', 3, isOneOf(props.mfaRoutes), 'passgate-mfa-rate'));
     }
     const atp = props.accountTakeoverPrevention;
     if (atp) {

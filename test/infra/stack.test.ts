@@ -777,10 +777,18 @@ describe('AWS WAF', () => {
               Limit: 300,
               EvaluationWindowSec: 300,
               AggregateKeyType: 'IP',
+              // The MFA routes, except the allowlisted IPs again.
               ScopeDownStatement: {
-                RegexMatchStatement: Match.objectLike({
-                  RegexString: '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$',
-                }),
+                AndStatement: {
+                  Statements: [
+                    {
+                      RegexMatchStatement: Match.objectLike({
+                        RegexString: '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$',
+                      }),
+                    },
+                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
+                  ],
+                },
               },
             },
           },

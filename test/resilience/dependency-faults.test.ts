@@ -244,12 +244,8 @@ const userinfo: Flow<{ accessToken: string }> = {
   },
 };
 
-/** A user of the MFA realm whose password was just accepted: the login's `mfa_token`. */
-async function mfaLogin(): Promise<{ username: string; mfaToken: string }> {
-  const username = `member${sequence++}`;
-  const { createUser } = await import('../../functions/admin/user-admin.ts');
-  await createUser(deployment.services, { realm: 'members', username, password: PASSWORD });
-  const response = await deployment.call(
+const membersLogin = (username: string) =>
+  deployment.call(
     'token',
     form({
       grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
@@ -260,6 +256,13 @@ async function mfaLogin(): Promise<{ username: string; mfaToken: string }> {
       scope: 'offline_access',
     }),
   );
+
+/** A user of the MFA realm whose password was just accepted: the login's `mfa_token`. */
+async function mfaLogin(): Promise<{ username: string; mfaToken: string }> {
+  const username = `member${sequence++}`;
+  const { createUser } = await import('../../functions/admin/user-admin.ts');
+  await createUser(deployment.services, { realm: 'members', username, password: PASSWORD });
+  const response = await membersLogin(username);
   expect(body(response).error).toBe('mfa_required');
   return { username, mfaToken: body(response).mfa_token };
 }
@@ -328,16 +331,7 @@ const mfaOtp: Flow<{ username: string; mfaToken: string; secret: string }> = {
       // The spend landed but every answer was lost: the token is cleanly spent, no tokens left
       // the server, and the user signs in again with the password and a code.
       expect(body(retried)).toEqual({ error: 'invalid_grant', error_description: 'Invalid mfa_token.' });
-      const again = await deployment.call(
-        'token',
-        form({
-          grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
-          realm: 'members',
-          client_id: 'mobile-app',
-          username,
-          password: PASSWORD,
-        }),
-      );
+      const again = await membersLogin(username);
       expect((await otpGrant(body(again).mfa_token, code(secret, 1))).statusCode).toBe(200);
       return;
     }
