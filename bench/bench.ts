@@ -29,6 +29,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from './local-server-process.ts';
+import { passwordBlocklistFigures } from './password-blocklist.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const quick = values.quick;
@@ -432,6 +433,12 @@ async function main() {
   }
   await section('2. handler CPU in-process', () => handlerCpu(loginCpu));
   await section('4. cold start of the Lambda bundles', coldStart);
+  await section('6. password blocklist', async () => {
+    const list = await passwordBlocklistFigures(quick ? 10_000 : 200_000);
+    const note = `${list.entries} passwords, ${list.bytes} bytes (${list.gzipBytes} gzipped)`;
+    add({ section: '6', name: 'blocklist load and first lookup', value: list.loadMs, unit: 'ms', note });
+    add({ section: '6', name: 'blocklist lookup', value: list.lookupUs, unit: 'µs' });
+  });
 
   const output = table();
   process.stdout.write(`${output}\n`);

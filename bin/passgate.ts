@@ -1,4 +1,6 @@
 /** `npx passgate …`: the operator CLI (docs/reference.md, "CLI"). */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { documentClient } from '../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
@@ -23,71 +25,94 @@ import { ConfigError } from '../functions/config/config-file.ts';
 import { loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
-import { localPaths } from '../functions/local/paths.ts';
+import { cliPaths, repoRoot } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
 import type { Authenticator } from '../functions/oauth/mfa/mfa-api.ts';
 import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
 import type { Services } from '../functions/oauth/services.ts';
 import { noLoginCounters } from '../functions/runtime/refusing-stand-ins.ts';
+import {
+  COMMANDS,
+  type CommandHelp,
+  closest,
+  commandHelp,
+  GLOBAL_FLAGS,
+  generalHelp,
+} from './cli/commands.ts';
 import { counterHashKeyOfStack, describeDeployedStack } from './cli/deployed-stack.ts';
 import { importFile } from './cli/import-command.ts';
 import { formatImportReport } from './cli/import-report.ts';
 import { readNewPassword } from './cli/read-password.ts';
 
-const USAGE = `usage: passgate <command> [options] [--json]
-
-  users create --realm R --username U [--email E] [--name N] [--password-stdin]
-  users get --realm R --username U
-  users delete --realm R --username U
-  users block --realm R --username U
-  users unblock --realm R --username U
-  users set-password --realm R --username U [--password-stdin]
-  users list --realm R
-  users grant --realm R --username U --api A --scopes "s1 s2"
-  users import --realm R FILE [--upsert] [--concurrency N]
-  users hash-classes --realm R [--prune]
-  users mfa list --realm R --username U
-  users mfa reset --realm R --username U
-  clients secret
-
-Passwords are read from a hidden prompt, or from all of stdin with --password-stdin.
-set-password, block, delete and mfa reset end every refresh token of the user at once.
-users mfa reset removes the user's authenticator and recovery code: they enrol again at the next login.
---stack NAME works on a deployed stack (tables from its CloudFormation outputs; unblock and
-set-password also read its brute-force counter key from Secrets Manager; AWS credentials and
-region from AWS_PROFILE / AWS_REGION / ~/.aws) instead of the local store.
-users import reads Auth0's bulk-import format (a JSON array or JSON Lines); see docs/migrating-users.md.
-users hash-classes counts the realm's users per kind of password hash and records the kinds that
-every failed login in the realm must verify; --prune forgets those no user has any more.
-Environment: PASSGATE_CONFIG (config file), PASSGATE_DATA_DIR (local data dir).`;
-
 class UsageError extends Error {}
 
-const { values: options, positionals } = (() => {
+const VERSION = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+const OPTIONS = {
+  realm: { type: 'string' },
+  username: { type: 'string' },
+  email: { type: 'string' },
+  name: { type: 'string' },
+  api: { type: 'string' },
+  scopes: { type: 'string' },
+  stack: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
+  upsert: { type: 'boolean' },
+  prune: { type: 'boolean' },
+  concurrency: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** A usage error's message with the closest valid word, when a typo is the likely cause. */
+const didYouMean = (message: string, word: string, candidates: readonly string[], prefix = '') => {
+  const suggestion = closest(word, candidates);
+  return suggestion === undefined ? message : `${message}; did you mean ${prefix}${suggestion}?`;
+};
+
+function parseCommandLine() {
   try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        realm: { type: 'string' },
-        username: { type: 'string' },
-        email: { type: 'string' },
-        name: { type: 'string' },
-        api: { type: 'string' },
-        scopes: { type: 'string' },
-        stack: { type: 'string' },
-        'password-stdin': { type: 'boolean', default: false },
-        upsert: { type: 'boolean', default: false },
-        prune: { type: 'boolean', default: false },
-        concurrency: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    return parseArgs({ allowPositionals: true, strict: true, options: OPTIONS });
   } catch (error) {
-    process.stderr.write(`passgate: ${(error as Error).message}\n${USAGE}\n`);
+    const unknown = (error as Error).message.match(/Unknown option '-{1,2}([^']+)'/)?.[1];
+    const message =
+      unknown === undefined
+        ? (error as Error).message
+        : didYouMean(`unknown option --${unknown}`, unknown, Object.keys(OPTIONS), '--');
+    process.stderr.write(`passgate: ${message}\nRun \`passgate help\` for the commands and their options.\n`);
     process.exit(2);
   }
-})();
+}
+
+const { values: options, positionals } = parseCommandLine();
+
+/** The command named by the first two words, or a usage error naming the closest valid one. */
+function commandOf(group: string, action: string | undefined): CommandHelp {
+  const command = COMMANDS.find((candidate) => candidate.name === `${group} ${action ?? ''}`);
+  if (command) return command;
+  const groups = [...new Set(COMMANDS.map((candidate) => candidate.name.split(' ')[0] as string)), 'help'];
+  if (!groups.includes(group)) {
+    throw new UsageError(didYouMean(`unknown command "${group}"`, group, groups));
+  }
+  const actions = COMMANDS.filter((candidate) => candidate.name.startsWith(`${group} `)).map((candidate) =>
+    candidate.name.slice(group.length + 1),
+  );
+  if (action === undefined) throw new UsageError(`"${group}" needs one of: ${actions.join(', ')}`);
+  throw new UsageError(didYouMean(`unknown command "${group} ${action}"`, action, actions, `${group} `));
+}
+
+/** Refuses a flag the command does not take (`users list --username`), naming its own flags. */
+function checkFlags(command: CommandHelp) {
+  const allowed: readonly string[] = [...command.flags, ...GLOBAL_FLAGS];
+  for (const flag of Object.keys(options)) {
+    if (allowed.includes(flag)) continue;
+    const message = `${command.name} takes no --${flag}`;
+    throw new UsageError(didYouMean(message, flag, command.flags, '--'));
+  }
+}
 
 function required(name: 'realm' | 'username' | 'api'): string {
   const value = options[name];
@@ -113,7 +138,7 @@ async function withServices<T>(
   run: (services: AdminServices & Pick<Services, 'mfa'>) => Promise<T>,
   needs: { counters?: boolean; hasher?: PasswordHasher } = {},
 ): Promise<T> {
-  const { configPath, dataDir } = localPaths();
+  const { configPath, dataDir, source } = cliPaths();
   const config = loadConfigFile(configPath); // a bad config is reported before any store is opened
   const hasher = needs.hasher ?? new Argon2Hasher();
   if (options.stack !== undefined) {
@@ -134,6 +159,8 @@ async function withServices<T>(
       db.destroy();
     }
   }
+  // Said every time: a server and a CLI on two data dirs would each look right and disagree.
+  if (!options.json && !options.quiet) process.stderr.write(`passgate: local store ${dataDir} (${source})\n`);
   const store = await openLocalStore(dataDir);
   try {
     return await run({ ...localAdminServices({ configPath, dataDir, store }), hasher });
@@ -170,11 +197,14 @@ async function usersCommand(action: string | undefined): Promise<void> {
     case 'create': {
       const realm = required('realm');
       const username = required('username');
-      const password = await readNewPassword(options['password-stdin']);
+      const password = await readNewPassword(options['password-stdin'] ?? false);
       const user = await withServices((services) =>
         createUser(services, { realm, username, password, email: options.email, name: options.name }),
       );
-      return print(publicUser(user), user.user_id);
+      return print(
+        publicUser(user),
+        `created user ${user.username} in realm ${user.realm} (id ${user.user_id})`,
+      );
     }
     case 'get': {
       const user = await withServices((s) => getUser(s, required('realm'), required('username')));
@@ -196,7 +226,7 @@ async function usersCommand(action: string | undefined): Promise<void> {
     case 'set-password': {
       const realm = required('realm');
       const username = required('username');
-      const password = await readNewPassword(options['password-stdin']);
+      const password = await readNewPassword(options['password-stdin'] ?? false);
       const user = await withServices((s) => setPassword(s, realm, username, password), { counters: true });
       return print(
         publicUser(user),
@@ -214,9 +244,16 @@ async function usersCommand(action: string | undefined): Promise<void> {
       const scopes = options.scopes;
       if (scopes === undefined)
         throw new UsageError('--scopes is required (--scopes "" removes every permission)');
-      const user = await withServices((s) =>
-        grantPermissions(s, required('realm'), required('username'), required('api'), scopes),
-      );
+      const { user, enforced } = await withServices(async (s) => ({
+        user: await grantPermissions(s, required('realm'), required('username'), required('api'), scopes),
+        enforced: s.config.apis.some((api) => api.identifier === required('api') && api.enforcePermissions),
+      }));
+      if (!enforced) {
+        // Stored all the same, so that turning enforcement on later finds the grants in place.
+        process.stderr.write(
+          `passgate: note: ${required('api')} does not enforce permissions ("enforcePermissions": false), so its tokens carry every scope the client asks for, whatever the user holds\n`,
+        );
+      }
       const granted = user.permissions[required('api')] ?? [];
       return print(
         publicUser(user),
@@ -230,11 +267,17 @@ async function usersCommand(action: string | undefined): Promise<void> {
       if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
         throw new UsageError('--concurrency must be an integer from 1 to 1000');
       }
-      const { upsert, json } = options;
       const report = await importFile(
-        { realm: required('realm'), file, upsert, concurrency, json },
+        {
+          realm: required('realm'),
+          file,
+          upsert: options.upsert ?? false,
+          concurrency,
+          json: options.json ?? false,
+        },
         withServices,
       );
+      if (report === undefined) return print({ total: 0 }, `0 users in file ${file}; nothing imported`);
       print(report, formatImportReport(report));
       // The report is printed either way; a rejected or failed row makes the exit status 1.
       if (report.rejected + report.failed > 0) {
@@ -245,7 +288,7 @@ async function usersCommand(action: string | undefined): Promise<void> {
     }
     case 'hash-classes': {
       const realm = required('realm');
-      const result = await withServices((s) => hashClasses(s, realm, options.prune));
+      const result = await withServices((s) => hashClasses(s, realm, options.prune ?? false));
       const notes = ({ costClass, recorded, current }: HashClassUse) =>
         [
           current && '(new hashes)',
@@ -277,24 +320,32 @@ async function usersCommand(action: string | undefined): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const [group, action] = positionals;
-  if (options.help || group === undefined) return void process.stdout.write(`${USAGE}\n`);
-  if (group === 'users') return usersCommand(action);
-  if (group === 'clients' && action === 'secret') {
-    const { secret, clientSecretHash } = newClientSecret();
-    return print(
-      { client_secret: secret, clientSecretHash },
-      `client_secret (shown once, give it to the client): ${secret}\nclientSecretHash (put it in the config):   ${clientSecretHash}`,
-    );
+  const [group, action, topic] = positionals;
+  if (options.version) return void process.stdout.write(`${VERSION}\n`);
+  if (group === undefined || (group === 'help' && action === undefined)) {
+    return void process.stdout.write(`${generalHelp(VERSION)}\n`);
   }
-  throw new UsageError(`unknown command "${positionals.join(' ')}"`);
+  if (group === 'help')
+    return void process.stdout.write(`${commandHelp(commandOf(action as string, topic))}\n`);
+  const command = commandOf(group, action);
+  if (options.help) return void process.stdout.write(`${commandHelp(command)}\n`);
+  checkFlags(command);
+  if (group === 'users') return usersCommand(action);
+  const { secret, clientSecretHash } = newClientSecret();
+  return print(
+    { client_secret: secret, clientSecretHash },
+    `client_secret (shown once, give it to the client): ${secret}\nclientSecretHash (put it in the config):   ${clientSecretHash}`,
+  );
 }
 
 try {
   await main();
 } catch (error) {
   if (error instanceof UsageError) {
-    process.stderr.write(`passgate: ${error.message}\n${USAGE}\n`);
+    const [group, action] = positionals;
+    const known = COMMANDS.some((command) => command.name === `${group} ${action}`);
+    const more = known ? `passgate ${group} ${action} --help` : 'passgate help';
+    process.stderr.write(`passgate: ${error.message}\nRun \`${more}\` for the usage and an example.\n`);
     process.exit(2);
   }
   const known = error instanceof AdminError || error instanceof ConfigError;

@@ -61,9 +61,8 @@ const LIGHT_MEMORY = 256;
  */
 export const endpointNeeds = {
   /**
-   * Every grant. Password grants (password-login.ts, brute-force.ts): read the user-and-IP counter
-   * (GetItem) and sum the IP's day (Query on by-ip-day), charge the attempt and refund it after a
-   * success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
+   * Every grant. Password grants (login.ts, brute-force.ts): read the user-and-IP run and the IP's
+   * day (GetItem), charge both and refund them after a success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
    * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
    * start a session (PutItem family and token). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
@@ -71,14 +70,16 @@ export const endpointNeeds = {
    * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
    * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
    * (UpdateItem on the user) and mark the token spent (UpdateItem). Signs the tokens.
+   * A DPoP proof (http/dpop.ts) is recorded once (PutItem), and read back (GetItem) only when
+   * that write's condition fails, to tell a replay from the SDK's retry of the write.
    */
   token: {
     tables: {
       users: ['GetItem', 'UpdateItem'],
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
-      attempts: ['GetItem', 'UpdateItem', 'Query'],
+      attempts: ['GetItem', 'UpdateItem'],
+      'dpop-proofs': ['PutItem', 'GetItem'],
     },
-    indexes: { attempts: ['by-ip-day'] },
     signingKeys: ['sign'],
     counterHashKey: true,
     mfaKey: ['decrypt'],
@@ -107,9 +108,10 @@ export const endpointNeeds = {
   /**
    * OpenID Connect userinfo (userinfo.ts): verifies the access token with every key, then finds its
    * user by id (user-store.ts findById: Query on the `by-user-id` index, then a consistent GetItem).
+   * Records the DPoP proof of a `DPoP` request as the token endpoint does.
    */
   userinfo: {
-    tables: { users: ['Query', 'GetItem'] },
+    tables: { users: ['Query', 'GetItem'], 'dpop-proofs': ['PutItem', 'GetItem'] },
     indexes: { users: ['by-user-id'] },
     signingKeys: ['verify'],
     counterHashKey: false,

@@ -27,13 +27,13 @@ export const endpoints = {
 export type EndpointName = keyof typeof endpoints;
 
 export interface Route {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'OPTIONS';
   /** Relative to the issuer, which ends in "/". */
   readonly path: string;
   readonly endpoint: EndpointName;
 }
 
-export const routes: readonly Route[] = [
+const requestRoutes: readonly Route[] = [
   { method: 'POST', path: 'oauth/token', endpoint: 'token' },
   { method: 'POST', path: 'oauth/revoke', endpoint: 'revoke' },
   { method: 'POST', path: 'oauth/introspect', endpoint: 'introspect' },
@@ -47,4 +47,15 @@ export const routes: readonly Route[] = [
   { method: 'GET', path: 'mfa/authenticators', endpoint: 'mfa-authenticators' },
   { method: 'POST', path: 'mfa/associate', endpoint: 'mfa-associate' },
   { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
+];
+
+/**
+ * Every route, with an `OPTIONS` route (the CORS preflight) on each path of an endpoint browsers
+ * may call: the path's own function answers it before its endpoint runs (http/handler.ts).
+ */
+export const routes: readonly Route[] = [
+  ...requestRoutes,
+  ...[...new Map(requestRoutes.map((route) => [route.path, route])).values()]
+    .filter((route) => (endpoints[route.endpoint] as Endpoint).cors !== undefined)
+    .map((route): Route => ({ method: 'OPTIONS', path: route.path, endpoint: route.endpoint })),
 ];

@@ -23,7 +23,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users' | 'refresh-tokens' | 'attempts';
+  readonly id: 'users' | 'refresh-tokens' | 'attempts' | 'dpop-proofs';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -47,13 +47,13 @@ export const usersTable = {
 } as const satisfies TableDefinition;
 
 /**
- * Brute-force counters: one item per username and IP (`ui#…`, a keyed hash, never a raw IP or
- * username). It holds the consecutive run (`failures`, lapsing at `failures_until`) and the pair's
- * share of its IP's failures on one UTC day (`day_failures` of `utc_day`), so one single-item write
- * moves both limits. `by-ip-day` sums an IP's day; it is sparse, holding only the pairs with a
- * failure on that day (allowlisted IPs and refunded logins have no `ip_day`), so the sum stays small
- * however many users share one IP;
- * `by-user` finds all of one user's counters so `users unblock` is one Query. Expiry is in
+ * Brute-force counters, two kinds of item under `pk` (keyed hashes, never a raw IP or username),
+ * each changed by one conditional single-item write:
+ * - `ui#…`, one per username and IP: the consecutive run (`failures`, lapsing at `failures_until`);
+ * - `ip#…#<UTC day>`, one per IP and day: the attempts it holds (`failures`), whose limit is the
+ *   write's own condition, so parallel requests cannot pass it.
+ * Both keep the ids of the attempts they count in `charges`, so a retried write counts once.
+ * `by-user` finds all of one user's runs so `users unblock` is one Query. Expiry is in
  * `expires_at` and checked on read.
  */
 export const attemptsTable = {
@@ -61,11 +61,6 @@ export const attemptsTable = {
   partitionKey: { name: 'pk', type: 'S' },
   globalIndexes: [
     { indexName: 'by-user', partitionKey: { name: 'user_ref', type: 'S' }, projection: 'KEYS_ONLY' },
-    {
-      indexName: 'by-ip-day',
-      partitionKey: { name: 'ip_day', type: 'S' },
-      projection: { include: ['day_failures'] },
-    },
   ],
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
@@ -86,7 +81,24 @@ export const refreshTokensTable = {
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
-export const tables: readonly TableDefinition[] = [usersTable, refreshTokensTable, attemptsTable];
+/**
+ * DPoP proofs already used (RFC 9449 §11.1): one item per proof, `proof#<SHA-256 of key thumbprint
+ * and jti>`, written once with a conditional PutItem. `expires_at` (epoch seconds) is when the
+ * proof's `iat` leaves the accepted window; TTL sweeps it after that.
+ */
+export const dpopProofsTable = {
+  id: 'dpop-proofs',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [],
+  ttlAttribute: 'expires_at',
+} as const satisfies TableDefinition;
+
+export const tables: readonly TableDefinition[] = [
+  usersTable,
+  refreshTokensTable,
+  attemptsTable,
+  dpopProofsTable,
+];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
 export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
@@ -94,7 +106,8 @@ export type TableNames = Readonly<Record<TableDefinition['id'], string>>;
 export const localTableNames: TableNames = {
   users: 'passgate-users',
   'refresh-tokens': 'passgate-refresh-tokens',
-  // Renamed with the one-item-per-user-and-IP format and its by-ip-day index, which dynalite cannot
-  // add to an existing table; counters in the old table lapse within a day anyway.
+  // Named when the counters took their per-user-and-IP form; a table made then still holds an
+  // index nothing reads any more, which costs nothing locally.
   attempts: 'passgate-login-counters',
+  'dpop-proofs': 'passgate-dpop-proofs',
 };

@@ -273,9 +273,10 @@ export class PassgateStack extends Stack {
         stageArn: this.tokenApi.api.deploymentStage.stageArn,
         tokenPath: props.customDomain ? tokenRoute : `/${stageName}${tokenRoute}`,
         tokenRoute,
-        mfaRoutes: routes
-          .filter((route) => route.endpoint.startsWith('mfa-'))
-          .map((route) => `/${route.path}`),
+        // Each path once: the rule matches the path whatever the method, preflights included.
+        mfaRoutes: [
+          ...new Set(routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`)),
+        ],
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
@@ -334,7 +335,7 @@ export class PassgateStack extends Stack {
       {
         id: 'AwsSolutions-APIG4',
         reason:
-          'Public by design: the token endpoint authenticates clients itself (RFC 6749 §2.3) and the discovery documents and JWKS are public (OpenID Connect Discovery §4).',
+          'Public by design: the token endpoint authenticates clients itself (RFC 6749 §2.3) and the discovery documents and JWKS are public (OpenID Connect Discovery §4); CORS preflights (OPTIONS) never carry credentials (Fetch standard).',
       },
       {
         id: 'AwsSolutions-COG4',

@@ -24,8 +24,14 @@ export type WithServices = <T>(
   needs: { hasher: PasswordHasher },
 ) => Promise<T>;
 
-/** `users import`: reads the file, imports it showing progress on stderr, returns the report. */
-export async function importFile(command: ImportCommand, withServices: WithServices): Promise<ImportReport> {
+/**
+ * `users import`: reads the file, imports it showing progress on stderr, returns the report; or
+ * undefined for a file with no users in it, for which no store is opened.
+ */
+export async function importFile(
+  command: ImportCommand,
+  withServices: WithServices,
+): Promise<ImportReport | undefined> {
   let bytes: Buffer;
   try {
     bytes = readFileSync(command.file);
@@ -34,6 +40,7 @@ export async function importFile(command: ImportCommand, withServices: WithServi
   }
   const text = utf8Text(bytes, command.file);
   const rows = parseUserFile(text, command.file);
+  if (rows.length === 0) return undefined;
   const display = progressDisplay(process.stderr, { plain: command.json });
   // Plain passwords are hashed on a worker thread per core (see argon2-worker-pool.ts).
   const pool = new Argon2WorkerPool(availableParallelism());

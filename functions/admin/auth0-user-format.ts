@@ -7,7 +7,8 @@ import {
   parsePasswordHash,
   scryptParametersProblem,
 } from '../oauth/passwords/hash-format.ts';
-import { passwordPolicyProblem, usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
+import { usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
+import { passwordLengthProblem } from '../oauth/passwords/policy.ts';
 import { AdminError } from './user-admin.ts';
 
 /**
@@ -263,7 +264,9 @@ function readUser(value: unknown, realm: RealmConfig): Omit<ImportCandidate, 'ro
   }
   let secret: ImportCandidate['secret'];
   if (password !== undefined) {
-    const problem = passwordPolicyProblem(password, realm.passwordPolicy.minLength);
+    // Imported passwords keep to the realm's lengths only: like imported hashes, they are the
+    // users' existing passwords, not new ones (the blocklist screens them at their next change).
+    const problem = passwordLengthProblem(password, realm.passwordPolicy.minLength);
     if (problem) throw new RowProblem('weak_password', `password breaks the realm's policy: ${problem}`);
     secret = { kind: 'plain', password };
   } else if (passwordHash !== undefined) {

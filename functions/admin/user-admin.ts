@@ -1,13 +1,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
+import { sha1BlocklistFile } from '../adapters/files/sha1-blocklist.ts';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
 import { type Authenticator, authenticatorsOf } from '../oauth/mfa/mfa-api.ts';
-import {
-  normalizePassword,
-  passwordPolicyProblem,
-  usernameKey,
-  usernameProblem,
-} from '../oauth/passwords/normalize.ts';
+import { normalizePassword, usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
+import { passwordPolicyProblem } from '../oauth/passwords/policy.ts';
 import {
   type AttemptStore,
   type Clock,
@@ -75,7 +72,8 @@ async function hashNewPassword(
   realm: RealmConfig,
   password: string,
 ): Promise<string> {
-  const problem = passwordPolicyProblem(password, realm.passwordPolicy.minLength);
+  const file = realm.passwordPolicy.blocklist;
+  const problem = await passwordPolicyProblem(password, realm, file ? sha1BlocklistFile(file) : undefined);
   if (problem) throw new AdminError(`weak password: ${problem} in realm "${realm.name}"`);
   return services.hasher.hash(normalizePassword(password));
 }

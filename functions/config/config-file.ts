@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { jsonErrorPosition } from './json-error-position.ts';
 import type { TenantConfig } from './schema.ts';
 
 /**
@@ -29,10 +30,16 @@ export function readConfigDocument(path: string): unknown {
       `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     ]);
   }
+  const json = text.replace(/^\uFEFF/, ''); // a BOM, as some Windows editors write
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, '')); // a BOM, as some Windows editors write
+    return JSON.parse(json);
   } catch (error) {
-    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+    const { line, column } = jsonErrorPosition(json);
+    // V8's message sometimes quotes the whole file: the position is what the reader needs.
+    const reason = (error as Error).message
+      .replace(/, (?:\.\.\.)?".* is not valid JSON$/s, '')
+      .replace(/ in JSON at position.*$/s, '');
+    throw new ConfigError(path, [`not valid JSON at line ${line}, column ${column}: ${reason}`]);
   }
 }
 

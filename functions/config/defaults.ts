@@ -58,4 +58,10 @@ export const defaults = {
     /** Auth0's limit on wrong codes per user: a bucket of 10 guesses, refilled by one every 6 minutes. */
     guesses: { capacity: 10, refillSeconds: 360 },
   },
+  /**
+   * RFC 9449 §11.1: a proof's `iat` is accepted up to a minute either side of the server's clock,
+   * enough for a slow mobile network and a little clock drift; nonces (§8) are opt-in because they
+   * cost every client one extra round trip per nonce window.
+   */
+  dpop: { requireNonce: false, proofMaxAgeSeconds: 60 },
 } as const;

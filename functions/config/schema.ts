@@ -14,6 +14,9 @@ const realmSchema = z.strictObject({
   passwordPolicy: z
     .strictObject({
       minLength: positiveInt.max(defaults.passwordMaxBytes).default(defaults.passwordMinLength),
+      // A file of SHA-1 hashes of passwords to refuse besides the built-in list, sorted, one per
+      // line (Have I Been Pwned's Pwned Passwords download ordered by hash has this form).
+      blocklist: z.string().min(1).optional(),
     })
     .default({ minLength: defaults.passwordMinLength }),
   bruteForce: z
@@ -43,6 +46,32 @@ const apiSchema = z.strictObject({
   enforcePermissions: z.boolean().default(false),
 });
 
+/** Hosts where plain `http:` is the developer's own machine (RFC 6761 §6.3, RFC 8252 §8.3). */
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * An entry of `allowedOrigins` is compared to the browser's `Origin` header byte for byte (RFC 6454
+ * §6.1 serialisation): scheme, host and port only, lowercase, no default port, no path, no wildcard.
+ */
+function originProblem(value: string): string | undefined {
+  if (value.includes('*')) return 'must be one exact origin: wildcards are not allowed';
+  if (!URL.canParse(value)) return 'must be an origin like "https://app.example.com"';
+  const url = new URL(value);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) origin';
+  if (url.origin !== value) {
+    return `must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "${url.origin}"?)`;
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !url.hostname.endsWith('.localhost')) {
+    return 'must use https: (plain http: only for localhost, 127.0.0.1 and [::1])';
+  }
+  return undefined;
+}
+
+const origin = z.string().superRefine((value, context) => {
+  const message = originProblem(value);
+  if (message) context.addIssue({ code: 'custom', message });
+});
+
 const clientSchema = z.strictObject({
   clientId: z.string().regex(/^[A-Za-z0-9._~-]{1,128}$/, 'must be 1-128 unreserved characters'),
   name: z.string().min(1),
@@ -53,6 +82,17 @@ const clientSchema = z.strictObject({
   grantTypes: z.array(z.enum(grantTypes)).min(1),
   realms: z.array(realmName).min(1),
   trustForwardedFor: z.boolean().default(false),
+  allowedOrigins: z.array(origin).default([]),
+  refreshTokens: z
+    .strictObject({
+      absoluteTtlSeconds: positiveInt.optional(),
+      idleTtlSeconds: positiveInt.optional(),
+    })
+    .optional(),
+  // Whose tokens the client may introspect: its own (the default), or every client's (a gateway).
+  introspection: z.enum(['own', 'all']).default('own'),
+  /** RFC 9449: refuse this client's token requests that carry no DPoP proof. */
+  requireDpop: z.boolean().default(false),
 });
 
 function isIpOrCidr(value: string): boolean {
@@ -94,6 +134,14 @@ export const tenantConfigSchema = z.strictObject({
       reuseLeewaySeconds: z.number().int().min(0).max(300).default(defaults.refreshTokens.reuseLeewaySeconds),
     })
     .default({ ...defaults.refreshTokens }),
+  dpop: z
+    .strictObject({
+      requireNonce: z.boolean().default(defaults.dpop.requireNonce),
+      // Up to 5 minutes: the replay store keeps each proof that long, and a proof is a bearer of
+      // the request it was made for until then.
+      proofMaxAgeSeconds: positiveInt.max(300).default(defaults.dpop.proofMaxAgeSeconds),
+    })
+    .default({ ...defaults.dpop }),
   /** Where editors find this file's JSON Schema (`./passgate.schema.json`); passgate ignores it. */
   $schema: z.string().optional(),
 });

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../http/handler.ts';
+import { browserEndpoint } from '../http/handler.ts';
 import { issuerFor } from '../http/request-info.ts';
 import { jsonResponse } from '../http/respond.ts';
 import { discoveryDocument } from '../oauth/discovery.ts';
@@ -11,7 +11,7 @@ const CACHEABLE = { 'Cache-Control': 'public, max-age=300' } as const;
  * `GET .well-known/jwks.json`, `GET .well-known/openid-configuration` and its RFC 8414 twin
  * `GET .well-known/oauth-authorization-server`.
  */
-export const metadataEndpoint: Endpoint = async (event, services) => {
+export const metadataEndpoint = browserEndpoint('public', async (event, services) => {
   const path = event.path.replace(/\/+$/, '');
   if (path.endsWith('/.well-known/jwks.json')) {
     return jsonResponse(200, { keys: await services.signer.publicJwks() }, CACHEABLE);
@@ -23,4 +23,4 @@ export const metadataEndpoint: Endpoint = async (event, services) => {
     return jsonResponse(200, discoveryDocument(issuerFor(event, services), services.config), CACHEABLE);
   }
   throw invalidRequest('Unknown metadata document.');
-};
+});

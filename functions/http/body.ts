@@ -1,3 +1,4 @@
+import { type DocumentNode, parse as parseJsonDocument } from '@humanwhocodes/momoa';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { defaults } from '../config/defaults.ts';
 import { invalidRequest, OAuthError } from '../oauth/errors.ts';
@@ -58,25 +59,36 @@ function parseForm(text: string): Params {
   return params;
 }
 
+/**
+ * JSON.parse keeps the last of a repeated key, so a body like `{"password":"a","password":"b"}`
+ * would pass silently. Momoa's parser (strict JSON mode) returns every member as written,
+ * repeats included, so the rule of RFC 6749 §3.2 is applied to JSON bodies as to forms.
+ */
 function parseJson(text: string, lists: readonly string[]): Params {
-  let document: unknown;
+  let document: DocumentNode;
   try {
-    document = JSON.parse(text);
+    document = parseJsonDocument(text, { mode: 'json' });
   } catch {
     throw invalidRequest('The JSON body is not valid JSON.');
   }
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
-    throw invalidRequest('The JSON body must be an object.');
-  }
+  if (document.body.type !== 'Object') throw invalidRequest('The JSON body must be an object.');
   const params: Params = Object.create(null);
-  for (const [name, value] of Object.entries(document)) {
-    if (value === null || value === '') continue;
-    if (lists.includes(name) && Array.isArray(value) && value.every((item) => typeof item === 'string')) {
-      params[name] = value.join(' ');
+  const seen = new Set<string>();
+  for (const { name, value } of document.body.members) {
+    const key = name.type === 'String' ? name.value : name.name;
+    if (seen.has(key)) throw invalidRequest(`Parameter '${key}' is given more than once.`);
+    seen.add(key);
+    if (value.type === 'Null' || (value.type === 'String' && value.value === '')) continue;
+    if (
+      lists.includes(key) &&
+      value.type === 'Array' &&
+      value.elements.every((element) => element.value.type === 'String')
+    ) {
+      params[key] = value.elements.map((element) => (element.value as { value: string }).value).join(' ');
       continue;
     }
-    if (typeof value !== 'string') throw invalidRequest(`Parameter '${name}' must be a string.`);
-    params[name] = value;
+    if (value.type !== 'String') throw invalidRequest(`Parameter '${key}' must be a string.`);
+    params[key] = value.value;
   }
   return params;
 }

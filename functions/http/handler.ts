@@ -2,9 +2,22 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { jsonLogger } from '../logging.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import type { Services } from '../oauth/services.ts';
+import { type CorsPolicy, OriginNotAllowed, preflightResponse, withCorsHeaders } from './cors.ts';
 import { errorResponse } from './respond.ts';
 
-export type Endpoint = (event: APIGatewayProxyEvent, services: Services) => Promise<APIGatewayProxyResult>;
+/** An endpoint, and how it answers browsers on other origins (`none` unless it says so). */
+export type Endpoint = ((
+  event: APIGatewayProxyEvent,
+  services: Services,
+) => Promise<APIGatewayProxyResult>) & {
+  readonly cors?: CorsPolicy;
+};
+
+/** Declares an endpoint that browsers may call from other origins. */
+export const browserEndpoint = (
+  cors: Exclude<CorsPolicy, 'none'>,
+  endpoint: (event: APIGatewayProxyEvent, services: Services) => Promise<APIGatewayProxyResult>,
+): Endpoint => Object.assign(endpoint, { cors });
 /** What the handler reads of Lambda's context: the time left before the function is stopped. */
 export interface InvocationDeadline {
   getRemainingTimeInMillis(): number;
@@ -22,20 +35,26 @@ export const DEADLINE_MARGIN_MS = 1000;
 
 /**
  * Turns an endpoint into an API Gateway REST proxy handler. The services are built once (per
- * cold start in Lambda, once per server locally); nothing escapes as an exception. Each SDK call
+ * cold start in Lambda, once per server locally); nothing escapes as an exception. CORS is
+ * decided here, once, for every endpoint: `OPTIONS` is the preflight, answered before the endpoint
+ * runs, and every answer, success or error, carries the endpoint's CORS headers. Each SDK call
  * gives up well inside the function's timeout (runtime/aws-services.ts), but a login makes several
  * in a row: in a brownout their sum could outlast it, so the request also races the deadline.
  */
 export function proxyHandler(endpoint: Endpoint, services: () => Promise<Services>): ProxyHandler {
   let ready: Promise<Services> | undefined;
+  const cors = endpoint.cors ?? 'none';
   return async (event, context) => {
     let resolved: Services | undefined;
     let timer: NodeJS.Timeout | undefined;
+    const answer = (result: APIGatewayProxyResult, refused = false) =>
+      withCorsHeaders(cors, resolved?.config, event, result, refused);
     try {
       ready ??= services();
       const work = (async () => {
         resolved = await ready;
-        return await endpoint(event, resolved);
+        if (event.httpMethod === 'OPTIONS') return preflightResponse(cors, resolved.config, event);
+        return answer(await endpoint(event, resolved));
       })();
       if (!context) return await work;
       work.catch(() => undefined); // answered by the deadline, its own failure is no one's
@@ -48,10 +67,9 @@ export function proxyHandler(endpoint: Endpoint, services: () => Promise<Service
       return await Promise.race([work, outOfTime]);
     } catch (error) {
       if (!resolved) ready = undefined; // a failed cold start is retried by the next request
-      return errorResponse(
-        error,
-        resolved?.logger ?? jsonLogger(),
-        event.requestContext?.requestId ?? 'unknown',
+      return answer(
+        errorResponse(error, resolved?.logger ?? jsonLogger(), event.requestContext?.requestId ?? 'unknown'),
+        error instanceof OriginNotAllowed,
       );
     } finally {
       clearTimeout(timer);

@@ -1,13 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { unwatchFile, watchFile } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { ConfigError } from '../config/config-file.ts';
 import { defaults } from '../config/defaults.ts';
 import { loadConfigFile } from '../config/load.ts';
+import type { TenantConfig } from '../config/schema.ts';
+import { gatewayErrorCorsHeaders } from '../http/cors.ts';
 import { type ProxyHandler, proxyHandler } from '../http/handler.ts';
-import { jsonResponse } from '../http/respond.ts';
+import { jsonResponse, noStoreJson } from '../http/respond.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
 import type { Clock } from '../oauth/ports.ts';
+import type { Services } from '../oauth/services.ts';
 import { endpoints, routes } from '../routes.ts';
 import { type LocalStore, startEmbeddedStore } from './embedded-store.ts';
 import { localServices } from './local-services.ts';
@@ -19,6 +25,8 @@ export interface LocalServerOptions {
   readonly logger?: Logger;
   /** Defaults to the system clock; tests pass a fixed one to reach token expiry without waiting. */
   readonly clock?: Clock;
+  /** Serve HTTPS with this key and certificate (PEM); the issuer is then `https://localhost:<port>/`. */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface LocalServer {
@@ -119,7 +127,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const logger = options.logger ?? jsonLogger();
   loadConfigFile(options.configPath); // refuse to start on a bad config before anything is opened
   const store = await startEmbeddedStore(options.dataDir);
-  const server: Server = createServer();
+  const server = options.tls ? createTlsServer(options.tls) : createServer();
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -130,8 +138,20 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     throw error;
   }
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://localhost:${port}/`;
-  const services = localServices({ ...options, store, logger, issuer });
+  const issuer = `${options.tls ? 'https' : 'http'}://localhost:${port}/`;
+  // The handlers keep the services they first get: an edited config reaches them through a getter.
+  let reloaded: TenantConfig | undefined;
+  const services = localServices({ ...options, store, logger, issuer }).then(
+    (built): Services => ({
+      ...built,
+      get config() {
+        return reloaded ?? built.config;
+      },
+    }),
+  );
+  const stopReloading = reloadingConfig(options.configPath, logger, (config) => {
+    reloaded = config;
+  });
   const handlers = new Map(
     routes.map((route) => [
       `${route.method} /${route.path}`,
@@ -162,12 +182,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const route = handlers.get(`${request.method} ${url.pathname}`);
     if (!route) {
       const known = knownPaths.has(url.pathname);
+      // API Gateway's own answer to a missing route carries the same CORS headers (token-api.ts).
+      const cors = gatewayErrorCorsHeaders({ headers: request.headers as Record<string, string> });
       send(
         response,
-        jsonResponse(known ? 405 : 404, {
-          error: 'invalid_request',
-          error_description: known ? 'Method not allowed.' : 'Unknown endpoint.',
-        }),
+        noStoreJson(
+          known ? 405 : 404,
+          {
+            error: 'invalid_request',
+            error_description: known ? 'Method not allowed.' : 'Unknown endpoint.',
+          },
+          cors,
+        ),
         false,
       );
       request.resume();
@@ -193,6 +219,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
      * restart loses no answer: each request either completes or is never accepted.
      */
     async close() {
+      stopReloading();
       const closed = new Promise((resolve) => server.close(resolve));
       server.closeIdleConnections();
       if (inFlight.size > 0) {
@@ -206,4 +233,36 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       await store.close();
     },
   };
+}
+
+/** How often the config file is looked at: an edit is serving before the developer's next request. */
+const CONFIG_POLL_MS = 250;
+
+/**
+ * A dev server picks up an edited config: a valid file is applied (and logged); an invalid one is
+ * refused with its problems, and the config that was serving goes on serving. Polling the file's
+ * stat, not fs.watch: editors that save by writing a new file and renaming it end an fs.watch.
+ */
+function reloadingConfig(
+  configPath: string,
+  logger: Logger,
+  apply: (config: TenantConfig) => void,
+): () => void {
+  const onChange = (current: { mtimeMs: number; size: number; ino: number }, previous: typeof current) => {
+    const changed =
+      current.mtimeMs !== previous.mtimeMs || current.size !== previous.size || current.ino !== previous.ino;
+    if (!changed) return;
+    try {
+      apply(loadConfigFile(configPath));
+      logger.log('info', 'config reloaded', { config: configPath });
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [(error as Error).message];
+      logger.log('error', 'config refused, the previous config goes on serving', {
+        config: configPath,
+        problems,
+      });
+    }
+  };
+  watchFile(configPath, { interval: CONFIG_POLL_MS, persistent: false }, onChange);
+  return () => unwatchFile(configPath, onChange);
 }

@@ -5,7 +5,8 @@ import type { RequestInfo } from './services.ts';
  * Authentication event types, modelled on Auth0's log event codes so operators can reuse their
  * queries and alerts: `s` success, `f` failed login (blocked user), `fp` wrong password, `fu`
  * unknown user, `limit_wc` user/IP blocked, `limit_mu` IP throttled, `sertft`/`fertft` refresh
- * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation; MFA: `mfar`
+ * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation, `fco` a
+ * browser request from an origin the client does not allow; MFA: `mfar`
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
  * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset.
@@ -21,6 +22,7 @@ export type AuditEventType =
   | 'fertft'
   | 'ferrt'
   | 'srrt'
+  | 'fco'
   | 'mfar'
   | 'gd_start_enroll'
   | 'gd_enrollment_complete'

@@ -1,5 +1,6 @@
 import { grantTypes } from '../config/grant-types.ts';
 import type { TenantConfig } from '../config/schema.ts';
+import { DPOP_ALGORITHMS } from './dpop/algorithms.ts';
 import { OIDC_SCOPES } from './scopes.ts';
 
 /**
@@ -20,6 +21,8 @@ export function discoveryDocument(issuer: string, config: TenantConfig): Record<
     response_types_supported: [],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
+    // RFC 9449 §5.1: proofs are accepted at the token endpoint and userinfo with these algorithms.
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     // RFC 7662 §2.1: introspection needs real client authentication, so public clients ("none") are out.

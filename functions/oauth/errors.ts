@@ -1,7 +1,8 @@
 /**
- * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, RFC 7009 §2.2.1 `unsupported_token_type`, plus the codes Auth0 clients already
- * handle (`too_many_attempts`, `access_denied`, and the MFA flow's `mfa_required`, `expired_token`,
- * `unsupported_challenge_type`) and `temporarily_unavailable` for dependency failures.
+ * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, RFC 7009 §2.2.1 `unsupported_token_type`,
+ * RFC 9449 §5 and §8 DPoP codes, plus the codes Auth0 clients already handle (`too_many_attempts`,
+ * `access_denied`, and the MFA flow's `mfa_required`, `expired_token`, `unsupported_challenge_type`)
+ * and `temporarily_unavailable` for dependency failures.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -13,6 +14,8 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'unsupported_token_type'
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce'
   | 'access_denied'
   | 'too_many_attempts'
   | 'mfa_required'
@@ -49,8 +52,12 @@ export class MfaRequiredError extends OAuthError {
   }
 }
 
-/** One message for unknown user, wrong password and blocked-with-wrong-password (no enumeration). */
-export const WRONG_CREDENTIALS = 'Wrong username or password.';
+/**
+ * One message for unknown user, wrong password and blocked-with-wrong-password (no enumeration).
+ * Auth0's own text: Auth0.swift and Auth0.Android tell wrong credentials from other failures by
+ * comparing `error_description` with exactly this string (`isInvalidCredentials`).
+ */
+export const WRONG_CREDENTIALS = 'Wrong email or password.';
 
 export const invalidRequest = (description: string, detail?: string) =>
   new OAuthError(400, 'invalid_request', description, detail);

@@ -156,6 +156,12 @@ export interface RefreshFamily {
   readonly revoked_at?: number;
   /** How the login that started the family authenticated (RFC 8176); absent means `["pwd"]`. */
   readonly amr?: readonly string[];
+  /**
+   * RFC 9449 §5: the thumbprint of the DPoP key a public client's family was started with; every
+   * refresh must then prove possession of that key. Absent: not bound (no proof, or a
+   * confidential client, whose tokens are bound to its authentication instead).
+   */
+  readonly jkt?: string;
 }
 
 /** One refresh token, found by the SHA-256 of its value; the value itself is never stored. */
@@ -195,6 +201,18 @@ export interface RefreshTokenStore {
   revokeFamily(familyId: string, at: number): Promise<void>;
   /** Removes a token record that never became current (the loser of a race); absent is fine. */
   deleteToken(tokenHash: string): Promise<void>;
+}
+
+/**
+ * DPoP proofs already accepted (RFC 9449 §11.1): a proof is good for one request only. Entries
+ * outlive the window in which their proof's `iat` is accepted, then expire.
+ */
+export interface DpopReplayStore {
+  /**
+   * Records the proof `proofKey` until `expiresAt` (epoch seconds): true the first time, false when
+   * it was recorded before and has not expired at `now` (epoch seconds): a replay.
+   */
+  claim(proofKey: string, times: { now: number; expiresAt: number }): Promise<boolean>;
 }
 
 /** A public signing key as published in the JWKS (RFC 7517), never with private members. */
@@ -239,30 +257,32 @@ export interface PasswordHasher {
 }
 
 /**
- * One login counter: the attempts of one username from one IP. It also carries that pair's share
- * of the IP's daily count, so charging an attempt is one single-item write that moves both
- * brute-force limits at once (no transactions: dynalite has none). Keys arrive already hashed:
- * never a raw IP or username.
+ * The counters one login moves, keys already hashed (never a raw IP or username): the
+ * consecutive run of one username from one IP, and the IP's failures of one UTC day. Each is one
+ * item changed by one conditional single-item write (no transactions: dynalite has none).
  */
 export interface LoginCounter {
   readonly key: string;
   /** Tags the counter so all of one user's counters can be found (`users unblock`). */
   readonly userRef: string;
-  /** The UTC day (days since the epoch) whose count the IP's daily limit reads. */
-  readonly day: number;
-  /** Groups the IP's counters of `day`; absent for an allowlisted IP, which has no daily limit. */
-  readonly ipDay?: string;
+  /** The IP's count of one UTC day; absent for an allowlisted IP, which has no daily limit. */
+  readonly ipDay?: IpDayCounter;
+}
+
+export interface IpDayCounter {
+  readonly key: string;
+  /** End of the UTC day (epoch seconds): the count lapses then. */
+  readonly endsAt: number;
 }
 
 /** What a login reads before any password hashing. */
 export interface LoginCounterState {
   /** Consecutive failures, 0 once `failuresUntil` has passed. */
   readonly consecutiveFailures: number;
-  /** Failures from the IP on `day`, summed over its counters (0 without `ipDay`). */
+  /** Attempts the IP holds on its day: failures and those still in flight (0 without `ipDay`). */
   readonly ipFailures: number;
-  /** As read: when the consecutive count lapses, and the day its daily share belongs to. */
+  /** As read: when the consecutive count lapses. */
   readonly failuresUntil?: number;
-  readonly countedDay?: number;
 }
 
 /** One attempt charged before its password is verified (fail closed), and refunded if it was right. */
@@ -270,24 +290,38 @@ export interface ChargedAttempt {
   /** Unique per attempt: makes a retried charge or refund apply once. */
   readonly id: string;
   readonly now: number;
-  /** The consecutive count lapses at `failuresUntil`; the item may be swept after `expiresAt`. */
+  /** The consecutive count lapses (and its item may be swept) at `failuresUntil`. */
   readonly failuresUntil: number;
-  readonly expiresAt: number;
   /** The realm's limit: a charge lands only while the consecutive run is below it. */
   readonly maxConsecutiveFailures: number;
+  /** The tenant's limit: a reservation lands only while the IP's day holds fewer. */
+  readonly maxFailuresPerDay: number;
 }
 
 /** Brute-force counters: every change is one atomic single-item write, applied exactly once. */
 export interface AttemptStore {
+  /** Both counters, read at once. */
   read(counter: LoginCounter, now: number): Promise<LoginCounterState>;
   /**
-   * Counts `attempt` as a failure on both limits; `observed` (from `read`) picks the write to try
-   * first. False, with nothing written, when the consecutive run has reached the attempt's limit:
-   * the check and the count are one write, so parallel guesses cannot all pass one read.
+   * Counts `attempt` as a failure on the consecutive run; `observed` (from `read`) picks the write
+   * to try first. False, with nothing written, when the run has reached the attempt's limit: the
+   * check and the count are one write, so parallel guesses cannot all pass one read.
    */
   charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt): Promise<boolean>;
-  /** The password was right: takes the charge back from the daily count and ends the consecutive run. */
+  /**
+   * Reserves one of the IP's attempts of the day: false, with nothing written, when the day holds
+   * `maxFailuresPerDay` already. The check and the count are one write.
+   */
+  reserveIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt): Promise<boolean>;
+  /**
+   * Takes this one charge back, the run going on (the attempt was refused by the IP's daily limit,
+   * so no password was checked). A charge not there (the run ended meanwhile) changes nothing.
+   */
+  withdraw(counter: LoginCounter, attempt: ChargedAttempt): Promise<void>;
+  /** The password was right: ends the consecutive run (a charge not there changes nothing). */
   refund(counter: LoginCounter, attempt: ChargedAttempt): Promise<void>;
+  /** Gives a reservation back to the IP's day (one not there changes nothing). */
+  releaseIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt): Promise<void>;
   /** Ends the consecutive runs on every counter tagged with `userRef` (one Query, one write each). */
   resetUser(userRef: string): Promise<void>;
 }

@@ -36,15 +36,19 @@ export function resolveApi(
 
 /**
  * Granted scope = requested scopes the API defines (and, where the API enforces permissions,
- * that the user holds), plus the OIDC scopes that were requested. Never more than requested.
+ * that the user holds), plus the OIDC scopes that were requested. Never more than requested, and
+ * exactly what was granted (RFC 6749 §5.1): `offline_access` only with a refresh token, which
+ * `refreshTokenIssued` says (the client may have the grant, the API may allow offline access).
  */
 export function grantScopes(
   requested: readonly string[],
   api: ApiConfig,
   userPermissions: readonly string[] | undefined,
+  refreshTokenIssued: boolean,
 ): string[] {
   const held = new Set(userPermissions ?? []);
   return requested.filter((scope) => {
+    if (scope === 'offline_access') return refreshTokenIssued;
     if ((OIDC_SCOPES as readonly string[]).includes(scope)) return true;
     if (!api.scopes.includes(scope)) return false;
     return !api.enforcePermissions || held.has(scope);

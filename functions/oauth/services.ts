@@ -3,6 +3,7 @@ import type { Logger } from '../logging.ts';
 import type {
   AttemptStore,
   Clock,
+  DpopReplayStore,
   MfaStore,
   PasswordHasher,
   RefreshTokenStore,
@@ -19,6 +20,7 @@ export interface Services {
   /** Secret of the keyed hash that turns usernames and IPs into counter keys. */
   readonly counterHashKey: Uint8Array;
   readonly refreshTokens: RefreshTokenStore;
+  readonly dpopProofs: DpopReplayStore;
   readonly hasher: PasswordHasher;
   /** MFA enrolments, guess buckets and `mfa_token`s (mfa/). */
   readonly mfa: MfaStore;
@@ -40,4 +42,6 @@ export interface RequestInfo {
   readonly userAgent: string | undefined;
   /** Raw `auth0-forwarded-for`; honoured only for a trusted confidential client (see protection/client-ip.ts). */
   readonly forwardedFor: string | undefined;
+  /** The DPoP key the request proved it holds (RFC 9449 §4.3), checked by the HTTP layer before any grant. */
+  readonly dpop?: { readonly jkt: string };
 }

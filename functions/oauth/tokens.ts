@@ -21,6 +21,8 @@ export interface Authorization {
   readonly authTime?: number;
   /** RFC 8176 methods of that login; `["pwd"]` when absent (a password alone). */
   readonly amr?: readonly string[];
+  /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to. */
+  readonly jkt?: string;
 }
 
 /** A password alone (RFC 8176 §2). */
@@ -29,7 +31,8 @@ export const PASSWORD_ONLY: readonly string[] = ['pwd'];
 /** RFC 6749 §5.1 success body. */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: `DPoP` for a token bound to a key. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   scope: string;
   refresh_token?: string;
@@ -40,7 +43,7 @@ export interface TokenResponse {
 
 export const subjectOf = (user: Pick<UserRecord, 'realm' | 'user_id'>) => `${user.realm}|${user.user_id}`;
 
-/** RFC 9068 §2.2 claims, plus Auth0's `gty`, `azp` and `permissions`. */
+/** RFC 9068 §2.2 claims, plus Auth0's `gty`, `azp` and `permissions`, and RFC 9449's `cnf`. */
 export function accessTokenClaims(auth: Authorization): Record<string, unknown> {
   const claims: Record<string, unknown> = {
     iss: auth.issuer,
@@ -57,6 +60,8 @@ export function accessTokenClaims(auth: Authorization): Record<string, unknown> 
   };
   if (auth.api.enforcePermissions)
     claims.permissions = [...(auth.user.permissions[auth.api.identifier] ?? [])];
+  // RFC 9449 §6.1: the confirmation claim names the key a resource must see a proof of.
+  if (auth.jkt !== undefined) claims.cnf = { jkt: auth.jkt };
   return claims;
 }
 
@@ -101,7 +106,7 @@ export async function mintTokens(signer: Signer, auth: Authorization): Promise<T
   ]);
   return {
     access_token: accessToken,
-    token_type: 'Bearer',
+    token_type: auth.jkt === undefined ? 'Bearer' : 'DPoP',
     expires_in: auth.api.accessTokenTtlSeconds,
     scope: auth.scopes.join(' '),
     ...(idToken === undefined ? {} : { id_token: idToken }),

@@ -31,7 +31,10 @@ export const noPasswordHashing: PasswordHasher = {
 const noAttempts: AttemptStore = {
   read: refusal('this function does not count login attempts'),
   charge: refusal('this function does not count login attempts'),
+  withdraw: refusal('this function does not count login attempts'),
   refund: refusal('this function does not count login attempts'),
+  reserveIpDay: refusal('this function does not count login attempts'),
+  releaseIpDay: refusal('this function does not count login attempts'),
   resetUser: refusal('this function does not count login attempts'),
 };
 

@@ -17,6 +17,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ARecord, HostedZone, RecordTarget } from 'aws-cdk-lib/aws-route53';
 import { ApiGatewayDomain } from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
+import { CORS_EXPOSE_HEADERS } from '../../functions/http/cors.ts';
 import type { EndpointName, Route } from '../../functions/routes.ts';
 
 export interface CustomDomainProps {
@@ -65,8 +66,30 @@ const ACCESS_LOG_FIELDS = {
   xrayTraceId: '$context.xrayTraceId',
 } as const;
 
-/** RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. */
-const NO_STORE_HEADERS = { 'Cache-Control': "'no-store'", Pragma: "'no-cache'" } as const;
+/**
+ * RFC 6749 §5.1 and §5.2: errors are JSON `{error, error_description}` and never cached. The
+ * Content-Type is said outright: Auth0.Android reads an error body only when it is JSON.
+ */
+const NO_STORE_HEADERS = {
+  'Content-Type': "'application/json'",
+  'Cache-Control': "'no-store'",
+  Pragma: "'no-cache'",
+} as const;
+
+/**
+ * The gateway's own errors must be readable by a page, or the browser reports only "network
+ * error". A gateway response can copy a request header but not look it up in a list, so the
+ * request's Origin is echoed unchecked (http/cors.ts gatewayErrorCorsHeaders does the same
+ * locally): these answers are fixed text with no token, user or client data, and passgate uses
+ * no cookies (no Access-Control-Allow-Credentials), so any page reading them learns nothing it
+ * could not learn by calling the API itself. Web ACL blocks come through WAF_FILTERED below: the
+ * web ACL's rules set no custom response of their own, which would take precedence over it.
+ */
+const CORS_HEADERS = {
+  'Access-Control-Allow-Origin': 'method.request.header.Origin',
+  'Access-Control-Expose-Headers': `'${CORS_EXPOSE_HEADERS}'`,
+  Vary: "'Origin'",
+} as const;
 
 /** API Gateway's own refusals, in the error shape of docs/reference.md. */
 const GATEWAY_RESPONSES = [
@@ -159,7 +182,11 @@ export class TokenApi extends Construct {
       this.api.addGatewayResponse(response.id, {
         type: response.type,
         ...('statusCode' in response ? { statusCode: response.statusCode } : {}),
-        responseHeaders: { ...NO_STORE_HEADERS, ...('headers' in response ? response.headers : {}) },
+        responseHeaders: {
+          ...NO_STORE_HEADERS,
+          ...CORS_HEADERS,
+          ...('headers' in response ? response.headers : {}),
+        },
         templates: {
           'application/json': `{"error":"${response.error}","error_description":${response.description}}`,
         },

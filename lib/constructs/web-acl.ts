@@ -59,6 +59,55 @@ const isOneOf = (routes: readonly string[]): CfnWebACL.StatementProperty => ({
   },
 });
 
+/** The grants whose body carries `username` and `password`: the only requests ATP may inspect. */
+const PASSWORD_GRANTS = ['password', 'http://auth0.com/oauth/grant-type/password-realm'] as const;
+
+/**
+ * A password grant sent as `payloadType`: the media type says so, and the body's `grant_type` is
+ * one of PASSWORD_GRANTS. ATP blocks every request it inspects that lacks a username or password
+ * (its MissingCredential rule), so refresh grants, and bodies of the other media type, must never
+ * reach it.
+ */
+function isPasswordGrant(payloadType: 'FORM_ENCODED' | 'JSON'): CfnWebACL.StatementProperty {
+  const json = payloadType === 'JSON';
+  const mediaType: CfnWebACL.StatementProperty = {
+    byteMatchStatement: {
+      fieldToMatch: { singleHeader: { Name: 'content-type' } },
+      positionalConstraint: 'STARTS_WITH',
+      searchString: json ? 'application/json' : 'application/x-www-form-urlencoded',
+      textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+    },
+  };
+  const grantType: CfnWebACL.StatementProperty = json
+    ? {
+        orStatement: {
+          statements: PASSWORD_GRANTS.map((grant) => ({
+            byteMatchStatement: {
+              fieldToMatch: {
+                jsonBody: {
+                  matchPattern: { includedPaths: ['/grant_type'] },
+                  matchScope: 'VALUE',
+                  invalidFallbackBehavior: 'NO_MATCH',
+                  oversizeHandling: 'NO_MATCH',
+                },
+              },
+              positionalConstraint: 'EXACTLY',
+              searchString: grant,
+              textTransformations: [{ priority: 0, type: 'NONE' }],
+            },
+          })),
+        },
+      }
+    : {
+        regexMatchStatement: {
+          fieldToMatch: { body: { oversizeHandling: 'NO_MATCH' } },
+          regexString: `(^|&)grant_type=(${PASSWORD_GRANTS.map((grant) => grant.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|')})(&|$)`,
+          textTransformations: [{ priority: 0, type: 'URL_DECODE' }],
+        },
+      };
+  return { andStatement: { statements: [mediaType, grantType] } };
+}
+
 /** `address/bits` with the host bits cleared, as WAF IP sets take it; a bare address is one host. */
 export function wafCidr(entry: string): { version: 'IPV4' | 'IPV6'; cidr: string } {
   const [address = '', bitsText] = entry.split('/');
@@ -171,7 +220,8 @@ export class WebAcl extends Construct {
     }
     const atp = props.accountTakeoverPrevention;
     if (atp) {
-      const json = atp.payloadType === 'JSON';
+      const payloadType = atp.payloadType ?? 'FORM_ENCODED';
+      const json = payloadType === 'JSON';
       rules.push({
         name: 'aws-account-takeover-prevention',
         priority: 2,
@@ -185,15 +235,21 @@ export class WebAcl extends Construct {
                 awsManagedRulesAtpRuleSet: {
                   loginPath: props.tokenPath,
                   requestInspection: {
-                    payloadType: json ? 'JSON' : 'FORM_ENCODED',
+                    payloadType,
                     usernameField: { identifier: json ? '/username' : 'username' },
                     passwordField: { identifier: json ? '/password' : 'password' },
                   },
                 },
               },
             ],
-            // Only the token endpoint is a login page; nothing else is worth the per-request fee.
-            scopeDownStatement: isTokenRoute(props.tokenRoute),
+            // Only password grants on the token endpoint are logins: ATP sees nothing else (a
+            // refresh grant has no password and would be blocked), and nothing else is billed.
+            scopeDownStatement: {
+              andStatement: { statements: [isTokenRoute(props.tokenRoute), isPasswordGrant(payloadType)] },
+            },
+            // Belt and braces: a request that still arrives without credentials is labelled and
+            // counted, never blocked; passgate answers it with its own OAuth error.
+            ruleActionOverrides: [{ name: 'MissingCredential', actionToUse: { count: {} } }],
           },
         },
         visibilityConfig: visibility('passgate-account-takeover'),

@@ -101,7 +101,10 @@ describe('passgate users import (the CLI)', () => {
     ]);
   });
 
-  it('counts the users per kind of hash, and forgets the kinds no user has any more', async () => {
+  // Several CLI processes and an import: on a busy machine each CLI start takes seconds.
+  it('counts the users per kind of hash, and forgets the kinds no user has any more', {
+    timeout: 120_000,
+  }, async () => {
     // Everyone from the file is on argon2id now (logged in, or imported plain); one more arrives on bcrypt.
     const later = join(server.dataDir, 'later.jsonl');
     writeFileSync(

@@ -77,9 +77,10 @@ describe('passgate CLI while the server runs', () => {
       ],
       { env, stdin: 'a long enough password\n' },
     );
-    expect(created.stderr).toBe('');
+    // Which store it used, on stderr (PASSGATE_DATA_DIR is set here); the result on stdout.
+    expect(created.stderr).toBe(`passgate: local store ${server.dataDir} (PASSGATE_DATA_DIR)\n`);
     expect(created.code).toBe(0);
-    expect(created.stdout.trim()).toMatch(/^[0-9a-f]{24}$/);
+    expect(created.stdout.trim()).toMatch(/^created user zoe in realm customers \(id [0-9a-f]{24}\)$/);
     const response = await login('zoe', 'a long enough password');
     expect(response.status).toBe(200);
   });
@@ -115,6 +116,16 @@ describe('passgate CLI while the server runs', () => {
         ['users', 'create', '--realm', 'customers', '--username', 'yan', '--password-stdin'],
         'short',
         /weak password: password must be at least 8 characters/,
+      ],
+      [
+        ['users', 'create', '--realm', 'customers', '--username', 'yan', '--password-stdin'],
+        'Password123',
+        /weak password: password is one of the most common passwords in realm "customers"/,
+      ],
+      [
+        ['users', 'set-password', '--realm', 'customers', '--username', 'zoe', '--password-stdin'],
+        'iloveyou2',
+        /weak password: password is one of the most common passwords in realm "customers"/,
       ],
       [
         ['users', 'block', '--realm', 'customers', '--username', 'nobody'],
@@ -156,7 +167,10 @@ describe('passgate CLI while the server runs', () => {
     ).toBe(1);
   });
 
-  it('blocks, unblocks, changes the password, grants permissions, lists and deletes', async () => {
+  // Nine CLI processes: on a busy machine each takes seconds to start.
+  it('blocks, unblocks, changes the password, grants permissions, lists and deletes', {
+    timeout: 120_000,
+  }, async () => {
     const block = await runCli(['users', 'block', '--realm', 'customers', '--username', 'zoe'], { env });
     expect(block.code).toBe(0);
     expect((await login('zoe', 'a long enough password')).status).toBe(403);

@@ -1,12 +1,15 @@
+import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteUser, setBlocked } from '../../functions/admin/user-admin.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
+import { hashClientSecret } from '../../functions/oauth/client-auth.ts';
+import { DPOP_ALGORITHMS } from '../../functions/oauth/dpop/algorithms.ts';
 import type { UserRecord } from '../../functions/oauth/ports.ts';
-import { API, BACKOFFICE_SECRET } from '../helpers/config.ts';
+import { API, BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { json } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { FixedClock } from '../helpers/memory-ports.ts';
-import { backoffice, mobileApp, type OAuthClient, oauthClient } from '../helpers/oauth-client.ts';
+import { type App, backoffice, mobileApp, type OAuthClient, oauthClient } from '../helpers/oauth-client.ts';
 import { addUser, adminServices } from '../helpers/users.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -18,8 +21,29 @@ let erin: UserRecord;
 /** Starts at the real time (oauth4webapi checks ID tokens against it); moved only to expire tokens. */
 const clock = new FixedClock(Date.now());
 
+/** A resource server's client: confidential, introspection left at its default (`own`). */
+const ORDERS_SECRET = 'orders-service-secret-0123456789abcdefghijklmnop';
+const ordersService: App = {
+  client: { client_id: 'orders-service' },
+  auth: oauth.ClientSecretBasic(ORDERS_SECRET),
+};
+const config = testConfig();
+config.clients = [
+  // The back office stands for a gateway that introspects every client's access tokens.
+  ...config.clients.map((client) =>
+    client.clientId === 'backoffice' ? { ...client, introspection: 'all' as const } : client,
+  ),
+  {
+    clientId: 'orders-service',
+    name: 'Orders service',
+    clientSecretHash: hashClientSecret(ORDERS_SECRET),
+    grantTypes: [GRANT_PASSWORD_REALM],
+    realms: ['employees'],
+  },
+];
+
 beforeAll(async () => {
-  server = await startTestServer({ clock });
+  server = await startTestServer({ clock, config });
   app = await oauthClient(server);
   alice = await addUser(server, {
     username: 'alice',
@@ -116,6 +140,20 @@ describe('introspection (RFC 7662)', () => {
     }
   });
 
+  it("shows a client with introspection 'own' only the access tokens issued to it", async () => {
+    const tokens = await aliceLogin('openid read:orders');
+    expect(await app.introspect(ordersService, tokens.access_token)).toEqual({ active: false });
+    const own = await app.login(
+      ordersService,
+      { realm: 'employees', username: 'erin', password: PASSWORD, scope: 'read:orders' },
+      GRANT_PASSWORD_REALM,
+    );
+    expect(await app.introspect(ordersService, own.access_token)).toMatchObject({
+      active: true,
+      client_id: 'orders-service',
+    });
+  });
+
   it('reports an expired access token inactive', async () => {
     const tokens = await aliceLogin('read:orders');
     clock.advance(900);
@@ -193,7 +231,10 @@ describe('userinfo', () => {
       await userinfo({ authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }),
     ]) {
       expect(response.status).toBe(401);
-      expect(response.headers.get('www-authenticate')).toBe('Bearer realm="passgate"');
+      // RFC 9449 §7.2: both schemes are offered, DPoP with the algorithms its proofs may use.
+      expect(response.headers.get('www-authenticate')).toBe(
+        `Bearer realm="passgate", DPoP algs="${DPOP_ALGORITHMS.join(' ')}"`,
+      );
     }
   });
 

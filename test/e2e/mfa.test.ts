@@ -14,6 +14,7 @@ import { type LocalServer, startLocalServer } from '../../functions/local/server
 import type { Logger } from '../../functions/logging.ts';
 import { runCli } from '../helpers/cli.ts';
 import { testConfig } from '../helpers/config.ts';
+import { dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { json as readJson } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { addUser } from '../helpers/users.ts';
@@ -201,6 +202,39 @@ describe('MFA with policy "required"', () => {
     nextStep();
   });
 
+  it('binds the tokens of an mfa-otp grant to the DPoP key of its proof', async () => {
+    const { username, secret } = await enrolledUser();
+    const challenge = await login(username);
+    const key = await dpopKey();
+    const proof = await dpopProof(key, {
+      htm: 'POST',
+      htu: `${issuer}oauth/token`,
+      iat: Math.floor(now / 1000),
+    });
+    const granted = await json(
+      await server.token(
+        {
+          grant_type: GRANT_MFA_OTP,
+          client_id: 'mobile-app',
+          mfa_token: challenge.body.mfa_token,
+          otp: oathtool(secret, now),
+        },
+        { DPoP: proof },
+      ),
+    );
+    expect(granted.status).toBe(200);
+    expect(granted.body.token_type).toBe('DPoP');
+    expect(decodeJwt(granted.body.access_token).cnf).toEqual({ jkt: key.jkt });
+    // RFC 9449 §5: the public client's refresh token is bound too: a refresh without a proof fails.
+    const unproven = await token({
+      grant_type: 'refresh_token',
+      client_id: 'mobile-app',
+      refresh_token: granted.body.refresh_token,
+    });
+    expect(unproven.status).toBe(400);
+    nextStep();
+  });
+
   it('takes a recovery code once and hands out the next one', async () => {
     const { username, recovery } = await enrolledUser();
     const first = await login(username);
@@ -283,6 +317,21 @@ describe('MFA with policy "required"', () => {
     nextStep();
   });
 
+  it("refuses a browser origin the mfa_token's client does not allow, before answering", async () => {
+    const username = await newUser();
+    const { body } = await login(username);
+    const foreign = await fetch(`${issuer}mfa/authenticators`, {
+      headers: { authorization: `Bearer ${body.mfa_token}`, origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+    expect(await readJson(foreign)).toEqual({
+      error: 'invalid_request',
+      error_description: 'Origin not allowed for this client.',
+    });
+    expect((await mfaApi('mfa/authenticators', body.mfa_token)).status).toBe(200);
+  });
+
   it('advertises the MFA grants in the discovery document', async () => {
     const discovery = await json(await fetch(`${issuer}.well-known/openid-configuration`));
     expect(discovery.body.grant_types_supported).toEqual(expect.arrayContaining([...MFA_GRANTS]));
@@ -296,7 +345,7 @@ describe('MFA with policy "required"', () => {
       username,
       password: 'wrong password!',
     });
-    expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'Wrong username or password.' });
+    expect(wrong.body).toEqual({ error: 'invalid_grant', error_description: 'Wrong email or password.' });
   });
 });
 

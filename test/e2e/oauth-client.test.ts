@@ -102,7 +102,7 @@ describe('a real OAuth client library', () => {
       mobilePasswordGrant(as, { username: 'alice', password: 'wrong password' }),
     ).rejects.toMatchObject({
       error: 'invalid_grant',
-      error_description: 'Wrong username or password.',
+      error_description: 'Wrong email or password.',
     });
   });
 });

@@ -55,7 +55,7 @@ describe.each([2, 8])('%i parallel refreshes with one token', (n) => {
         status: 400,
         body: {
           error: 'invalid_grant',
-          error_description: 'The refresh token is invalid, expired or revoked.',
+          error_description: 'Unknown or invalid refresh token.',
         },
       });
     }

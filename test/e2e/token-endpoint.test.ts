@@ -14,7 +14,7 @@ const PASSWORD = 'correct horse battery staple';
 beforeAll(async () => {
   server = await startTestServer();
   await addUser(server, { username: 'alice', password: PASSWORD, email: 'alice@example.com', name: 'Alice' });
-  await addUser(server, { username: 'Ｂｅｎ', password: 'Ｐａｓｓｗｏｒｄ１２３' });
+  await addUser(server, { username: 'Ｂｅｎ', password: 'Ｌａｎｔｅｒｎ４７１９' });
   await addUser(server, { realm: 'employees', username: 'erin', password: PASSWORD });
 });
 afterAll(() => server.stop());
@@ -71,7 +71,7 @@ describe('password grant', () => {
       grant_type: 'password',
       client_id: 'mobile-app',
       username: 'BEN',
-      password: 'Password123',
+      password: 'Lantern4719',
     });
     expect(response.status).toBe(200);
     const upper = await server.token({
@@ -115,6 +115,33 @@ describe('password grant', () => {
       }),
     );
     expect(body.scope).toBe('');
+  });
+
+  it('lists offline_access in scope, response and token alike, exactly when a refresh token is issued', async () => {
+    const ask = (clientId: string, audience: string) =>
+      server.token({
+        grant_type: GRANT_PASSWORD_REALM,
+        realm: 'customers',
+        client_id: clientId,
+        username: 'alice',
+        password: PASSWORD,
+        audience,
+        scope: 'openid offline_access',
+      });
+    for (const [clientId, audience, refreshToken] of [
+      ['mobile-app', API, true],
+      // The client may not hold refresh tokens; the API may not allow offline access.
+      ['realm-only', API, false],
+      ['mobile-app', STRICT_API, false],
+    ] as const) {
+      const body = await json(await ask(clientId, audience));
+      const scope = refreshToken ? 'openid offline_access' : 'openid';
+      expect([body.scope, decodeJwt(body.access_token).scope, 'refresh_token' in body]).toEqual([
+        scope,
+        scope,
+        refreshToken,
+      ]);
+    }
   });
 
   it('accepts JSON bodies as Auth0 SDKs send them', async () => {
@@ -204,7 +231,7 @@ describe('password-realm grant', () => {
       400,
       'invalid_grant',
     );
-    expect(body.error_description).toBe('Wrong username or password.');
+    expect(body.error_description).toBe('Wrong email or password.');
   });
 
   it('refuses a realm that is not enabled for the client', async () => {
@@ -231,7 +258,7 @@ describe('token endpoint errors', () => {
     const a = await expectError(unknown, 400, 'invalid_grant');
     const b = await expectError(wrong, 400, 'invalid_grant');
     expect(a).toEqual(b);
-    expect(a.error_description).toBe('Wrong username or password.');
+    expect(a.error_description).toBe('Wrong email or password.');
     expect([...unknown.headers.keys()].filter((h) => h !== 'date').sort()).toEqual(
       [...wrong.headers.keys()].filter((h) => h !== 'date').sort(),
     );
@@ -366,7 +393,7 @@ describe('token endpoint errors', () => {
       400,
       'invalid_grant',
     );
-    expect(wrong.error_description).toBe('Wrong username or password.');
+    expect(wrong.error_description).toBe('Wrong email or password.');
   });
 
   it('answers unknown paths and methods with JSON, not a stack trace', async () => {

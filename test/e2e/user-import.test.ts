@@ -254,7 +254,7 @@ describe('users import: logging in afterwards', () => {
     expect(wrong.status).toBe(400);
     expect(await json(wrong)).toEqual({
       error: 'invalid_grant',
-      error_description: 'Wrong username or password.',
+      error_description: 'Wrong email or password.',
     });
     expect((await stored('blocked@example.com')).password_hash).toBe(before);
   });

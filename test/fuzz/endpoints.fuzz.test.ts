@@ -1,5 +1,7 @@
+import { createSign } from 'node:crypto';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import fc from 'fast-check';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
@@ -152,7 +154,7 @@ function assertOAuthAnswer(response: Awaited<ReturnType<ProxyHandler>>) {
   if (response.statusCode === 200) {
     expect(body).toMatchObject({
       access_token: expect.any(String),
-      token_type: 'Bearer',
+      token_type: expect.stringMatching(/^(Bearer|DPoP)$/),
       scope: expect.any(String),
     });
   } else {
@@ -218,4 +220,103 @@ describe('endpoints under arbitrary input', () => {
       );
     });
   }
+});
+
+describe('the DPoP header under arbitrary input', () => {
+  const HTU = 'https://auth.example.com/oauth/token';
+  const b64 = (value: unknown) =>
+    Buffer.from(typeof value === 'string' ? value : (JSON.stringify(value) ?? '')).toString('base64url');
+  let keys: { publicJwk: JWK; privateJwk: JWK };
+  beforeAll(async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    keys = { publicJwk: await exportJWK(publicKey), privateJwk: await exportJWK(privateKey) };
+  });
+
+  const jwk = fc.oneof(
+    fc.constant('public'),
+    fc.constant('private'),
+    fc.constant({ kty: 'oct', k: 'c2VjcmV0' }),
+    fc.jsonValue(),
+  );
+  const header = fc.record({
+    alg: fc.oneof(fc.constantFrom('ES256', 'RS256', 'EdDSA', 'HS256', 'none', 'ES256K'), fc.jsonValue()),
+    typ: fc.oneof(fc.constantFrom('dpop+jwt', 'JWT'), fc.jsonValue()),
+    jwk,
+    crit: fc.option(fc.jsonValue(), { nil: undefined }),
+  });
+  const claims = fc.record({
+    jti: fc.oneof(fc.uuid(), fc.jsonValue(), fc.string({ minLength: 200, maxLength: 400 })),
+    htm: fc.oneof(fc.constantFrom('POST', 'GET', 'post'), fc.jsonValue()),
+    htu: fc.oneof(fc.constantFrom(HTU, `${HTU}?q#f`, 'https://other/oauth/token', ''), fc.string()),
+    iat: fc.oneof(fc.constant('now'), fc.integer(), fc.double(), fc.jsonValue()),
+    nonce: fc.option(fc.jsonValue(), { nil: undefined }),
+  });
+  const resolveJwk = (value: unknown) =>
+    value === 'public' ? keys.publicJwk : value === 'private' ? keys.privateJwk : value;
+  const resolveClaims = (value: Record<string, unknown>) => ({
+    ...value,
+    iat: value.iat === 'now' ? Math.floor(Date.now() / 1000) : value.iat,
+  });
+  /** Signed by the key in its jwk where that is the real key; anything can still be wrong. */
+  const signed = fc.tuple(header, claims).map(([h, c]) => async () => {
+    const protectedHeader = { ...h, alg: 'ES256', jwk: resolveJwk(h.jwk) } as Record<string, unknown>;
+    const input = `${b64(protectedHeader)}.${b64(resolveClaims(c))}`;
+    const signature = createSign('SHA256')
+      .update(input)
+      .sign({ key: keys.privateJwk as never, format: 'jwk', dsaEncoding: 'ieee-p1363' });
+    return `${input}.${signature.toString('base64url')}`;
+  });
+  const unsigned = fc.tuple(header, claims, fc.uint8Array({ maxLength: 96 })).map(
+    ([h, c, signature]) =>
+      async () =>
+        `${b64({ ...h, jwk: resolveJwk(h.jwk) })}.${b64(resolveClaims(c))}.${Buffer.from(signature).toString('base64url')}`,
+  );
+  const raw = fc
+    .oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({ minLength: 9000, maxLength: 20_000 }),
+      fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 }).map((parts) => parts.join('.')),
+    )
+    .map((value) => async () => value);
+  const proof = fc.oneof(signed, unsigned, raw);
+
+  it('answers a login with any DPoP header 200 (a good proof) or 400 invalid_dpop_proof, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(proof, fc.boolean(), async (make, twice) => {
+        const value = await make();
+        const event = proxyEvent({
+          headers: { 'content-type': 'application/x-www-form-urlencoded', DPoP: value },
+          body: new URLSearchParams({
+            grant_type: 'password',
+            client_id: 'mobile-app',
+            username: 'alice',
+            password: 'correct horse battery staple',
+          }).toString(),
+        });
+        if (twice) event.multiValueHeaders = { DPoP: [value, value] };
+        const response = await handler(event);
+        assertOAuthAnswer(response);
+        expect([200, 400]).toContain(response.statusCode);
+        if (response.statusCode === 400) expect(JSON.parse(response.body).error).toBe('invalid_dpop_proof');
+        if (twice) expect(response.statusCode).toBe(400);
+      }),
+      { numRuns: RUNS / 3 },
+    );
+  });
+
+  it('answers userinfo with any DPoP proof 401 or 403, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(proof, fc.string({ maxLength: 80 }), async (make, token) => {
+        const event = proxyEvent({
+          method: 'GET',
+          path: '/userinfo',
+          headers: { Authorization: `DPoP ${token}`, DPoP: await make() },
+        });
+        const response = await handlers.userinfo(event);
+        expect([401, 403]).toContain(response.statusCode);
+        expect(Object.keys(JSON.parse(response.body)).sort()).toEqual(['error', 'error_description']);
+      }),
+      { numRuns: RUNS / 3 },
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 
 /** A response body as JSON, typed loosely: tests assert its exact shape themselves. */
 // biome-ignore lint/suspicious/noExplicitAny: test assertions inspect arbitrary JSON
@@ -38,4 +39,13 @@ export function postFormFrom(
     req.on('error', reject);
     req.end(new URLSearchParams(params).toString());
   });
+}
+
+/** A port that was free a moment ago, for a server whose URL must be known before it starts. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
 }

@@ -5,10 +5,12 @@ import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
+import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
+  IpDayCounter,
   LoginCounter,
   LoginCounterState,
   MfaStore,
@@ -213,30 +215,24 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 }
 
-interface MemoryCounter {
+interface MemoryRun {
   failures: number;
   failuresUntil: number;
-  day: number;
-  dayFailures: number;
-  ipDay?: string;
   userRef: string;
   charges: Set<string>;
 }
 
 /** In-memory brute-force counters with the same rules as the DynamoDB store. */
 export class MemoryAttemptStore implements AttemptStore {
-  readonly counters = new Map<string, MemoryCounter>();
+  readonly counters = new Map<string, MemoryRun>();
+  /** IP-day key → ids of the attempts it holds. */
+  readonly ipDays = new Map<string, Set<string>>();
   async read(counter: LoginCounter, now: number) {
     const item = this.counters.get(counter.key);
-    let ipFailures = 0;
-    for (const other of this.counters.values()) {
-      if (counter.ipDay !== undefined && other.ipDay === counter.ipDay) ipFailures += other.dayFailures;
-    }
     return {
       consecutiveFailures: item && item.failuresUntil > now ? item.failures : 0,
-      ipFailures,
+      ipFailures: counter.ipDay === undefined ? 0 : (this.ipDays.get(counter.ipDay.key)?.size ?? 0),
       failuresUntil: item?.failuresUntil,
-      countedDay: item?.day,
     };
   }
   async charge(counter: LoginCounter, _observed: LoginCounterState, attempt: ChargedAttempt) {
@@ -244,24 +240,33 @@ export class MemoryAttemptStore implements AttemptStore {
     const live = item !== undefined && item.failuresUntil > attempt.now;
     if (item?.charges.has(attempt.id)) return true;
     if (live && item.failures >= attempt.maxConsecutiveFailures) return false;
-    const sameDay = item?.day === counter.day;
     this.counters.set(counter.key, {
       failures: (live ? item.failures : 0) + 1,
       failuresUntil: attempt.failuresUntil,
-      day: counter.day,
-      dayFailures: (sameDay ? item.dayFailures : 0) + 1,
-      ipDay: counter.ipDay,
       userRef: counter.userRef,
       charges: new Set([...(live ? item.charges : []), attempt.id]),
     });
     return true;
+  }
+  async withdraw(counter: LoginCounter, attempt: ChargedAttempt) {
+    const item = this.counters.get(counter.key);
+    if (item?.charges.delete(attempt.id)) item.failures -= 1;
   }
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     if (!item?.charges.has(attempt.id)) return;
     item.charges.clear(); // the run is over, its attempt ids with it
     item.failures = 0;
-    if (item.day === counter.day) item.dayFailures -= 1;
+  }
+  async reserveIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt) {
+    const held = this.ipDays.get(ipDay.key) ?? new Set<string>();
+    if (held.has(attempt.id)) return true;
+    if (held.size >= attempt.maxFailuresPerDay) return false;
+    this.ipDays.set(ipDay.key, held.add(attempt.id));
+    return true;
+  }
+  async releaseIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt) {
+    this.ipDays.get(ipDay.key)?.delete(attempt.id);
   }
   async resetUser(userRef: string) {
     for (const counter of this.counters.values()) if (counter.userRef === userRef) counter.failures = 0;
@@ -317,6 +322,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
+    dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
     mfa: unreachableMfaStore,

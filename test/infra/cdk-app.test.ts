@@ -59,11 +59,56 @@ describe('the CDK app', () => {
     );
   });
 
+  it('refuses the example config, naming each example value, unless -c demo=true', () => {
+    const example = join(repoRoot, 'passgate.config.json');
+    const refused = runApp(example);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(
+      `${example} still holds 4 example value(s); replace them before a real deployment (see docs/deploying.md), or synthesize a demo with -c demo=true:\n` +
+        '  defaultAudience: "https://api.example.com/" is a documentation domain (RFC 2606)\n' +
+        '  apis[0].identifier: "https://api.example.com/" is a documentation domain (RFC 2606)\n' +
+        "  clients[1].clientSecretHash: the example's, which every copy of passgate has; make one with `npx passgate clients secret`\n" +
+        '  ipThrottling.allowlist[0]: 192.0.2.0/24 is a documentation address range (RFC 5737, RFC 3849)\n',
+    );
+    // A custom domain under example.com in cdk.json is one too.
+    const domain = runApp(example, {
+      passgate: {
+        customDomain: {
+          domainName: 'auth.example.com',
+          certificateArn: 'arn:aws:acm:eu-west-1:1:certificate/x',
+        },
+      },
+    });
+    expect(domain.stderr).toContain(
+      '  customDomain.domainName (cdk.json): "auth.example.com" is a documentation domain (RFC 2606)\n',
+    );
+    // A config with its own values passes; so does the example, said to be a demo.
+    const ownPath = join(workDir, 'own.config.json');
+    const own = testConfig({
+      defaultAudience: 'https://api.shop.test/',
+      apis: [{ identifier: 'https://api.shop.test/', scopes: ['read:orders'] }],
+      ipThrottling: { maxFailuresPerDay: 100, allowlist: ['10.1.0.0/16'] },
+    });
+    own.clients = own.clients.filter((client) => client.realms.includes('customers'));
+    writeFileSync(ownPath, JSON.stringify(own));
+    expect(runApp(ownPath).stderr).not.toMatch(/example value/);
+    expect(runApp(example, { demo: true }).stderr).not.toMatch(/example value/);
+  }, 120_000);
+
   it('synthesizes with `npx cdk synth`: no AWS credentials, no Docker', { timeout: 240_000 }, () => {
     const out = join(workDir, 'cdk.out');
     const result = spawnSync(
       process.execPath,
-      [join(repoRoot, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--quiet', '--no-notices', '--output', out],
+      [
+        join(repoRoot, 'node_modules/aws-cdk/bin/cdk'),
+        'synth',
+        '--quiet',
+        '--no-notices',
+        '--output',
+        out,
+        '-c',
+        'demo=true',
+      ],
       { cwd: repoRoot, encoding: 'utf8', env: noAwsEnvironment({ PATH: process.env.PATH ?? '' }) },
     );
     expect(result.stderr).not.toMatch(/docker/i);

@@ -146,11 +146,34 @@ describe('DynamoDB tables', () => {
     }
   });
 
+  it('keeps used DPoP proofs in a table of their own whose items expire (TTL on expires_at)', () => {
+    const { Properties } = template.toJSON().Resources[tableLogicalId(template, 'dpop-proofs')];
+    expect(Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
   it('keeps the users table lookup by user id as a keys-only index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
           IndexName: 'by-user-id',
+          KeySchema: [{ AttributeName: 'user_ref', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
+  it('gives the brute-force counters only the by-user index: both limits are read by key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'by-user',
           KeySchema: [{ AttributeName: 'user_ref', KeyType: 'HASH' }],
           Projection: { ProjectionType: 'KEYS_ONLY' },
         },
@@ -337,6 +360,12 @@ describe('IAM: least privilege per function', () => {
   const table = (id: TableId) => arnOf(tableLogicalId(template, id));
   const currentKey = () => arnOf(keyLogicalId(template, 'initial'));
   const getPublicKey = () => ({ Action: 'kms:GetPublicKey', Effect: 'Allow', Resource: currentKey() });
+  // RFC 9449 §11.1: a proof is recorded with a conditional PutItem, read back only when that fails.
+  const dpopReplay = () => ({
+    Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+    Effect: 'Allow',
+    Resource: table('dpop-proofs'),
+  });
   let rotating: Template;
   beforeAll(() => {
     rotating = synthStack({ verificationKeys: ['next'] }).template;
@@ -345,18 +374,19 @@ describe('IAM: least privilege per function', () => {
   it("token: users, refresh tokens and attempts as the grants use them, RS256 digest signing, the counters' secret", () => {
     expect(policyStatements(template, 'token').statements).toEqual([
       ...basics(template, 'token'),
-      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('users') },
+      {
+        // Users, and both brute-force limits: single items read and written by key, no Query,
+        // no index (the two tables' identical statements are merged into one).
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('attempts'), table('users')],
+      },
       {
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
         Resource: table('refresh-tokens'),
       },
-      {
-        // The IP's day is summed over the by-ip-day index, the one index the token function reads.
-        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-        Effect: 'Allow',
-        Resource: [table('attempts'), { 'Fn::Join': ['', [table('attempts'), '/index/by-ip-day']] }],
-      },
+      dpopReplay(),
       {
         Action: 'kms:Sign',
         Condition: {
@@ -408,6 +438,7 @@ describe('IAM: least privilege per function', () => {
         Effect: 'Allow',
         Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
       },
+      dpopReplay(),
       getPublicKey(),
     ]);
   });
@@ -429,6 +460,15 @@ describe('IAM: least privilege per function', () => {
       { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('refresh-tokens') },
       { Action: 'kms:Encrypt', Effect: 'Allow', Resource: arnOf(mfaKeyLogicalId(template)) },
     ]);
+  });
+
+  it('DPoP replay table: written and read by the token and userinfo functions only', () => {
+    const reaching = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(template, endpoint).statements).includes(
+        JSON.stringify(table('dpop-proofs')),
+      ),
+    );
+    expect(reaching.sort()).toEqual(['token', 'userinfo']);
   });
 
   it('metadata: the public halves of every key in rotation; no table', () => {
@@ -565,6 +605,16 @@ describe('API Gateway', () => {
         'GET /mfa/authenticators → mfa-authenticators',
         'POST /mfa/associate → mfa-associate',
         'POST /mfa/challenge → mfa-challenge',
+        // CORS preflights, answered by the same functions (never introspection, for back ends).
+        'OPTIONS /oauth/token → token',
+        'OPTIONS /oauth/revoke → revoke',
+        'OPTIONS /userinfo → userinfo',
+        'OPTIONS /.well-known/jwks.json → metadata',
+        'OPTIONS /.well-known/openid-configuration → metadata',
+        'OPTIONS /.well-known/oauth-authorization-server → metadata',
+        'OPTIONS /mfa/authenticators → mfa-authenticators',
+        'OPTIONS /mfa/associate → mfa-associate',
+        'OPTIONS /mfa/challenge → mfa-challenge',
       ].sort(),
     );
     for (const route of routes) {
@@ -678,6 +728,7 @@ describe('API Gateway', () => {
       ResponseType: 'MISSING_AUTHENTICATION_TOKEN',
       StatusCode: '404',
       ResponseParameters: {
+        'gatewayresponse.header.Content-Type': "'application/json'",
         'gatewayresponse.header.Cache-Control': "'no-store'",
         'gatewayresponse.header.Pragma': "'no-cache'",
       },
@@ -708,9 +759,31 @@ describe('API Gateway', () => {
       const body = new Capture();
       template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
         ResponseType: type,
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Content-Type': "'application/json'" }),
         ResponseTemplates: { 'application/json': body },
       });
       expect(body.asString()).toMatch(new RegExp(`^\\{"error":"${error}","error_description":.+\\}$`));
+    }
+  });
+
+  it("lets a page read every one of its own refusals: the request's Origin echoed, no credentials", () => {
+    const responses = Object.values(template.findResources('AWS::ApiGateway::GatewayResponse'));
+    expect(responses.map(({ Properties }) => Properties.ResponseType).sort()).toEqual([
+      'DEFAULT_4XX',
+      'DEFAULT_5XX',
+      'MISSING_AUTHENTICATION_TOKEN',
+      'THROTTLED',
+      'WAF_FILTERED',
+    ]);
+    for (const { Properties } of responses) {
+      expect(Properties.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Access-Control-Allow-Origin': 'method.request.header.Origin',
+        'gatewayresponse.header.Access-Control-Expose-Headers': "'Retry-After, WWW-Authenticate, DPoP-Nonce'",
+        'gatewayresponse.header.Vary': "'Origin'",
+      });
+      expect(Object.keys(Properties.ResponseParameters)).not.toContain(
+        'gatewayresponse.header.Access-Control-Allow-Credentials',
+      );
     }
   });
 
@@ -729,6 +802,17 @@ describe('API Gateway', () => {
 });
 
 describe('AWS WAF', () => {
+  it("leaves its blocks to API Gateway's WAF_FILTERED response, which carries the CORS headers", () => {
+    // A rule's custom response would take precedence over the gateway response, without CORS.
+    for (const { Properties } of Object.values(template.findResources('AWS::WAFv2::WebACL'))) {
+      expect(JSON.stringify(Properties)).not.toMatch(/CustomResponse/);
+    }
+    const { template: withAtp } = synthStack({ waf: { accountTakeoverPrevention: {} } });
+    for (const { Properties } of Object.values(withAtp.findResources('AWS::WAFv2::WebACL'))) {
+      expect(JSON.stringify(Properties)).not.toMatch(/CustomResponse/);
+    }
+  });
+
   it('is on by default: a per-IP rate limit on the token endpoint and the IP reputation list', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
@@ -841,11 +925,92 @@ describe('AWS WAF', () => {
                   },
                 },
               ],
+              // A request without credentials is counted, never blocked by ATP.
+              RuleActionOverrides: [{ Name: 'MissingCredential', ActionToUse: { Count: {} } }],
+              ScopeDownStatement: {
+                AndStatement: {
+                  Statements: [
+                    Match.objectLike({
+                      RegexMatchStatement: Match.objectLike({ FieldToMatch: { UriPath: {} } }),
+                    }),
+                    {
+                      AndStatement: {
+                        Statements: [
+                          {
+                            ByteMatchStatement: Match.objectLike({
+                              FieldToMatch: { SingleHeader: { Name: 'content-type' } },
+                              PositionalConstraint: 'STARTS_WITH',
+                              SearchString: 'application/json',
+                            }),
+                          },
+                          {
+                            OrStatement: {
+                              Statements: [
+                                'password',
+                                'http://auth0.com/oauth/grant-type/password-realm',
+                              ].map((grant) => ({
+                                ByteMatchStatement: Match.objectLike({
+                                  FieldToMatch: {
+                                    JsonBody: Match.objectLike({
+                                      MatchPattern: { IncludedPaths: ['/grant_type'] },
+                                      MatchScope: 'VALUE',
+                                    }),
+                                  },
+                                  PositionalConstraint: 'EXACTLY',
+                                  SearchString: grant,
+                                }),
+                              })),
+                            },
+                          },
+                        ],
+                      },
+                    },
+                  ],
+                },
+              },
             }),
           },
         }),
       ]),
     });
+  });
+
+  it('lets account takeover prevention inspect form password grants only, never a refresh grant', () => {
+    const { template: atp } = synthStack({
+      waf: { tokenRequestsPer5MinutesPerIp: 300, accountTakeoverPrevention: {} },
+    });
+    const scopeDown = new Capture();
+    atp.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Statement: {
+            ManagedRuleGroupStatement: Match.objectLike({
+              Name: 'AWSManagedRulesATPRuleSet',
+              RuleActionOverrides: [{ Name: 'MissingCredential', ActionToUse: { Count: {} } }],
+              ScopeDownStatement: scopeDown,
+            }),
+          },
+        }),
+      ]),
+    });
+    const [, passwordGrant] = scopeDown.asObject().AndStatement.Statements;
+    const [mediaType, grantType] = passwordGrant.AndStatement.Statements;
+    expect(mediaType.ByteMatchStatement).toMatchObject({
+      SearchString: 'application/x-www-form-urlencoded',
+      TextTransformations: [{ Type: 'LOWERCASE' }],
+    });
+    expect(grantType.RegexMatchStatement.TextTransformations).toEqual([{ Priority: 0, Type: 'URL_DECODE' }]);
+    // What WAF's regex sees: the body after URL_DECODE.
+    const matches = (form: Record<string, string>) =>
+      new RegExp(grantType.RegexMatchStatement.RegexString).test(
+        decodeURIComponent(new URLSearchParams(form).toString()),
+      );
+    expect(matches({ grant_type: 'password', username: 'a', password: 'b' })).toBe(true);
+    expect(
+      matches({ username: 'a', grant_type: 'http://auth0.com/oauth/grant-type/password-realm', realm: 'r' }),
+    ).toBe(true);
+    expect(matches({ grant_type: 'refresh_token', refresh_token: 'x' })).toBe(false);
+    expect(matches({ grant_type: 'password_other', username: 'grant_type=password' })).toBe(false);
   });
 
   it('can be switched off', () => {

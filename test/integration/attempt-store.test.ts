@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
-import type { ChargedAttempt, LoginCounter } from '../../functions/oauth/ports.ts';
+import type { ChargedAttempt, IpDayCounter, LoginCounter } from '../../functions/oauth/ports.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
 
 let dynamo: TestStore;
@@ -17,24 +17,39 @@ afterAll(() => dynamo.close());
 const DAY = 20_000;
 const NOON = DAY * 86_400 + 43_200;
 
-/** A counter of `user` from `ip` on `day` (allowlisted IPs have no daily group). */
+/** The IP's count of `day`. */
+const ipDayOf = (ip: string, day = DAY): IpDayCounter => ({
+  key: `ip#${ip}#${day}`,
+  endsAt: (day + 1) * 86_400,
+});
+/** A counter of `user` from `ip` on `day` (allowlisted IPs have no daily count). */
 const counterOf = (user: string, ip: string | undefined, day = DAY): LoginCounter => ({
   key: `ui#${user}@${ip ?? 'allowlisted'}`,
   userRef: `u#${user}`,
-  day,
-  ...(ip === undefined ? {} : { ipDay: `ip#${ip}#${day}` }),
+  ...(ip === undefined ? {} : { ipDay: ipDayOf(ip, day) }),
 });
-const attemptAt = (now: number, blockSeconds = 900, maxConsecutiveFailures = 1000): ChargedAttempt => ({
+const attemptAt = (
+  now: number,
+  blockSeconds = 900,
+  maxConsecutiveFailures = 1000,
+  maxFailuresPerDay = 1000,
+): ChargedAttempt => ({
   id: randomUUID(),
   now,
   failuresUntil: now + blockSeconds,
-  expiresAt: now + 86_400,
   maxConsecutiveFailures,
+  maxFailuresPerDay,
 });
-/** Reads, then charges on what was read: what one login does. */
+/** Reads, then charges both counters on what was read: what one login does. */
 async function charge(counter: LoginCounter, attempt = attemptAt(NOON)) {
   await store.charge(counter, await store.read(counter, attempt.now), attempt);
+  if (counter.ipDay) await store.reserveIpDay(counter.ipDay, attempt);
   return attempt;
+}
+/** A right password: both charges taken back. */
+async function refund(counter: LoginCounter, attempt: ChargedAttempt) {
+  await store.refund(counter, attempt);
+  if (counter.ipDay) await store.releaseIpDay(counter.ipDay, attempt);
 }
 const read = (counter: LoginCounter, now = NOON) => store.read(counter, now);
 
@@ -56,7 +71,7 @@ describe('DynamoDB brute-force counters', () => {
     const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
     for (const outcome of refused) expect(String(outcome.reason)).toMatch(/contention|throttl/i);
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value)).toHaveLength(10);
-    expect(await read(counter)).toMatchObject({ consecutiveFailures: 10, ipFailures: 10 });
+    expect(await read(counter)).toMatchObject({ consecutiveFailures: 10, ipFailures: 0 });
     // Once the run lapses, a new one starts under the same limit.
     expect(await store.charge(counter, await read(counter, NOON + 900), attemptAt(NOON + 900, 900, 10))).toBe(
       true,
@@ -70,6 +85,7 @@ describe('DynamoDB brute-force counters', () => {
     // Whatever state the retry believes it is in, it finds its own id and stops.
     await store.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt);
     await store.charge(counter, await read(counter), attempt);
+    expect(await store.reserveIpDay(ipDayOf('203.0.113.2'), attempt)).toBe(true);
     expect(await read(counter)).toMatchObject({ consecutiveFailures: 2, ipFailures: 2 });
   });
 
@@ -90,10 +106,10 @@ describe('DynamoDB brute-force counters', () => {
     const tomorrow = counterOf('midnight', '203.0.113.4', DAY + 1);
     await charge(tomorrow, attemptAt(NOON + 43_300));
     expect(await read(tomorrow, NOON + 43_300)).toMatchObject({ consecutiveFailures: 2, ipFailures: 1 });
-    expect((await read(today, NOON + 43_300)).ipFailures).toBe(0);
+    expect((await read(today, NOON + 43_300)).ipFailures).toBe(1);
   });
 
-  it("sums an IP's day over its usernames; an allowlisted IP has no day to sum", async () => {
+  it("counts an IP's day over its usernames; an allowlisted IP has no day", async () => {
     const ip = '203.0.113.5';
     await charge(counterOf('ann', ip));
     await charge(counterOf('ben', ip));
@@ -105,43 +121,60 @@ describe('DynamoDB brute-force counters', () => {
     expect(await read(counterOf('ann', undefined))).toMatchObject({ consecutiveFailures: 1, ipFailures: 0 });
   });
 
-  it('refunds a right password once: the day share back, the run over', async () => {
+  it("reserves exactly the IP's daily limit of a parallel burst: the check and the count are one write", async () => {
+    const ipDay = ipDayOf('203.0.113.12');
+    const attempts = Array.from({ length: 60 }, () => attemptAt(NOON, 900, 1000, 10));
+    const reserved = await Promise.all(attempts.map((attempt) => store.reserveIpDay(ipDay, attempt)));
+    expect(reserved.filter(Boolean)).toHaveLength(10);
+    expect((await read(counterOf('any', '203.0.113.12'))).ipFailures).toBe(10);
+    // A retry of a reservation that landed is not a new one, even on a full day.
+    const first = attempts[reserved.indexOf(true)] as ChargedAttempt;
+    expect(await store.reserveIpDay(ipDay, first)).toBe(true);
+    // A reservation given back (twice: a retry) frees one place, once.
+    await store.releaseIpDay(ipDay, first);
+    await store.releaseIpDay(ipDay, first);
+    expect((await read(counterOf('any', '203.0.113.12'))).ipFailures).toBe(9);
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => store.reserveIpDay(ipDay, attemptAt(NOON, 900, 1000, 10))),
+    );
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('withdraws one charge and keeps the run going (an attempt the IP limit refused)', async () => {
+    const counter = counterOf('withdrawn', '203.0.113.13');
+    await charge(counter);
+    const refused = attemptAt(NOON);
+    await store.charge(counter, await read(counter), refused);
+    await store.withdraw(counter, refused);
+    await store.withdraw(counter, refused);
+    expect((await read(counter)).consecutiveFailures).toBe(1);
+  });
+
+  it('refunds a right password once: its place on the day back, the run over', async () => {
     const counter = counterOf('refund', '203.0.113.6');
     await charge(counter);
     await charge(counter);
     const right = await charge(counter);
-    await store.refund(counter, right);
-    await store.refund(counter, right);
+    await refund(counter, right);
+    await refund(counter, right);
     expect(await read(counter)).toMatchObject({ consecutiveFailures: 0, ipFailures: 2 });
-    // Refunding an attempt whose day has already been replaced leaves the new day alone.
-    const late = await charge(counter, attemptAt(NOON + 43_100));
-    const tomorrow = counterOf('refund', '203.0.113.6', DAY + 1);
-    await charge(tomorrow, attemptAt(NOON + 43_300));
-    await store.refund(counter, late);
-    expect(await read(tomorrow, NOON + 43_300)).toMatchObject({ consecutiveFailures: 0, ipFailures: 1 });
   });
 
-  it('keeps the IP day as small as its failures: successful logins leave the sum to read', async () => {
+  it('keeps the IP day as small as its failures: successful logins give their places back', async () => {
     const ip = '203.0.113.9';
-    const ipDay = counterOf('any', ip).ipDay;
     // Fifty users behind one NAT log in at their first try; two of them mistyped first.
     await Promise.all(
       Array.from({ length: 50 }, async (_, i) => {
         const counter = counterOf(`nat-${i}`, ip);
         if (i < 2) await charge(counter);
-        await store.refund(counter, await charge(counter));
+        await refund(counter, await charge(counter));
       }),
     );
     expect((await read(counterOf('nat-new', ip))).ipFailures).toBe(2);
-    const { Items } = await dynamo.db.send(
-      new QueryCommand({
-        TableName: dynamo.names.attempts,
-        IndexName: 'by-ip-day',
-        KeyConditionExpression: 'ip_day = :ipDay',
-        ExpressionAttributeValues: { ':ipDay': ipDay },
-      }),
+    const { Item } = await dynamo.db.send(
+      new GetCommand({ TableName: dynamo.names.attempts, Key: { pk: ipDayOf(ip).key } }),
     );
-    expect(Items?.map((item) => item.day_failures)).toEqual([1, 1]);
+    expect(Item?.charges?.size).toBe(2);
   });
 
   it("forgets a run's attempt ids at the right password, so a long-lived run stays small", async () => {
@@ -151,7 +184,7 @@ describe('DynamoDB brute-force counters', () => {
     for (let minute = 0; minute < 300; minute += 5) {
       const at = NOON + minute * 60;
       if (minute % 15 === 0) await charge(counter, attemptAt(at));
-      await store.refund(counter, await charge(counter, attemptAt(at + 1)));
+      await refund(counter, await charge(counter, attemptAt(at + 1)));
     }
     const { Item } = await dynamo.db.send(
       new GetCommand({ TableName: dynamo.names.attempts, Key: { pk: counter.key } }),

@@ -16,6 +16,7 @@ import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.t
 import { counterHashKeyOf } from '../../functions/adapters/secrets/counter-hash-key.ts';
 import { type AdminServices, createUser, realmOf } from '../../functions/admin/user-admin.ts';
 import { importUsers } from '../../functions/admin/user-import.ts';
+import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { environment, type TableId, tableEnvironmentVariable } from '../../functions/deployment.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
@@ -245,7 +246,7 @@ describe('Lambda bundles', () => {
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body)).toEqual({
       error: 'invalid_grant',
-      error_description: 'Wrong username or password.',
+      error_description: 'Wrong email or password.',
     });
     // The CLI derives the counters' key from the same secret: it finds what the function counted.
     const now = Math.floor(Date.now() / 1000);
@@ -299,19 +300,36 @@ describe('Lambda bundles', () => {
     expect(JSON.parse(refused.body).error).toBe('invalid_grant');
   });
 
-  it('introspect an access token for a confidential client through the introspect function', async () => {
-    const { access_token: accessToken } = JSON.parse((await call('token', tokenRequest(PASSWORD))).body);
+  it("introspect a confidential client's own access token through the introspect function, and no other's", async () => {
     const basic = `Basic ${Buffer.from(`backoffice:${BACKOFFICE_SECRET}`).toString('base64')}`;
-    const response = await call('introspect', formPost('/oauth/introspect', { token: accessToken }, basic));
-    expect(response.statusCode).toBe(200);
-    expect(JSON.parse(response.body)).toMatchObject({
+    const erin = await createUser(admin, { realm: 'employees', username: 'erin', password: PASSWORD });
+    const own = await call(
+      'token',
+      formPost(
+        '/oauth/token',
+        {
+          grant_type: GRANT_PASSWORD_REALM,
+          realm: 'employees',
+          username: 'erin',
+          password: PASSWORD,
+          scope: 'read:orders',
+        },
+        basic,
+      ),
+    );
+    const introspect = async (token: string) =>
+      JSON.parse((await call('introspect', formPost('/oauth/introspect', { token }, basic))).body);
+    expect(await introspect(JSON.parse(own.body).access_token)).toMatchObject({
       active: true,
       token_type: 'Bearer',
-      client_id: 'mobile-app',
-      sub: `customers|${alice.user_id}`,
+      client_id: 'backoffice',
+      sub: `employees|${erin.user_id}`,
       iss: ISSUER,
-      scope: 'openid read:orders',
+      scope: 'read:orders',
     });
+    // The mobile app's token is not the back office's to see (introspection "own", the default).
+    const { access_token: other } = JSON.parse((await call('token', tokenRequest(PASSWORD))).body);
+    expect(await introspect(other)).toEqual({ active: false });
   });
 
   it.each(['GET', 'POST'] as const)('answer userinfo by %s through the userinfo function', async (method) => {

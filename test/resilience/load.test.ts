@@ -1,6 +1,5 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { openLocalStore } from '../../functions/local/embedded-store.ts';
 import { localAdminServices } from '../../functions/local/local-services.ts';
 import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
 import { testConfig } from '../helpers/config.ts';
+import { freePort } from '../helpers/http.ts';
 import { npmStart, type StartedServer, waitFor } from '../helpers/npm-start.ts';
 
 /**
@@ -48,15 +48,6 @@ afterAll(async () => {
   await server?.exited;
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** A port that was free a moment ago: the server gets it back after every restart. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 async function startServer() {
   const started = npmStart({ PORT: String(port), PASSGATE_DATA_DIR: dataDir, PASSGATE_CONFIG: configPath });

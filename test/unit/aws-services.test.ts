@@ -101,12 +101,16 @@ describe('the Lambda composition root', () => {
   it('gives functions that do not count login attempts counters that refuse, without the secret', async () => {
     const services = await build(stackEnvironment());
     expect(services.counterHashKey).toHaveLength(0);
-    const counter = { key: 'ui#x', userRef: 'u#x', day: 0 };
-    const attempt = { id: 'a', now: 0, failuresUntil: 1, expiresAt: 1, maxConsecutiveFailures: 10 };
+    const ipDay = { key: 'ip#x#0', endsAt: 86_400 };
+    const counter = { key: 'ui#x', userRef: 'u#x', ipDay };
+    const attempt = { id: 'a', now: 0, failuresUntil: 1, maxConsecutiveFailures: 10, maxFailuresPerDay: 100 };
     for (const call of [
       () => services.attempts.read(counter, 0),
       () => services.attempts.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt),
+      () => services.attempts.withdraw(counter, attempt),
       () => services.attempts.refund(counter, attempt),
+      () => services.attempts.reserveIpDay(ipDay, attempt),
+      () => services.attempts.releaseIpDay(ipDay, attempt),
       () => services.attempts.resetUser('u#x'),
     ]) {
       await expect(call()).rejects.toThrow(/does not count login attempts/);

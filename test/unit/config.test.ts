@@ -53,6 +53,16 @@ describe('tenant configuration', () => {
     ).toEqual(['realms[0].mfa.policy: Invalid option: expected one of "off"|"enrolled"|"required"']);
   });
 
+  it('leaves DPoP optional by default: no client requires it, no nonces, proofs a minute old at most', () => {
+    const config = parseConfig(testConfig());
+    expect(config.clients.map((client) => client.requireDpop)).toEqual([false, false, false]);
+    expect(config.dpop).toEqual({ requireNonce: false, proofMaxAgeSeconds: 60 });
+    expect(problemsOf({ ...testConfig(), dpop: { proofMaxAgeSeconds: 301, requireNonce: 'yes' } })).toEqual([
+      expect.stringMatching(/^dpop\.requireNonce: /),
+      expect.stringMatching(/^dpop\.proofMaxAgeSeconds: /),
+    ]);
+  });
+
   it('accepts the shipped passgate.config.json', () => {
     expect(loadConfigFile(join(import.meta.dirname, '../../passgate.config.json')).defaultRealm).toBe(
       'customers',
@@ -111,6 +121,81 @@ describe('tenant configuration', () => {
       ]),
     );
     expect(problems.filter((problem) => problem.startsWith('ipThrottling'))).toHaveLength(3);
+  });
+
+  it('accepts exact origins and explains, by field path, every origin a browser would never send', () => {
+    const client = (allowedOrigins: string[]) => ({
+      clientId: 'web',
+      name: 'Web',
+      grantTypes: ['password' as const],
+      realms: ['customers'],
+      allowedOrigins,
+    });
+    const good = [
+      'https://app.example.com',
+      'http://localhost:5173',
+      'http://127.0.0.1:8080',
+      'http://[::1]:3000',
+    ];
+    expect(parseConfig(testConfig({ clients: [client(good)] })).clients[0]?.allowedOrigins).toEqual(good);
+    expect(parseConfig(testConfig()).clients[0]?.allowedOrigins).toEqual([]);
+    const problems = problemsOf(
+      testConfig({
+        clients: [
+          client([
+            'https://app.example.com/',
+            'https://app.example.com/login',
+            'https://*.example.com',
+            'null',
+            'http://app.example.com',
+            'HTTPS://App.Example.com',
+            'https://app.example.com:443',
+            'ftp://files.example.com',
+          ]),
+        ],
+      }),
+    );
+    expect(problems).toEqual([
+      'clients[0].allowedOrigins[0]: must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "https://app.example.com"?)',
+      'clients[0].allowedOrigins[1]: must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "https://app.example.com"?)',
+      'clients[0].allowedOrigins[2]: must be one exact origin: wildcards are not allowed',
+      'clients[0].allowedOrigins[3]: must be an origin like "https://app.example.com"',
+      'clients[0].allowedOrigins[4]: must use https: (plain http: only for localhost, 127.0.0.1 and [::1])',
+      'clients[0].allowedOrigins[5]: must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "https://app.example.com"?)',
+      'clients[0].allowedOrigins[6]: must be exactly scheme://host[:port] with no path or trailing "/" (did you mean "https://app.example.com"?)',
+      'clients[0].allowedOrigins[7]: must be an http(s) origin',
+    ]);
+  });
+
+  it("takes a client's own refresh token lifetimes, each falling back to the tenant's", () => {
+    const config = parseConfig(
+      testConfig({
+        clients: [
+          {
+            clientId: 'web',
+            name: 'Web',
+            grantTypes: ['password' as const],
+            realms: ['customers'],
+            refreshTokens: { idleTtlSeconds: 86_400 },
+          },
+        ],
+      }),
+    );
+    expect(config.clients[0]?.refreshTokens).toEqual({ idleTtlSeconds: 86_400 });
+    const webClient = {
+      clientId: 'web',
+      name: 'Web',
+      grantTypes: ['password'],
+      realms: ['customers'],
+      // The leeway is the tenant's alone: it is about races between a client's own requests.
+      refreshTokens: { idleTtlSeconds: 0, reuseLeewaySeconds: 5 },
+    };
+    expect(problemsOf({ ...testConfig(), clients: [webClient] })).toEqual(
+      expect.arrayContaining([
+        'clients[0].refreshTokens.idleTtlSeconds: Too small: expected number to be >0',
+        expect.stringMatching(/^clients\[0\]\.refreshTokens: .*reuseLeewaySeconds/),
+      ]),
+    );
   });
 
   it('names the file and the reason when it cannot be read or parsed', () => {

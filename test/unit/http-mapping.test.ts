@@ -43,19 +43,61 @@ describe('request body parsing', () => {
     expect(Object.keys(params).sort()).toEqual(['__proto__', 'constructor']);
     expect(params.toString).toBeUndefined();
   });
+
+  const jsonBody = (body: string) => proxyEvent({ headers: { 'Content-Type': 'application/json' }, body });
+  const refusal = (event: ReturnType<typeof proxyEvent>) => {
+    try {
+      parseBody(event);
+    } catch (error) {
+      return [(error as OAuthError).error, (error as OAuthError).description];
+    }
+    return undefined;
+  };
+
+  it('refuses a parameter given twice, in a JSON body as in a form, naming it (RFC 6749 section 3.2)', () => {
+    for (const event of [
+      jsonBody('{"username":"alice","password":"a","password":"b"}'),
+      jsonBody('{"password":"a","pass\\u0077ord":"b","username":"alice"}'),
+      jsonBody('{"password":"","password":"b"}'),
+      form('username=alice&password=a&password=b'),
+      form('password=&password=b'),
+    ]) {
+      expect(refusal(event)).toEqual(['invalid_request', "Parameter 'password' is given more than once."]);
+    }
+  });
+
+  it('reads JSON bodies strictly: one object of strings, JSON only', () => {
+    expect(parseBody(jsonBody('{"grant_type":"password","scope":null,"audience":""}'))).toEqual({
+      grant_type: 'password',
+    });
+    const params = parseBody(jsonBody('{"__proto__":"x","constructor":"y"}'));
+    expect(Object.keys(params).sort()).toEqual(['__proto__', 'constructor']);
+    for (const body of [
+      '{"a":"b",}',
+      "{'a':'b'}",
+      '{a:"b"}',
+      '// x\n{}',
+      '["a"]',
+      '"a"',
+      '{"a":1}',
+      '{"a":{}}',
+    ]) {
+      expect(refusal(jsonBody(body))?.[0], body).toBe('invalid_request');
+    }
+  });
 });
 
 describe('error mapping', () => {
   it('sends only error and error_description, with no-store headers', () => {
     const response = errorResponse(
-      new OAuthError(400, 'invalid_grant', 'Wrong username or password.', 'unknown user'),
+      new OAuthError(400, 'invalid_grant', 'Wrong email or password.', 'unknown user'),
       silentLogger,
       'r1',
     );
     expect(response).toEqual({
       statusCode: 400,
       headers: NO_STORE,
-      body: '{"error":"invalid_grant","error_description":"Wrong username or password."}',
+      body: '{"error":"invalid_grant","error_description":"Wrong email or password."}',
     });
   });
 
@@ -116,7 +158,7 @@ describe('lambda handlers', () => {
     expect(response).toEqual({
       statusCode: 400,
       headers: NO_STORE,
-      body: '{"error":"invalid_grant","error_description":"Wrong username or password."}',
+      body: '{"error":"invalid_grant","error_description":"Wrong email or password."}',
     });
   });
 
@@ -170,6 +212,8 @@ describe('lambda handlers', () => {
     expect(response.headers).toEqual({
       'Content-Type': 'application/json',
       'Cache-Control': 'public, max-age=300',
+      // Public documents: any page may read them (OpenID Connect Discovery, RFC 8414).
+      'Access-Control-Allow-Origin': '*',
     });
     const document = JSON.parse(response.body);
     expect(document.issuer).toBe('https://abc123.execute-api.eu-west-1.amazonaws.com/prod/');

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
+import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { Signer } from '../../functions/oauth/ports.ts';
@@ -68,6 +69,7 @@ async function setup(
     users,
     refreshTokens: store,
     attempts: new MemoryAttemptStore(),
+    dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher: new RecordingHasher(),
     mfa: unreachableMfaStore,
@@ -92,15 +94,21 @@ async function setup(
     password_hash: `plain:${PASSWORD}`,
     permissions: {},
   });
-  const token = (params: Record<string, string>, clientId = 'mobile-app') => {
+  /** `jkt`: the DPoP key the HTTP layer found a valid proof of. */
+  const token = (params: Record<string, string>, clientId = 'mobile-app', jkt?: string) => {
     const clientSecret = clientId === 'backoffice' ? BACKOFFICE_SECRET : undefined;
     const method = clientSecret ? 'client_secret_post' : 'none';
-    return handleTokenRequest(params, { clientId, clientSecret, method }, info, services);
+    const proven = jkt === undefined ? info : { ...info, dpop: { jkt } };
+    return handleTokenRequest(params, { clientId, clientSecret, method }, proven, services);
   };
-  const login = async (scope = 'openid profile offline_access read:orders') =>
-    token({ grant_type: 'password', username: 'alice', password: PASSWORD, scope });
-  const refresh = (refreshToken: string, extra: Record<string, string> = {}, clientId?: string) =>
-    token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, clientId);
+  const login = async (scope = 'openid profile offline_access read:orders', jkt?: string) =>
+    token({ grant_type: 'password', username: 'alice', password: PASSWORD, scope }, 'mobile-app', jkt);
+  const refresh = (
+    refreshToken: string,
+    extra: Record<string, string> = {},
+    clientId?: string,
+    jkt?: string,
+  ) => token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, clientId, jkt);
   const familyOf = (refreshToken: string) => {
     const record = store.tokens.get(hashRefreshToken(refreshToken));
     return record && store.families.get(record.family_id);
@@ -113,7 +121,7 @@ async function expectRefused(promise: Promise<unknown>, detail: RegExp) {
   await expect(promise).rejects.toMatchObject({
     status: 400,
     error: 'invalid_grant',
-    description: 'The refresh token is invalid, expired or revoked.',
+    description: 'Unknown or invalid refresh token.',
     detail: expect.stringMatching(detail),
   });
 }
@@ -171,7 +179,8 @@ describe('refresh_token grant: rotation', () => {
   it('narrows the access token scope on request without narrowing the refresh token', async () => {
     const { login, refresh } = await setup();
     const narrowed = await refresh(refreshTokenOf(await login()), { scope: 'read:orders' });
-    expect(narrowed.scope).toBe('read:orders');
+    // The answer carries a rotated refresh token: offline_access is granted (RFC 6749 §5.1).
+    expect(narrowed.scope).toBe('read:orders offline_access');
     expect(narrowed.id_token).toBeUndefined();
     const full = await refresh(refreshTokenOf(narrowed));
     expect(full.scope).toBe('openid profile offline_access read:orders');
@@ -301,6 +310,45 @@ describe('refresh_token grant: reuse detection', () => {
     expect(guess.toString('base64url')).not.toBe(current);
     expect(unsealSuccessor(new Uint8Array(32), old, seal)).not.toBe(current);
     expect(unsealSuccessor(Buffer.alloc(32, 7), old, seal)).toBe(current); // the server's secret
+  });
+});
+
+describe('refresh_token grant: DPoP binding (RFC 9449 §5)', () => {
+  const KEY = 'thumbprint-of-the-device-key';
+
+  it("binds a public client's family to the key it logged in with, and every access token after", async () => {
+    const { login, refresh, familyOf } = await setup();
+    const first = await login(undefined, KEY);
+    expect(first.token_type).toBe('DPoP');
+    const value = refreshTokenOf(first);
+    expect(familyOf(value)?.jkt).toBe(KEY);
+    const next = await refresh(value, {}, undefined, KEY);
+    expect(next.token_type).toBe('DPoP');
+    expect(decodeJwt(next.access_token).cnf).toEqual({ jkt: KEY });
+  });
+
+  it('refuses a bound token without a proof of its key, and that is not reuse: the family lives on', async () => {
+    const { login, refresh, familyOf } = await setup();
+    const first = refreshTokenOf(await login(undefined, KEY));
+    await expectRefused(refresh(first), /without a DPoP proof/);
+    await expectRefused(refresh(first, {}, undefined, 'another-key'), /another key/);
+    const second = refreshTokenOf(await refresh(first, {}, undefined, KEY));
+    // The rotated-out token, replayed without the key, must not end the holder's family either.
+    await expectRefused(refresh(first), /without a DPoP proof/);
+    expect(familyOf(second)?.revoked).toBe(false);
+    expect((await refresh(second, {}, undefined, KEY)).token_type).toBe('DPoP');
+    // With the key, a rotated-out token is reuse as ever.
+    await expectRefused(refresh(first, {}, undefined, KEY), /reuse|rotated-out/);
+    expect(familyOf(second)?.revoked).toBe(true);
+  });
+
+  it('leaves a family started without a proof unbound; a refresh with one still binds the access token', async () => {
+    const { login, refresh, familyOf } = await setup();
+    const value = refreshTokenOf(await login());
+    expect(familyOf(value)?.jkt).toBeUndefined();
+    const next = await refresh(value, {}, undefined, KEY);
+    expect(next.token_type).toBe('DPoP');
+    expect(familyOf(refreshTokenOf(next))?.jkt).toBeUndefined();
   });
 });
 

@@ -18,14 +18,21 @@ describe('scope and audience resolution', () => {
   });
 
   it('grants requested API scopes the API defines, plus requested OIDC scopes', () => {
-    expect(grantScopes(['openid', 'read:orders', 'delete:orders', 'offline_access'], api, undefined)).toEqual(
-      ['openid', 'read:orders', 'offline_access'],
-    );
-    expect(grantScopes([], api, undefined)).toEqual([]);
+    expect(
+      grantScopes(['openid', 'read:orders', 'delete:orders', 'offline_access'], api, undefined, true),
+    ).toEqual(['openid', 'read:orders', 'offline_access']);
+    expect(grantScopes([], api, undefined, true)).toEqual([]);
+  });
+
+  it('grants offline_access only with a refresh token (RFC 6749 section 5.1)', () => {
+    expect(grantScopes(['openid', 'offline_access', 'read:orders'], api, undefined, false)).toEqual([
+      'openid',
+      'read:orders',
+    ]);
   });
 
   it('grants only held scopes on an API that enforces permissions', () => {
-    expect(grantScopes(['read:reports', 'admin:reports', 'email'], strict, ['read:reports'])).toEqual([
+    expect(grantScopes(['read:reports', 'admin:reports', 'email'], strict, ['read:reports'], false)).toEqual([
       'read:reports',
       'email',
     ]);

@@ -17,10 +17,17 @@ export interface Authenticator {
   readonly active: boolean;
 }
 
+/**
+ * Refuses a request the client of the `mfa_token` may not make from where it came (a browser
+ * origin the client does not allow): the client is known only once the opaque token is read.
+ */
+export type AdmitClient = (clientId: string) => void;
+
 /** RFC 6750 §3.1: the MFA API takes the `mfa_token` as a bearer token. */
 async function bearerChallenge(
   services: Services,
   authorization: string | undefined,
+  admit: AdmitClient,
   clientId?: string,
 ): Promise<MfaChallenge & { readonly value: string }> {
   const token = bearerToken(authorization);
@@ -29,7 +36,9 @@ async function bearerChallenge(
       'WWW-Authenticate': 'Bearer realm="passgate"',
     });
   }
-  return presentedMfaToken(services, token, clientId);
+  const challenge = await presentedMfaToken(services, token, clientId);
+  admit(challenge.client_id);
+  return challenge;
 }
 
 /** The seal's context: a sealed secret opens only for its own user and authenticator. */
@@ -43,8 +52,9 @@ export const sealContext = (challenge: Pick<MfaChallenge, 'realm' | 'user_id'>, 
 export async function listAuthenticators(
   authorization: string | undefined,
   services: Services,
+  admit: AdmitClient,
 ): Promise<Authenticator[]> {
-  const challenge = await bearerChallenge(services, authorization);
+  const challenge = await bearerChallenge(services, authorization, admit);
   const { enrolment } = await challengedUser(services, challenge);
   return authenticatorsOf(enrolment);
 }
@@ -70,6 +80,7 @@ export async function associate(
   params: Readonly<Record<string, string | undefined>>,
   info: RequestInfo,
   services: Services,
+  admit: AdmitClient,
 ): Promise<{
   authenticator_type: 'otp';
   secret: string;
@@ -80,7 +91,7 @@ export async function associate(
   if (types.length !== 1 || types[0] !== 'otp') {
     throw invalidRequest('authenticator_types must be ["otp"]: passgate offers one-time passwords only.');
   }
-  const challenge = await bearerChallenge(services, authorization, params.client_id);
+  const challenge = await bearerChallenge(services, authorization, admit, params.client_id);
   const { user, enrolment } = await challengedUser(services, challenge);
   const alreadyEnrolled = () => new OAuthError(400, 'access_denied', 'User is already enrolled.');
   if (enrolment?.active) throw alreadyEnrolled();

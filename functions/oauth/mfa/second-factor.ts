@@ -6,7 +6,7 @@ import { MfaRequiredError, OAuthError } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
 import type { MfaEnrolment, MfaUserState, UserRecord } from '../ports.ts';
 import type { Services } from '../services.ts';
-import { offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import { offersRefreshToken, refreshBinding, startSession } from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { takeGuess } from './guesses.ts';
 import { sealContext } from './mfa-api.ts';
@@ -139,6 +139,9 @@ export async function secondFactorLogin(
     scopes: challenge.scope,
     gty: challenge.gty,
     amr: factor.amr,
+    // RFC 9449: the tokens are bound to the key of this request's proof, as the password grant's.
+    jkt: info.dpop?.jkt,
+    binding: refreshBinding(client, info),
   });
   // Spent last, as the one write that lets the tokens leave: a failure before it leaves the
   // mfa_token for a retry with the next code (what was stored is unreachable without the answer),
@@ -163,13 +166,20 @@ async function issueAfterSecondFactor(
     scopes: readonly string[];
     gty: 'password' | 'password-realm';
     amr: readonly string[];
+    jkt: string | undefined;
+    /** The DPoP key the refresh tokens are bound to (`refreshBinding`). */
+    binding: string | undefined;
   },
 ): Promise<TokenResponse> {
   const now = services.clock.now();
   const response = await mintTokens(services.signer, { ...login, now: Math.floor(now / 1000) });
   // Signed first, stored second: a signing failure leaves no session behind.
   if (offersRefreshToken(login.client, login.api, login.scopes)) {
-    response.refresh_token = await startSession(services.refreshTokens, services.config, { ...login, now });
+    response.refresh_token = await startSession(services.refreshTokens, services.config, {
+      ...login,
+      jkt: login.binding,
+      now,
+    });
   }
   await services.users.recordLogin(login.user, new Date(now).toISOString(), randomUUID());
   return response;

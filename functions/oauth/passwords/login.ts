@@ -15,6 +15,7 @@ import { requireSecondFactor } from '../mfa/second-factor.ts';
 import type { ChargedAttempt, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
+  type LimitReached,
   type LoginCounters,
   limitReached,
   readLoginCounters,
@@ -25,7 +26,12 @@ import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { Services } from '../services.ts';
-import { offersRefreshToken, startSession } from '../sessions/refresh-tokens.ts';
+import {
+  mayHoldRefreshTokens,
+  offersRefreshToken,
+  refreshBinding,
+  startSession,
+} from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './upgrade.ts';
@@ -75,7 +81,12 @@ export async function passwordLogin(
     event,
   );
   const now = services.clock.now();
-  const scopes = grantScopes(requested, api, user.permissions[api.identifier]);
+  const scopes = grantScopes(
+    requested,
+    api,
+    user.permissions[api.identifier],
+    mayHoldRefreshTokens(client, api),
+  );
   if (secondFactorNeeded(realm, user)) {
     const alongside = [
       refundAttempt(services, counters, attempt),
@@ -97,6 +108,7 @@ export async function passwordLogin(
       scopes,
       gty,
       now: Math.floor(now / 1000),
+      jkt: info.dpop?.jkt,
     }),
     refundAttempt(services, counters, attempt),
     upgradePasswordHashIfOutdated(services, user, normalized),
@@ -109,6 +121,7 @@ export async function passwordLogin(
       user,
       scopes,
       now,
+      jkt: refreshBinding(client, info),
     });
   }
   await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
@@ -137,7 +150,7 @@ async function verifyCredentials(
     readLoginCounters(services, realm, key, ip, now),
     usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
   ]);
-  const refuse = (limit: 'limit_mu' | 'limit_wc', retryAfterSeconds: number) => {
+  const refuse = (limit: LimitReached, retryAfterSeconds: number) => {
     event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
     return tooManyAttempts(limit, retryAfterSeconds);
   };
@@ -146,8 +159,9 @@ async function verifyCredentials(
   if (limit === 'limit_mu') throw refuse(limit, counters.ipDayEnd - now);
   if (limit) throw refuse(limit, (counters.state.failuresUntil ?? now + realm.bruteForce.blockSeconds) - now);
   const attempt = await chargeAttempt(services, realm, counters, now);
-  // Parallel guesses reached the limit since the read: their last failure was a moment ago.
-  if (!attempt) throw refuse('limit_wc', realm.bruteForce.blockSeconds);
+  // Parallel guesses reached a limit since the read: the run's last failure was a moment ago.
+  if (attempt === 'limit_mu') throw refuse(attempt, counters.ipDayEnd - now);
+  if (attempt === 'limit_wc') throw refuse(attempt, realm.bruteForce.blockSeconds);
   if (!user) {
     await spendTheRealmsVerifies(services, realm, password);
     event('fu', 'Wrong username or password');

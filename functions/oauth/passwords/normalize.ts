@@ -13,6 +13,12 @@ export function normalizePassword(password: string): string {
   return password.normalize('NFKC');
 }
 
+/**
+ * How the built-in blocklist compares passwords: after NFKC and in lower case, so that
+ * `Password1` is refused with `password1` (a capital first letter is the most expected change).
+ */
+export const foldForBlocklist = (password: string) => normalizePassword(password).toLowerCase();
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 
@@ -31,12 +37,4 @@ export function usernameProblem(username: string): string | undefined {
 /** True when the password is too long to be hashed at all: refused before argon2 spends anything. */
 export function passwordTooLong(password: string): boolean {
   return Buffer.byteLength(password, 'utf8') > defaults.passwordMaxBytes;
-}
-
-/** Why a new password breaks the realm's policy, or undefined. Length counts characters (NIST). */
-export function passwordPolicyProblem(password: string, minLength: number): string | undefined {
-  const normalized = normalizePassword(password);
-  if (passwordTooLong(normalized)) return `password must be at most ${defaults.passwordMaxBytes} bytes`;
-  if ([...normalized].length < minLength) return `password must be at least ${minLength} characters`;
-  return undefined;
 }

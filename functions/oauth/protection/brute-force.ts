@@ -1,16 +1,18 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { RealmConfig } from '../../config/schema.ts';
+import { allLanded } from '../all-landed.ts';
 import { OAuthError } from '../errors.ts';
 import type { ChargedAttempt, LoginCounter, LoginCounterState } from '../ports.ts';
 import type { Services } from '../services.ts';
-import { isAllowlisted } from './client-ip.ts';
+import { countedIp, isAllowlisted } from './client-ip.ts';
 
 const DAY = 86_400;
 
-/** The counter one password attempt reads, charges and maybe refunds, with what was read. */
+/** The counters one password attempt reads, charges and maybe refunds, with what was read. */
 export interface LoginCounters {
   readonly counter: LoginCounter;
   readonly state: LoginCounterState;
+  /** End of the UTC day whose count the IP limit reads: when a refused IP may try again. */
   readonly ipDayEnd: number;
 }
 
@@ -26,6 +28,7 @@ export const userCounterRef = (secret: Uint8Array, realm: string, usernameKey: s
 /**
  * Reads both limits before any password hashing, so blocked traffic costs no argon2 CPU. The
  * username counter exists for unknown usernames too: a block reveals nothing about who exists.
+ * `ip` is the client's (clientIp); an IPv6 address counts under its /64 (countedIp).
  */
 export async function readLoginCounters(
   services: Pick<Services, 'config' | 'attempts' | 'counterHashKey'>,
@@ -36,31 +39,34 @@ export async function readLoginCounters(
 ): Promise<LoginCounters> {
   const secret = services.counterHashKey;
   const day = Math.floor(now / DAY);
-  const ipExempt = isAllowlisted(services.config, ip);
+  const ipDayEnd = (day + 1) * DAY;
+  const counted = countedIp(ip);
   const counter: LoginCounter = {
-    key: `ui#${keyedHash(secret, realm.name, usernameKey, ip)}`,
+    key: `ui#${keyedHash(secret, realm.name, usernameKey, counted)}`,
     userRef: userCounterRef(secret, realm.name, usernameKey),
-    day,
-    ...(ipExempt ? {} : { ipDay: `ip#${keyedHash(secret, ip)}#${day}` }),
+    ...(isAllowlisted(services.config, ip)
+      ? {}
+      : { ipDay: { key: `ip#${keyedHash(secret, counted)}#${day}`, endsAt: ipDayEnd } }),
   };
   const state = await services.attempts.read(counter, now);
-  return {
-    counter,
-    state,
-    ipDayEnd: (day + 1) * DAY,
-  };
+  return { counter, state, ipDayEnd };
 }
 
+export type LimitReached = 'limit_mu' | 'limit_wc';
+
 /** Which limit, if any, refuses this attempt: the IP's daily limit first, then the user's block. */
-export function limitReached(counters: LoginCounters, realm: RealmConfig, maxFailuresPerDay: number) {
+export function limitReached(
+  counters: LoginCounters,
+  realm: RealmConfig,
+  maxFailuresPerDay: number,
+): LimitReached | undefined {
   // An allowlisted IP has no daily count (no `ipDay`): it reads as 0 and never reaches the limit.
-  if (counters.state.ipFailures >= maxFailuresPerDay) return 'limit_mu' as const;
-  if (counters.state.consecutiveFailures >= realm.bruteForce.maxConsecutiveFailures)
-    return 'limit_wc' as const;
+  if (counters.state.ipFailures >= maxFailuresPerDay) return 'limit_mu';
+  if (counters.state.consecutiveFailures >= realm.bruteForce.maxConsecutiveFailures) return 'limit_wc';
   return undefined;
 }
 
-export function tooManyAttempts(limit: 'limit_mu' | 'limit_wc', retryAfterSeconds: number): OAuthError {
+export function tooManyAttempts(limit: LimitReached, retryAfterSeconds: number): OAuthError {
   return new OAuthError(
     429,
     'too_many_attempts',
@@ -72,38 +78,66 @@ export function tooManyAttempts(limit: 'limit_mu' | 'limit_wc', retryAfterSecond
   );
 }
 
+const landed = (result: PromiseSettledResult<boolean>) => result.status === 'fulfilled' && result.value;
+/** A write that failed may still have landed (its answer lost): taking it back is a no-op if not. */
+const mayHaveLanded = (result: PromiseSettledResult<boolean>) => result.status === 'rejected' || result.value;
+
 /**
  * Charges the attempt as a failure on both limits before its password is verified: RFC 6749
- * §4.3.2 asks the endpoint to resist brute force, and counting first fails closed. If the count
+ * §4.3.2 asks the endpoint to resist brute force, and counting first fails closed. If a count
  * cannot be written the password is never checked (503), so a store that refuses writes, say under
- * throttling an attacker provoked, cannot hand out uncounted guesses. The charge itself enforces
- * the user/IP limit: undefined when the run reached it meanwhile (a burst of parallel guesses that
- * all read the counter below it), so at most `maxConsecutiveFailures` passwords are ever checked
- * per run. The run lapses `blockSeconds` after its last failure; the daily share lives to the end
- * of its UTC day.
+ * throttling an attacker provoked, cannot hand out uncounted guesses.
+ *
+ * The two charges are written at the same time, each a conditional write that is both the check
+ * and the count: the user/IP run takes it only below `maxConsecutiveFailures`, the IP's day only
+ * below `maxFailuresPerDay`. So however many guesses arrive at once, at most that many passwords
+ * are checked. When one limit refuses (or a write fails), what may have landed is taken back,
+ * so a refused attempt counts on neither. The run lapses `blockSeconds` after its last failure; the
+ * IP's day at the end of its UTC day.
  */
 export async function chargeAttempt(
-  services: Pick<Services, 'attempts'>,
+  services: Pick<Services, 'attempts' | 'config'>,
   realm: RealmConfig,
   counters: LoginCounters,
   now: number,
-): Promise<ChargedAttempt | undefined> {
-  const failuresUntil = now + realm.bruteForce.blockSeconds;
+): Promise<ChargedAttempt | LimitReached> {
+  const { attempts } = services;
+  const { counter, state } = counters;
   const attempt: ChargedAttempt = {
-    id: randomUUID(),
+    // 96 random bits, short: the IP's day keeps the ids of its attempts (one per failure).
+    id: randomBytes(12).toString('base64url'),
     now,
-    failuresUntil,
-    expiresAt: Math.max(failuresUntil, counters.ipDayEnd),
+    failuresUntil: now + realm.bruteForce.blockSeconds,
     maxConsecutiveFailures: realm.bruteForce.maxConsecutiveFailures,
+    maxFailuresPerDay: services.config.ipThrottling.maxFailuresPerDay,
   };
-  return (await services.attempts.charge(counters.counter, counters.state, attempt)) ? attempt : undefined;
+  const ipDay = counter.ipDay;
+  const [charged, reserved] = await Promise.allSettled([
+    attempts.charge(counter, state, attempt),
+    ipDay === undefined ? true : attempts.reserveIpDay(ipDay, attempt),
+  ]);
+  if (landed(charged) && landed(reserved)) return attempt;
+  await allLanded([
+    mayHaveLanded(charged) ? attempts.withdraw(counter, attempt) : undefined,
+    mayHaveLanded(reserved) && ipDay !== undefined ? attempts.releaseIpDay(ipDay, attempt) : undefined,
+  ]);
+  if (charged.status === 'rejected') throw charged.reason;
+  if (reserved.status === 'rejected') throw reserved.reason;
+  return reserved.value ? 'limit_wc' : 'limit_mu';
 }
 
-/** The right password: the charge is taken back and the consecutive run ends. */
-export function refundAttempt(
+/**
+ * The right password: the run ends and the IP's day gets its reservation back, since the daily
+ * limit counts failures (a NAT's many users who sign in at their first try never use it up).
+ */
+export async function refundAttempt(
   services: Pick<Services, 'attempts'>,
   counters: LoginCounters,
   attempt: ChargedAttempt,
-) {
-  return services.attempts.refund(counters.counter, attempt);
+): Promise<void> {
+  const { counter } = counters;
+  await allLanded([
+    services.attempts.refund(counter, attempt),
+    counter.ipDay === undefined ? undefined : services.attempts.releaseIpDay(counter.ipDay, attempt),
+  ]);
 }

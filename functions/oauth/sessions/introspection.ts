@@ -14,8 +14,10 @@ const seconds = (epochMs: number) => Math.floor(epochMs / 1000);
  * RFC 7662 token introspection, for confidential clients only (§2.1: the endpoint MUST require
  * authorisation, and a public client's `client_id` proves nothing). Refresh tokens are answered
  * from the store, and only to the client they were issued to; access tokens by signature, issuer,
- * audience and expiry, to any confidential client (a resource server). Introspection never changes
- * anything: a rotated-out refresh token is simply inactive here, not a reuse.
+ * audience and expiry, to the client they were issued to, or to any client whose `introspection`
+ * is `all` (a gateway in front of the APIs). RFC 7662 §4: to everyone else a token is exactly
+ * `{"active": false}`, which tells nothing about it. Introspection never changes anything: a
+ * rotated-out refresh token is simply inactive here, not a reuse.
  */
 export async function handleIntrospection(
   params: Readonly<Record<string, string | undefined>>,
@@ -57,13 +59,16 @@ export async function handleIntrospection(
       iss: info.issuer,
       iat: seconds(presented.token.issued_at),
       exp: seconds(presented.token.idle_expires_at),
+      ...(family.jkt === undefined ? {} : { cnf: { jkt: family.jkt } }),
     };
   }
   const claims = await verifyAccessToken(services, info.issuer, token);
   if (!claims) return INACTIVE;
+  if (client.introspection === 'own' && claims.client_id !== client.clientId) return INACTIVE;
   return {
     active: true,
-    token_type: 'Bearer', // RFC 7662 §2.2: the access token's type as in RFC 6749 §5.1
+    // RFC 7662 §2.2: the access token's type as in RFC 6749 §5.1; RFC 9449 §6.2: `DPoP` and its `cnf`.
+    token_type: claims.cnf === undefined ? 'Bearer' : 'DPoP',
     scope: claims.scope,
     client_id: claims.client_id,
     sub: claims.sub,
@@ -74,5 +79,6 @@ export async function handleIntrospection(
     jti: claims.jti,
     ...(claims.gty === undefined ? {} : { gty: claims.gty }),
     ...(claims.permissions === undefined ? {} : { permissions: claims.permissions }),
+    ...(claims.cnf === undefined ? {} : { cnf: claims.cnf }),
   };
 }

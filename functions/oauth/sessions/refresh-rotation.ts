@@ -13,13 +13,14 @@ import {
   lookUpRefreshToken,
   newRefreshToken,
   offersRefreshToken,
+  refreshLifetimes,
   sealSuccessor,
   sessionUserProblem,
   tokenRecord,
 } from './refresh-tokens.ts';
 
 /** One public message for every refused refresh token; the reason goes to the log only. */
-export const REFRESH_TOKEN_REFUSED = 'The refresh token is invalid, expired or revoked.';
+export const REFRESH_TOKEN_REFUSED = 'Unknown or invalid refresh token.';
 
 const refused = (detail: string) => invalidGrant(REFRESH_TOKEN_REFUSED, detail);
 
@@ -87,11 +88,21 @@ async function rotate(
       family,
       client.clientId,
       now,
-      services.config.refreshTokens,
+      refreshLifetimes(services.config, client.clientId),
       services.counterHashKey,
     );
     if (presented.state === 'invalid') throw refused(presented.detail);
     seen(presented.family);
+    // RFC 9449 §5: without a proof of the family's key the token is refused before anything else
+    // is judged, and ends nothing: a copy of an old token, replayed without the key, must not be
+    // able to end the rightful holder's session by looking like reuse.
+    if (presented.family.jkt !== undefined && presented.family.jkt !== info.dpop?.jkt) {
+      throw refused(
+        info.dpop
+          ? 'DPoP proof by another key than the refresh token is bound to'
+          : 'DPoP-bound refresh token without a DPoP proof',
+      );
+    }
     if (presented.state === 'reused') {
       await endFamilyOnReuse(services, presented.family, client, info, now);
       throw refused('rotated-out refresh token presented again: family revoked');
@@ -165,12 +176,20 @@ async function mintRefreshed(
     client,
     api,
     user,
-    scopes: grantScopes(requested ?? family.scope, api, user.permissions[api.identifier]),
+    // The response carries a rotated refresh token, so `offline_access` is granted even where a
+    // narrower request left it out (RFC 6749 §5.1: the scope says what was granted).
+    scopes: grantScopes(
+      [...new Set([...(requested ?? family.scope), 'offline_access'])],
+      api,
+      user.permissions[api.identifier],
+      true,
+    ),
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),
     // The refresh grant asks for no second factor again: the family was started with it.
     amr: family.amr,
+    jkt: request.info.dpop?.jkt,
   });
 }
 

@@ -4,7 +4,7 @@ import { GRANT_REFRESH_TOKEN } from '../../config/grant-types.ts';
 import type { ApiConfig, ClientConfig, TenantConfig } from '../../config/schema.ts';
 import { allLanded } from '../all-landed.ts';
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from '../ports.ts';
-import type { Services } from '../services.ts';
+import type { RequestInfo, Services } from '../services.ts';
 
 /** 256 bits in base64url without padding: exactly 43 characters. */
 const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
@@ -42,14 +42,35 @@ export const unsealSuccessor = (secret: Uint8Array, previous: string, seal: stri
 
 /** docs/sessions.md, "Getting a refresh token": `offline_access` granted, the API allows offline access, the client has the grant. */
 export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
-  return (
-    scopes.includes('offline_access') &&
-    api.allowOfflineAccess &&
-    (client.grantTypes as readonly string[]).includes(GRANT_REFRESH_TOKEN)
-  );
+  return scopes.includes('offline_access') && mayHoldRefreshTokens(client, api);
+}
+
+/** The API allows offline access and the client has the refresh grant. */
+export function mayHoldRefreshTokens(client: ClientConfig, api: ApiConfig): boolean {
+  return api.allowOfflineAccess && (client.grantTypes as readonly string[]).includes(GRANT_REFRESH_TOKEN);
 }
 
 const seconds = (value: number) => value * 1000;
+
+/**
+ * The refresh token lifetimes of one client: its own `refreshTokens` where it sets them (a web
+ * app's tokens are the most exposed, so it may want them shorter), the tenant's otherwise.
+ */
+export function refreshLifetimes(config: TenantConfig, clientId: string): TenantConfig['refreshTokens'] {
+  const own = config.clients.find((client) => client.clientId === clientId)?.refreshTokens;
+  return {
+    ...config.refreshTokens,
+    absoluteTtlSeconds: own?.absoluteTtlSeconds ?? config.refreshTokens.absoluteTtlSeconds,
+    idleTtlSeconds: own?.idleTtlSeconds ?? config.refreshTokens.idleTtlSeconds,
+  };
+}
+
+/**
+ * RFC 9449 §5: a refresh token issued with a DPoP proof to a public client is bound to the proof's
+ * key; a confidential client's is not, being bound to the client's authentication already.
+ */
+export const refreshBinding = (client: ClientConfig, info: RequestInfo): string | undefined =>
+  client.clientSecretHash === undefined ? info.dpop?.jkt : undefined;
 
 /** A new token record of a family: idle lifetime from now, never past the family's absolute expiry. */
 export function tokenRecord(
@@ -58,13 +79,14 @@ export function tokenRecord(
   tokenHash: string,
   now: number,
 ): RefreshTokenRecord {
+  const { idleTtlSeconds } = refreshLifetimes(config, family.client_id);
   return {
     token_hash: tokenHash,
     family_id: family.family_id,
     realm: family.realm,
     username_key: family.username_key,
     issued_at: now,
-    idle_expires_at: Math.min(now + seconds(config.refreshTokens.idleTtlSeconds), family.absolute_expires_at),
+    idle_expires_at: Math.min(now + seconds(idleTtlSeconds), family.absolute_expires_at),
     absolute_expires_at: family.absolute_expires_at,
   };
 }
@@ -85,6 +107,7 @@ export async function startSession(
     now: number;
     /** How the login authenticated, when more than a password (RFC 8176). */
     amr?: readonly string[];
+    jkt: string | undefined;
   },
 ): Promise<string> {
   const value = newRefreshToken();
@@ -98,10 +121,12 @@ export async function startSession(
     audience: session.api.identifier,
     scope: [...session.scopes],
     created_at: session.now,
-    absolute_expires_at: session.now + seconds(config.refreshTokens.absoluteTtlSeconds),
+    absolute_expires_at:
+      session.now + seconds(refreshLifetimes(config, session.client.clientId).absoluteTtlSeconds),
     current: hashRefreshToken(value),
     revoked: false,
     ...(session.amr ? { amr: [...session.amr] } : {}),
+    ...(session.jkt === undefined ? {} : { jkt: session.jkt }),
   };
   // Side by side: if either write fails the value is never sent, so what did land is unusable.
   await allLanded([

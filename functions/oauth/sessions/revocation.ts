@@ -21,6 +21,7 @@ export async function handleRevocation(
   services: Services,
 ): Promise<void> {
   const client = authenticateClient(services.config, credentials);
+  const ip = clientIp(info, client); // refused before anything is looked up, like every endpoint
   const token = params.token;
   if (token === undefined) throw invalidRequest('token is required.');
 
@@ -34,7 +35,7 @@ export async function handleRevocation(
         client_id: client.clientId,
         realm: found.family.realm,
         user_id: found.family.user_id,
-        ip: clientIp(info, client),
+        ip,
       });
     }
     return;
