@@ -1,13 +1,15 @@
 /**
  * The browser example's own server, on its own origin: the static page, its settings, and a tiny
- * API that accepts passgate access tokens by verifying them against the issuer's JWKS, as any
- * resource server does (jose's createRemoteJWKSet + jwtVerify, issuer and audience checked).
+ * API that accepts passgate's DPoP-bound access tokens the way any resource server can, with
+ * `passgate/dpop`: the token against the issuer's JWKS (issuer, audience, `typ`), the proof that
+ * comes with it, and that the proof's key is the one the token is bound to (RFC 9449 §7.1).
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet } from 'jose';
+import { DpopRequestError, memoryReplayStore, verifyDpopRequest } from 'passgate/dpop';
 
 export interface ExampleSettings {
   /** passgate's issuer, with the trailing slash. */
@@ -32,7 +34,12 @@ const STATIC: Readonly<Record<string, { file: string; type: string }>> = {
 };
 
 export async function startExampleServer(port: number, settings: ExampleSettings): Promise<ExampleServer> {
-  const jwks = createRemoteJWKSet(new URL('.well-known/jwks.json', settings.issuer));
+  const dpop = {
+    jwks: createRemoteJWKSet(new URL('.well-known/jwks.json', settings.issuer)),
+    issuer: settings.issuer,
+    audience: settings.audience,
+    replay: memoryReplayStore(), // one process; several instances would share a store
+  };
   // The page runs only its own script and talks only to itself and the issuer: an injected
   // script has far less to work with (docs/browser-apps.md, on XSS and refresh tokens).
   const contentSecurityPolicy = [
@@ -63,13 +70,18 @@ export async function startExampleServer(port: number, settings: ExampleSettings
       return send(200, 'application/json', JSON.stringify(settings));
     }
     if (request.method === 'GET' && path === '/api/orders') {
-      const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
       try {
-        const { payload } = await jwtVerify(token ?? '', jwks, {
-          issuer: settings.issuer,
-          audience: settings.audience,
-          typ: 'at+jwt', // RFC 9068 §4: refuse ID tokens and anything else presented as an access token
-        });
+        const { payload } = await verifyDpopRequest(
+          {
+            method: request.method,
+            // The URL the page called, from this server's own origin rather than the Host header:
+            // a proof made for another server must not pass here by a rewritten Host.
+            url: new URL(request.url ?? '/', ownOrigin()).href,
+            authorization: request.headers.authorization,
+            dpop: request.headers.dpop,
+          },
+          dpop,
+        );
         return send(
           200,
           'application/json',
@@ -80,21 +92,27 @@ export async function startExampleServer(port: number, settings: ExampleSettings
           }),
         );
       } catch (error) {
+        if (!(error instanceof DpopRequestError)) {
+          return send(500, 'application/json', JSON.stringify({ error: 'server_error' }));
+        }
+        // RFC 9449 §7.1: the challenge names the DPoP scheme, its algorithms and the error.
+        response.setHeader('WWW-Authenticate', error.wwwAuthenticate);
         return send(
-          401,
+          error.status,
           'application/json',
-          JSON.stringify({ error: 'invalid_token', reason: (error as Error).message }),
+          JSON.stringify({ error: error.error, reason: error.reason }),
         );
       }
     }
     send(404, 'text/plain; charset=utf-8', 'Not found');
   });
+  const ownOrigin = () => `http://localhost:${(server.address() as AddressInfo).port}`;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
   return {
-    url: `http://localhost:${(server.address() as AddressInfo).port}/`,
+    url: `${ownOrigin()}/`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

@@ -22,7 +22,10 @@ const config = () => {
   const base = testConfig();
   return testConfig({
     clients: [
-      ...base.clients,
+      // The back office introspects the mobile app's tokens, as a gateway does.
+      ...base.clients.map((client) =>
+        client.clientId === 'backoffice' ? { ...client, introspection: 'all' as const } : client,
+      ),
       {
         clientId: 'dpop-only',
         name: 'DPoP only',
