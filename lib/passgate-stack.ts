@@ -275,7 +275,9 @@ export class PassgateStack extends Stack {
         tokenRoute,
         // Each path once: the rule matches the path whatever the method, preflights included.
         mfaRoutes: [
-          ...new Set(routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`)),
+          ...new Set(
+            routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`),
+          ),
         ],
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         rateExempt: tenantConfig.ipThrottling.allowlist,

@@ -11,8 +11,11 @@ import { listAuthenticators } from '../oauth/mfa/mfa-api.ts';
  */
 export const mfaAuthenticatorsEndpoint = browserEndpoint('per-client', async (event, services) => {
   const info = requestInfo(event, services);
-  const authenticators = await listAuthenticators(header(event, 'authorization'), services, (clientId) =>
-    refuseForeignOrigin(event, clientId, info, services),
+  const authenticators = await listAuthenticators(
+    header(event, 'authorization'),
+    info,
+    services,
+    (clientId) => refuseForeignOrigin(event, clientId, info, services),
   );
   return noStoreJson(200, authenticators);
 });

@@ -34,8 +34,9 @@ export interface UserRecord {
    */
   readonly session_epoch?: number;
   /**
-   * True while the user has a confirmed MFA authenticator. Kept on the user item, which a login
-   * reads anyway, so deciding `mfa_required` costs no read more (mfa/policy.ts).
+   * True while the user has a confirmed MFA authenticator, false while one is associated but not
+   * confirmed yet, absent with none. Kept on the user item, which a login reads anyway, so deciding
+   * `mfa_required` costs no read more (mfa/policy.ts).
    */
   readonly mfa_active?: boolean;
 }

@@ -415,6 +415,7 @@ describe('MFA policies "enrolled" and "off"', () => {
   let restarted: LocalServer;
   let enrolled: string;
   let plain: string;
+  let selfEnrolling: string;
   let secret: string;
 
   async function restartWith(policy: 'enrolled' | 'off') {
@@ -428,23 +429,29 @@ describe('MFA policies "enrolled" and "off"', () => {
       clock,
     });
   }
-  const loginAt = async (target: LocalServer, username: string) =>
+  const post = async (target: LocalServer, params: Record<string, string>) =>
     json(
       await fetch(`${target.issuer}oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'password',
-          client_id: 'mobile-app',
-          username,
-          password: PASSWORD,
-        }),
+        body: new URLSearchParams({ client_id: 'mobile-app', ...params }),
+      }),
+    );
+  const loginAt = (target: LocalServer, username: string, extra: Record<string, string> = {}) =>
+    post(target, { grant_type: 'password', username, password: PASSWORD, ...extra });
+  const bearerAt = async (target: LocalServer, path: string, accessToken: string, body?: unknown) =>
+    json(
+      await fetch(`${target.issuer}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
       }),
     );
 
   beforeAll(async () => {
     ({ username: enrolled, secret } = await enrolledUser());
     plain = await newUser();
+    selfEnrolling = await newUser();
   });
   afterAll(async () => {
     await restarted?.close();
@@ -462,6 +469,56 @@ describe('MFA policies "enrolled" and "off"', () => {
     expect(withoutMfa.status).toBe(200);
     expect(decodeJwt(withoutMfa.body.access_token).amr).toEqual(['pwd']);
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+  });
+
+  it('"enrolled": a user enrols from the app with an enroll token, and the next login confirms the authenticator', async () => {
+    const mfaAudience = `${restarted.issuer}mfa/`;
+    const enroll = await loginAt(restarted, selfEnrolling, { audience: mfaAudience, scope: 'enroll' });
+    expect(enroll.status).toBe(200);
+    expect(enroll.body.scope).toBe('enroll');
+    expect(enroll.body.refresh_token).toBeUndefined();
+    const accessToken = enroll.body.access_token as string;
+    expect(decodeJwt(accessToken)).toMatchObject({ aud: mfaAudience, scope: 'enroll', amr: ['pwd'] });
+    // The MFA API's token opens the MFA API only: not userinfo, never as an mfa_token.
+    expect((await bearerAt(restarted, 'userinfo', accessToken)).status).toBe(401);
+    const asMfaToken = await post(restarted, {
+      grant_type: GRANT_MFA_OTP,
+      mfa_token: accessToken,
+      otp: '123456',
+    });
+    expect(asMfaToken.status).toBe(403);
+    expect(asMfaToken.body.error).toBe('invalid_grant');
+    expect(await bearerAt(restarted, 'mfa/authenticators', accessToken)).toEqual({ status: 200, body: [] });
+
+    const associated = await bearerAt(restarted, 'mfa/associate', accessToken, {
+      authenticator_types: ['otp'],
+    });
+    expect(associated.status).toBe(200);
+    expect(associated.body.barcode_uri).toMatch(/^otpauth:\/\/totp\//);
+    const listed = await bearerAt(restarted, 'mfa/authenticators', accessToken);
+    expect(listed.body.map((entry: { active: boolean }) => entry.active)).toEqual([false, false]);
+
+    // Auth0's way: the next login asks for the code, whose first success confirms the authenticator.
+    nextStep();
+    const next = await loginAt(restarted, selfEnrolling, { scope: 'openid' });
+    expect(next.status).toBe(403);
+    expect(next.body.error).toBe('mfa_required');
+    const confirmed = await post(restarted, {
+      grant_type: GRANT_MFA_OTP,
+      mfa_token: next.body.mfa_token,
+      otp: oathtool(associated.body.secret, now),
+    });
+    expect(confirmed.status).toBe(200);
+    expect(decodeJwt(confirmed.body.access_token).amr).toEqual(['pwd', 'otp', 'mfa']);
+    const active = await bearerAt(restarted, 'mfa/authenticators', accessToken);
+    expect(active.body.map((entry: { active: boolean }) => entry.active)).toEqual([true, true]);
+    expect(await bearerAt(restarted, 'mfa/associate', accessToken, { authenticator_types: ['otp'] })).toEqual(
+      {
+        status: 400,
+        body: { error: 'access_denied', error_description: 'User is already enrolled.' },
+      },
+    );
+    nextStep();
   });
 
   it('"off": the password alone, even for an enrolled user', async () => {

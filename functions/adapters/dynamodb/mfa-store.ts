@@ -58,7 +58,8 @@ export class DynamoMfaStore implements MfaStore {
   enrol(user: UserRecord, enrolment: MfaEnrolment): Promise<boolean> {
     return this.updateUser(
       user,
-      'SET mfa_authenticator_id = :id, mfa_secret = :secret, mfa_created_at = :at, mfa_last_step = :zero, mfa_recovery_hash = :recovery',
+      // mfa_active false marks the pending authenticator on the item every login reads (mfa/policy.ts).
+      'SET mfa_authenticator_id = :id, mfa_secret = :secret, mfa_created_at = :at, mfa_last_step = :zero, mfa_recovery_hash = :recovery, mfa_active = :false',
       // Only while nothing is active: an enrolled user's authenticator is never replaced this way.
       'attribute_not_exists(mfa_active) OR mfa_active = :false',
       {

@@ -8,6 +8,7 @@ import type { MfaEnrolment, MfaUserState, UserRecord } from '../ports.ts';
 import type { Services } from '../services.ts';
 import { offersRefreshToken, refreshBinding, startSession } from '../sessions/refresh-tokens.ts';
 import { mintTokens, type TokenResponse } from '../tokens.ts';
+import { apiOfAudience } from './enroll-api.ts';
 import { takeGuess } from './guesses.ts';
 import { sealContext } from './mfa-api.ts';
 import { issueMfaToken, presentedMfaToken, spendMfaToken } from './mfa-token.ts';
@@ -102,7 +103,7 @@ export async function secondFactorLogin(
   const state: MfaUserState = await challengedUser(services, challenge);
   const { user, enrolment } = state;
   const event = mfaEvent(services, info, challenge);
-  const api = services.config.apis.find((candidate) => candidate.identifier === challenge.audience);
+  const api = apiOfAudience(services.config, info.issuer, challenge.audience);
   if (!api || !client.realms.includes(challenge.realm)) {
     throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'the configuration changed since');
   }

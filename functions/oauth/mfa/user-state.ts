@@ -26,7 +26,11 @@ export async function challengedUser(
 
 /** The audit event of an MFA step, for the client and user of its challenge (audit.ts). */
 export const mfaEvent =
-  (services: Pick<Services, 'logger'>, info: RequestInfo, challenge: MfaChallenge) =>
+  (
+    services: Pick<Services, 'logger'>,
+    info: RequestInfo,
+    challenge: Pick<MfaChallenge, 'client_id' | 'realm' | 'user_id'>,
+  ) =>
   (type: AuditEventType, description: string, user?: UserRecord) =>
     audit(services.logger, info, {
       type,

@@ -10,6 +10,7 @@ import {
   WRONG_CREDENTIALS,
 } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
+import { loginApi, loginScopes } from '../mfa/enroll-api.ts';
 import { secondFactorNeeded } from '../mfa/policy.ts';
 import { requireSecondFactor } from '../mfa/second-factor.ts';
 import type { ChargedAttempt, UserRecord } from '../ports.ts';
@@ -24,7 +25,7 @@ import {
 } from '../protection/brute-force.ts';
 import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
-import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
 import type { Services } from '../services.ts';
 import {
   mayHoldRefreshTokens,
@@ -57,8 +58,8 @@ export async function passwordLogin(
   const username = params.username as string;
   const password = params.password as string;
   if (passwordTooLong(password)) throw invalidRequest('password is too long.');
-  const api = resolveApi(services.config, params.audience, params.resource);
-  const requested = parseScope(params.scope);
+  const api = loginApi(services.config, client, info.issuer, params.audience, params.resource);
+  const requested = loginScopes(api, info.issuer, parseScope(params.scope));
 
   const ip = clientIp(info, client);
   const event = (type: AuditEventType, description: string, user?: UserRecord) =>
