@@ -14,8 +14,10 @@ import {
   grantPermissions,
   type HashClassUse,
   hashClasses,
+  listMfa,
   listUsers,
   publicUser,
+  resetMfa,
   setBlocked,
   setPassword,
 } from '../functions/admin/user-admin.ts';
@@ -25,7 +27,9 @@ import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { cliPaths, repoRoot } from '../functions/local/paths.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
+import type { Authenticator } from '../functions/oauth/mfa/mfa-api.ts';
 import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
+import type { Services } from '../functions/oauth/services.ts';
 import { noLoginCounters } from '../functions/runtime/refusing-stand-ins.ts';
 import {
   COMMANDS,
@@ -131,7 +135,7 @@ const describe = (user: UserRecord) =>
  * that lift blocks: the others work with read-and-write access to the tables alone.
  */
 async function withServices<T>(
-  run: (services: AdminServices) => Promise<T>,
+  run: (services: AdminServices & Pick<Services, 'mfa'>) => Promise<T>,
   needs: { counters?: boolean; hasher?: PasswordHasher } = {},
 ): Promise<T> {
   const { configPath, dataDir, source } = cliPaths();
@@ -163,6 +167,29 @@ async function withServices<T>(
   } finally {
     await store.close();
   }
+}
+
+const describeAuthenticator = (authenticator: Authenticator) =>
+  `${authenticator.id} ${authenticator.authenticator_type}${authenticator.active ? '' : ' (not confirmed yet)'}`;
+
+async function mfaCommand(action: string | undefined): Promise<void> {
+  const realm = required('realm');
+  const username = required('username');
+  if (action === 'list') {
+    const { user, authenticators } = await withServices((s) => listMfa(s, realm, username));
+    return print(
+      { user_id: user.user_id, mfa_active: user.mfa_active === true, authenticators },
+      authenticators.map(describeAuthenticator).join('\n') || `(${describe(user)} has no authenticator)`,
+    );
+  }
+  if (action === 'reset') {
+    const user = await withServices((s) => resetMfa(s, realm, username));
+    return print(
+      publicUser(user),
+      `removed the authenticators of ${describe(user)}; their refresh tokens no longer work`,
+    );
+  }
+  throw new UsageError(`unknown command "users mfa ${action ?? ''}"`);
 }
 
 async function usersCommand(action: string | undefined): Promise<void> {
@@ -206,6 +233,8 @@ async function usersCommand(action: string | undefined): Promise<void> {
         `password changed for ${describe(user)}; their refresh tokens no longer work`,
       );
     }
+    case 'mfa':
+      return mfaCommand(positionals[2]);
     case 'list': {
       const users = await withServices((s) => listUsers(s, required('realm')));
       return print(users.map(publicUser), users.map(describe).join('\n') || '(no users)');

@@ -34,6 +34,11 @@ export const environment = {
    * brute-force counter keys; set only on functions that count login attempts (endpoint-needs.ts).
    */
   counterKeySecretArn: 'PASSGATE_COUNTER_KEY_SECRET_ARN',
+  /**
+   * Symmetric KMS key (ARN) that seals TOTP secrets; set only on functions that seal or open them
+   * (endpoint-needs.ts `mfaKey`).
+   */
+  mfaKeyId: 'PASSGATE_MFA_KEY_ID',
 } as const;
 
 const words = (id: string) => id.split(/[^A-Za-z0-9]+/).filter(Boolean);

@@ -38,6 +38,12 @@ export interface EndpointNeeds {
    */
   readonly counterHashKey: boolean;
   /**
+   * The symmetric KMS key that seals TOTP secrets: `encrypt` (`kms:Encrypt`) to seal a new one,
+   * `decrypt` (`kms:Decrypt`) to check a code. The stack sets the key's ARN in the environment of
+   * these functions only.
+   */
+  readonly mfaKey: readonly ('encrypt' | 'decrypt')[];
+  /**
    * Memory in MB. Lambda's CPU share grows with memory (1769 MB = one vCPU); argon2id is CPU-bound
    * and single-threaded (p=1), so password endpoints get one full vCPU (docs/performance.md, "The token function's memory", has the numbers).
    */
@@ -61,7 +67,10 @@ export const endpointNeeds = {
    * start a session (PutItem family and token), and delete both should the signing beside them
    * fail (DeleteItem). Refresh grant (refresh-rotation.ts): read token,
    * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
-   * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). Signs the tokens.
+   * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). A login that needs a
+   * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
+   * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
+   * (UpdateItem on the user) and mark the token spent (UpdateItem). Signs the tokens.
    * A DPoP proof (http/dpop.ts) is recorded once (PutItem), and read back (GetItem) only when
    * that write's condition fails, to tell a replay from the SDK's retry of the write.
    */
@@ -74,6 +83,7 @@ export const endpointNeeds = {
     },
     signingKeys: ['sign'],
     counterHashKey: true,
+    mfaKey: ['decrypt'],
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -85,6 +95,7 @@ export const endpointNeeds = {
     tables: { 'refresh-tokens': ['GetItem', 'UpdateItem'] },
     signingKeys: ['verify'],
     counterHashKey: false,
+    mfaKey: [],
     memoryMiB: LIGHT_MEMORY,
   },
   /** RFC 7662 (introspection.ts): reads only; refresh tokens from the store, access tokens by signature. */
@@ -92,6 +103,7 @@ export const endpointNeeds = {
     tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem'] },
     signingKeys: ['verify'],
     counterHashKey: false,
+    mfaKey: [],
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -104,8 +116,38 @@ export const endpointNeeds = {
     indexes: { users: ['by-user-id'] },
     signingKeys: ['verify'],
     counterHashKey: false,
+    mfaKey: [],
     memoryMiB: LIGHT_MEMORY,
   },
   /** Discovery documents and the JWKS of every key in rotation. */
-  metadata: { tables: {}, signingKeys: ['verify'], counterHashKey: false, memoryMiB: LIGHT_MEMORY },
+  metadata: {
+    tables: {},
+    signingKeys: ['verify'],
+    counterHashKey: false,
+    mfaKey: [],
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /** Auth0's MFA API (mfa/mfa-api.ts): the `mfa_token` and the user item, read only. */
+  'mfa-authenticators': {
+    tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem'] },
+    signingKeys: [],
+    counterHashKey: false,
+    mfaKey: [],
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /** Reads the `mfa_token` and the user, seals a new secret (kms:Encrypt), writes the pending enrolment. */
+  'mfa-associate': {
+    tables: { users: ['GetItem', 'UpdateItem'], 'refresh-tokens': ['GetItem'] },
+    signingKeys: [],
+    counterHashKey: false,
+    mfaKey: ['encrypt'],
+    memoryMiB: LIGHT_MEMORY,
+  },
+  'mfa-challenge': {
+    tables: { users: ['GetItem'], 'refresh-tokens': ['GetItem'] },
+    signingKeys: [],
+    counterHashKey: false,
+    mfaKey: [],
+    memoryMiB: LIGHT_MEMORY,
+  },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -1,5 +1,8 @@
 import { introspectEndpoint } from './endpoints/introspect.ts';
 import { metadataEndpoint } from './endpoints/metadata.ts';
+import { mfaAssociateEndpoint } from './endpoints/mfa-associate.ts';
+import { mfaAuthenticatorsEndpoint } from './endpoints/mfa-authenticators.ts';
+import { mfaChallengeEndpoint } from './endpoints/mfa-challenge.ts';
 import { revokeEndpoint } from './endpoints/revoke.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
@@ -16,6 +19,9 @@ export const endpoints = {
   introspect: introspectEndpoint,
   userinfo: userinfoEndpoint,
   metadata: metadataEndpoint,
+  'mfa-authenticators': mfaAuthenticatorsEndpoint,
+  'mfa-associate': mfaAssociateEndpoint,
+  'mfa-challenge': mfaChallengeEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;
@@ -37,6 +43,10 @@ const requestRoutes: readonly Route[] = [
   { method: 'GET', path: '.well-known/jwks.json', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/openid-configuration', endpoint: 'metadata' },
   { method: 'GET', path: '.well-known/oauth-authorization-server', endpoint: 'metadata' },
+  // Auth0's MFA API, with the `mfa_token` of a login waiting for its second factor (docs/mfa.md).
+  { method: 'GET', path: 'mfa/authenticators', endpoint: 'mfa-authenticators' },
+  { method: 'POST', path: 'mfa/associate', endpoint: 'mfa-associate' },
+  { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
 ];
 
 /**

@@ -32,7 +32,8 @@ export interface TableDefinition {
 }
 
 /**
- * Users: one item per (realm, normalised username) so a login is one GetItem on `pk`; the
+ * Users: one item per (realm, normalised username) so a login is one GetItem on `pk` (its MFA
+ * enrolment and wrong-code bucket are `mfa_*` attributes of the same item, mfa-store.ts); the
  * `by-user-id` index finds a user by its never-changing id (`user_ref` = realm#user_id).
  * Beside them, one item per realm, `#hash-costs#<realm>`, holds the realm's hash cost classes
  * (see UserStore.hashCostClasses).
@@ -67,7 +68,8 @@ export const attemptsTable = {
 /**
  * Refresh tokens, two kinds of item under one key `pk`, each read with one strongly consistent GetItem:
  * - `token#<SHA-256 of the token>`: a token, pointing at its family (the value is never stored);
- * - `family#<family id>`: the rotation family with its `current` token, `revoked` flag and bindings.
+ * - `family#<family id>`: the rotation family with its `current` token, `revoked` flag and bindings;
+ * - `mfa#<SHA-256 of an mfa_token>`: a login waiting for its second factor (10 minutes, then TTL).
  * No index: ending a user's sessions bumps `session_epoch` on the user item (see ports.ts), which
  * every refresh re-reads anyway, so it costs one write and no query. `expires_at` (epoch seconds)
  * is the family's absolute expiry on both kinds; expiry is checked on every read as well.

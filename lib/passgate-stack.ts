@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { CfnOutput, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -22,6 +23,7 @@ import { type EndpointName, endpoints, type Route, routes } from '../functions/r
 import { tables as tableDefinitions } from '../functions/store-schema.ts';
 import { CounterHashKey } from './constructs/counter-hash-key.ts';
 import { ExampleApi } from './constructs/example-api.ts';
+import { MfaKey } from './constructs/mfa-key.ts';
 import { bundleWithConfig, PassgateFunction } from './constructs/passgate-function.ts';
 import { SigningKeys, WrappedSigningKeys } from './constructs/signing-keys.ts';
 import { type CustomDomainProps, TokenApi } from './constructs/token-api.ts';
@@ -221,6 +223,7 @@ export class PassgateStack extends Stack {
         : undefined;
     const keys = wrapped ? undefined : new SigningKeys(this, 'SigningKeys', keyNames);
     const counterKey = new CounterHashKey(this, 'CounterHashKey');
+    const mfaKey = new MfaKey(this, 'MfaKey').key;
 
     const functions = new Map<EndpointName, PassgateFunction>();
     for (const endpoint of Object.keys(endpoints) as EndpointName[]) {
@@ -251,9 +254,10 @@ export class PassgateStack extends Stack {
             ? { [environment.issuer]: `https://${props.customDomain.domainName}/` }
             : {}),
           ...(needs.counterHashKey ? { [environment.counterKeySecretArn]: counterKey.secret.secretArn } : {}),
+          ...(needs.mfaKey.length > 0 ? { [environment.mfaKeyId]: mfaKey.keyArn } : {}),
         },
       });
-      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret);
+      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret, mfaKey);
       wrapped?.grant(fn.role, needs.signingKeys, directory.tables.get('signing-keys') as ITable);
       functions.set(endpoint, fn);
     }
@@ -275,6 +279,12 @@ export class PassgateStack extends Stack {
         stageArn: this.tokenApi.api.deploymentStage.stageArn,
         tokenPath: props.customDomain ? tokenRoute : `/${stageName}${tokenRoute}`,
         tokenRoute,
+        // Each path once: the rule matches the path whatever the method, preflights included.
+        mfaRoutes: [
+          ...new Set(
+            routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`),
+          ),
+        ],
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
@@ -390,6 +400,7 @@ function grantNeeds(
   tables: ReadonlyMap<TableId, { tableArn: string }>,
   keys: SigningKeys | undefined,
   counterKeySecret: ISecret,
+  mfaKey: Key,
 ) {
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
     const table = tables.get(tableId);
@@ -429,6 +440,15 @@ function grantNeeds(
   if (publicKeys.length > 0) {
     fn.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['kms:GetPublicKey'], resources: publicKeys.map((key) => key.keyArn) }),
+    );
+  }
+  if (needs.mfaKey.length > 0) {
+    // Not `grantEncrypt`/`grantDecrypt`: those add ReEncrypt* and GenerateDataKey*, never called.
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: needs.mfaKey.map((use) => (use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt')),
+        resources: [mfaKey.keyArn],
+      }),
     );
   }
   if (needs.counterHashKey) {

@@ -90,6 +90,14 @@ export const COMMANDS: readonly CommandHelp[] = [
     example: 'passgate users hash-classes --realm customers',
   },
   {
+    name: 'users mfa',
+    summary:
+      "list the user's MFA authenticators, or reset them (removes authenticators and recovery code, ends refresh tokens)",
+    flags: ['realm', 'username'],
+    usage: `list|reset ${user}`,
+    example: 'passgate users mfa reset --realm customers --username alice',
+  },
+  {
     name: 'clients secret',
     summary: 'make a client secret (shown once) and the clientSecretHash for the config',
     flags: [],

@@ -2,6 +2,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { sha1BlocklistFile } from '../adapters/files/sha1-blocklist.ts';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
+import { type Authenticator, authenticatorsOf } from '../oauth/mfa/mfa-api.ts';
 import { normalizePassword, usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
 import { passwordPolicyProblem } from '../oauth/passwords/policy.ts';
 import {
@@ -16,6 +17,7 @@ import {
 import { userCounterRef } from '../oauth/protection/brute-force.ts';
 import { admitCostClasses, estimatedVerifyMs } from '../oauth/protection/hash-cost-budget.ts';
 import { parseScope } from '../oauth/scopes.ts';
+import type { Services } from '../oauth/services.ts';
 
 /** An operator mistake, said in one line (the CLI prints it and exits non-zero). */
 export class AdminError extends Error {
@@ -44,7 +46,8 @@ export type PublicUser = Omit<UserRecord, 'password_hash' | 'username_key' | 'se
 
 export function publicUser(user: UserRecord): PublicUser {
   const { password_hash: _hash, username_key: _key, session_epoch: _epoch, ...visible } = user;
-  return visible;
+  // Whether the user has a confirmed second factor (docs/mfa.md), false for users who never enrolled.
+  return { ...visible, mfa_active: user.mfa_active === true };
 }
 
 /** 12 random bytes in hex, the shape of Auth0's database user ids; never reused, never changed. */
@@ -275,4 +278,26 @@ export async function hashClasses(
   throw new AdminError(
     `the hash classes of realm "${realm}" kept changing while they were recorded: run it again`,
   );
+}
+
+/** The operator's view of a user's MFA: the authenticators as `GET mfa/authenticators` lists them. */
+export async function listMfa(
+  services: AdminServices & Pick<Services, 'mfa'>,
+  realm: string,
+  username: string,
+): Promise<{ user: UserRecord; authenticators: Authenticator[] }> {
+  realmOf(services.config, realm);
+  const state = await services.mfa.find(realm, usernameKey(username));
+  if (!state) throw notFound(realm, username);
+  return { user: state.user, authenticators: authenticatorsOf(state.enrolment) };
+}
+
+/**
+ * Removes the user's authenticator and recovery code and ends their sessions, in one write: a user
+ * who lost their phone enrols again at their next login (policy `required`), or logs in with the
+ * password alone (`enrolled`).
+ */
+export function resetMfa(services: AdminServices & Pick<Services, 'mfa'>, realm: string, username: string) {
+  realmOf(services.config, realm);
+  return onExisting(realm, username, () => services.mfa.reset(realm, usernameKey(username), now(services)));
 }

@@ -52,6 +52,14 @@ export const defaults = {
   refreshTokenBytes: 32,
   /** Auth0's default refresh token lifetimes: 30 days absolute, 15 days idle; no reuse leeway. */
   refreshTokens: { absoluteTtlSeconds: 2_592_000, idleTtlSeconds: 1_296_000, reuseLeewaySeconds: 0 },
+  mfa: {
+    /** Auth0's `mfa_token` lives 10 minutes: long enough to find the app, short enough to be useless later. */
+    tokenTtlSeconds: 600,
+    /** RFC 4226 §4 R6 recommends 160-bit shared secrets (SHA-1's block of output). */
+    secretBytes: 20,
+    /** Auth0's limit on wrong codes per user: a bucket of 10 guesses, refilled by one every 6 minutes. */
+    guesses: { capacity: 10, refillSeconds: 360 },
+  },
   /**
    * RFC 9449 §11.1: a proof's `iat` is accepted up to a minute either side of the server's clock,
    * enough for a slow mobile network and a little clock drift; nonces (§8) are opt-in because they

@@ -27,6 +27,13 @@ const realmSchema = z.strictObject({
       blockSeconds: positiveInt.min(60).default(defaults.bruteForce.blockSeconds),
     })
     .default({ ...defaults.bruteForce }),
+  /**
+   * `off`: passwords only. `enrolled`: users with a confirmed authenticator must use it.
+   * `required`: every user must, enrolling at the next login (docs/mfa.md).
+   */
+  mfa: z
+    .strictObject({ policy: z.enum(['off', 'enrolled', 'required']).default('off') })
+    .default({ policy: 'off' }),
 });
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope-token (RFC 6749 §3.3)');

@@ -17,7 +17,11 @@ function bodyBytes(event: APIGatewayProxyEvent): Buffer {
  * `application/json` (what Auth0 SDKs send). Empty values count as omitted (RFC 6749 §3.1);
  * a parameter twice is `invalid_request` (RFC 6749 §3.2).
  */
-export function parseBody(event: APIGatewayProxyEvent): Params {
+export function parseBody(
+  event: APIGatewayProxyEvent,
+  /** JSON members that may be arrays of strings (Auth0's `authenticator_types`): joined by spaces. */
+  lists: readonly string[] = [],
+): Params {
   const bytes = bodyBytes(event);
   if (bytes.length > defaults.maxBodyBytes) {
     throw new OAuthError(
@@ -30,7 +34,7 @@ export function parseBody(event: APIGatewayProxyEvent): Params {
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (mediaType === 'application/x-www-form-urlencoded') return parseForm(text);
-  if (mediaType === 'application/json') return parseJson(text);
+  if (mediaType === 'application/json') return parseJson(text, lists);
   throw invalidRequest('Content-Type must be application/x-www-form-urlencoded or application/json.');
 }
 
@@ -60,7 +64,7 @@ function parseForm(text: string): Params {
  * would pass silently. Momoa's parser (strict JSON mode) returns every member as written,
  * repeats included, so the rule of RFC 6749 §3.2 is applied to JSON bodies as to forms.
  */
-function parseJson(text: string): Params {
+function parseJson(text: string, lists: readonly string[]): Params {
   let document: DocumentNode;
   try {
     document = parseJsonDocument(text, { mode: 'json' });
@@ -75,6 +79,14 @@ function parseJson(text: string): Params {
     if (seen.has(key)) throw invalidRequest(`Parameter '${key}' is given more than once.`);
     seen.add(key);
     if (value.type === 'Null' || (value.type === 'String' && value.value === '')) continue;
+    if (
+      lists.includes(key) &&
+      value.type === 'Array' &&
+      value.elements.every((element) => element.value.type === 'String')
+    ) {
+      params[key] = value.elements.map((element) => (element.value as { value: string }).value).join(' ');
+      continue;
+    }
     if (value.type !== 'String') throw invalidRequest(`Parameter '${key}' must be a string.`);
     params[key] = value.value;
   }

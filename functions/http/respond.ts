@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { Logger } from '../logging.ts';
-import { DependencyUnavailableError, OAuthError } from '../oauth/errors.ts';
+import { DependencyUnavailableError, MfaRequiredError, OAuthError } from '../oauth/errors.ts';
 
 /** RFC 6749 §5.1: responses carrying tokens (and their errors) MUST NOT be cached. */
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
@@ -37,8 +37,8 @@ export const noStoreEmpty = (statusCode: number): APIGatewayProxyResult => ({
 export const errorDescription = (text: string) => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
 
 /**
- * The one place an error becomes a response: only `error` and `error_description` leave the
- * server; the private detail and anything unexpected go to the log with the request id.
+ * The one place an error becomes a response: only `error` and `error_description` (and the
+ * `mfa_token` of `mfa_required`) leave the server; the private detail and anything unexpected go to the log with the request id.
  */
 export function errorResponse(error: unknown, logger: Logger, requestId: string): APIGatewayProxyResult {
   if (error instanceof OAuthError) {
@@ -52,7 +52,11 @@ export function errorResponse(error: unknown, logger: Logger, requestId: string)
     }
     return noStoreJson(
       error.status,
-      { error: error.error, error_description: errorDescription(error.description) },
+      {
+        error: error.error,
+        error_description: errorDescription(error.description),
+        ...(error instanceof MfaRequiredError ? { mfa_token: error.mfaToken } : {}),
+      },
       error.headers,
     );
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { readOrCreateSecretFile } from '../adapters/files/read-or-create.ts';
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
+import { LocalSealer } from '../adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../adapters/signing/local-signer.ts';
 import type { AdminServices } from '../admin/user-admin.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -21,7 +22,7 @@ export function localAdminServices(options: {
   configPath: string;
   dataDir: string;
   store: LocalStore;
-}): AdminServices & Pick<Services, 'refreshTokens' | 'dpopProofs'> {
+}): AdminServices & Pick<Services, 'refreshTokens' | 'mfa' | 'dpopProofs'> {
   return {
     config: loadConfigFile(options.configPath),
     ...dynamoStores(options.store.db, localTableNames),
@@ -43,6 +44,7 @@ export async function localServices(options: {
 }): Promise<Services> {
   return {
     ...localAdminServices(options),
+    sealer: LocalSealer.fromDataDir(options.dataDir),
     signer: await LocalSigner.fromDataDir(options.dataDir),
     clock: options.clock ?? systemClock,
     logger: options.logger,

@@ -6,7 +6,10 @@ import type { RequestInfo } from './services.ts';
  * queries and alerts: `s` success, `f` failed login (blocked user), `fp` wrong password, `fu`
  * unknown user, `limit_wc` user/IP blocked, `limit_mu` IP throttled, `sertft`/`fertft` refresh
  * exchange success/failure, `ferrt` refresh token reuse detected, `srrt` revocation, `fco` a
- * browser request from an origin the client does not allow.
+ * browser request from an origin the client does not allow; MFA: `mfar`
+ * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
+ * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
+ * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset.
  */
 export type AuditEventType =
   | 's'
@@ -19,7 +22,16 @@ export type AuditEventType =
   | 'fertft'
   | 'ferrt'
   | 'srrt'
-  | 'fco';
+  | 'fco'
+  | 'mfar'
+  | 'gd_start_enroll'
+  | 'gd_enrollment_complete'
+  | 'gd_auth_succeed'
+  | 'gd_auth_failed'
+  | 'gd_recovery_succeed'
+  | 'gd_recovery_failed'
+  | 'gd_otp_rate_limit_exceed'
+  | 'gd_unenroll';
 
 export interface AuditEvent {
   readonly type: AuditEventType;
@@ -37,7 +49,10 @@ export interface AuditEvent {
  */
 export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): void {
   // Reuse and limits are what an operator alarms on: they stand out as warnings.
-  const level = event.type === 'ferrt' || event.type.startsWith('limit_') ? 'warn' : 'info';
+  const level =
+    event.type === 'ferrt' || event.type.startsWith('limit_') || event.type === 'gd_otp_rate_limit_exceed'
+      ? 'warn'
+      : 'info';
   logger.log(level, 'auth event', {
     audit: true,
     type: event.type,

@@ -1,6 +1,6 @@
+import { grantTypes } from '../config/grant-types.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { DPOP_ALGORITHMS } from './dpop/algorithms.ts';
-import { grants } from './grants/index.ts';
 import { OIDC_SCOPES } from './scopes.ts';
 
 /**
@@ -16,7 +16,8 @@ export function discoveryDocument(issuer: string, config: TenantConfig): Record<
     userinfo_endpoint: `${issuer}userinfo`,
     revocation_endpoint: `${issuer}oauth/revoke`,
     introspection_endpoint: `${issuer}oauth/introspect`,
-    grant_types_supported: [...grants.keys()],
+    // The grant types the token endpoint serves (grants/index.ts), without loading the grants here.
+    grant_types_supported: [...grantTypes],
     response_types_supported: [],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],

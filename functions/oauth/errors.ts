@@ -1,7 +1,8 @@
 /**
  * RFC 6749 §5.2 error codes, RFC 6750 §3.1 bearer codes, RFC 7009 §2.2.1 `unsupported_token_type`,
  * RFC 9449 §5 and §8 DPoP codes, plus the codes Auth0 clients already handle (`too_many_attempts`,
- * `access_denied`) and `temporarily_unavailable` for dependency failures.
+ * `access_denied`, and the MFA flow's `mfa_required`, `expired_token`, `unsupported_challenge_type`)
+ * and `temporarily_unavailable` for dependency failures.
  */
 export type OAuthErrorCode =
   | 'invalid_request'
@@ -17,6 +18,9 @@ export type OAuthErrorCode =
   | 'use_dpop_nonce'
   | 'access_denied'
   | 'too_many_attempts'
+  | 'mfa_required'
+  | 'expired_token'
+  | 'unsupported_challenge_type'
   | 'temporarily_unavailable'
   | 'server_error';
 
@@ -34,6 +38,17 @@ export class OAuthError extends Error {
   ) {
     super(`${error}: ${description}${detail ? ` (${detail})` : ''}`);
     this.name = 'OAuthError';
+  }
+}
+
+/**
+ * Auth0's answer to a right password that needs a second factor: 403 with the `mfa_token` that
+ * the MFA API and grants take (docs/mfa.md).
+ */
+export class MfaRequiredError extends OAuthError {
+  constructor(readonly mfaToken: string) {
+    super(403, 'mfa_required', 'Multifactor authentication required');
+    this.name = 'MfaRequiredError';
   }
 }
 

@@ -33,6 +33,12 @@ export interface UserRecord {
    * (users created before epochs started at random).
    */
   readonly session_epoch?: number;
+  /**
+   * True while the user has a confirmed MFA authenticator, false while one is associated but not
+   * confirmed yet, absent with none. Kept on the user item, which a login reads anyway, so deciding
+   * `mfa_required` costs no read more (mfa/policy.ts).
+   */
+  readonly mfa_active?: boolean;
 }
 
 /**
@@ -40,7 +46,10 @@ export interface UserRecord {
  * sessions of a deleted user never come back when a user with the same id and username is created
  * again (an import run a second time, say): their families remember another epoch.
  */
-export type NewUser = Omit<UserRecord, 'last_login' | 'logins_count' | 'updated_at' | 'session_epoch'> & {
+export type NewUser = Omit<
+  UserRecord,
+  'last_login' | 'logins_count' | 'updated_at' | 'session_epoch' | 'mfa_active'
+> & {
   readonly session_epoch: number;
 };
 
@@ -146,6 +155,8 @@ export interface RefreshFamily {
   readonly successor_seal?: string;
   readonly revoked: boolean;
   readonly revoked_at?: number;
+  /** How the login that started the family authenticated (RFC 8176); absent means `["pwd"]`. */
+  readonly amr?: readonly string[];
   /**
    * RFC 9449 §5: the thumbprint of the DPoP key a public client's family was started with; every
    * refresh must then prove possession of that key. Absent: not bound (no proof, or a
@@ -316,6 +327,95 @@ export interface AttemptStore {
   releaseIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt): Promise<void>;
   /** Ends the consecutive runs on every counter tagged with `userRef` (one Query, one write each). */
   resetUser(userRef: string): Promise<void>;
+}
+
+/**
+ * A user's one-time-password authenticator (RFC 6238) and recovery code, as Auth0 pairs them. It
+ * lives on the user item (one conditional write enrols, activates or uses it); the secret only
+ * sealed.
+ */
+export interface MfaEnrolment {
+  readonly authenticator_id: string;
+  /** Confirmed by the first accepted code; until then another association replaces it. */
+  readonly active: boolean;
+  readonly created_at: string;
+  /** The TOTP secret, sealed by the SecretSealer for this user and authenticator. */
+  readonly sealed_secret: string;
+  /** RFC 6238 time step of the last accepted code: that step and earlier ones never pass again. */
+  readonly last_step: number;
+  /** SHA-256 of the recovery code (a 120-bit random value: a fast hash is enough). */
+  readonly recovery_code_hash: string;
+}
+
+/** The user's bucket of wrong MFA codes (mfa/guesses.ts): what was left at `at` (epoch ms). */
+export interface MfaGuesses {
+  readonly left: number;
+  readonly at: number;
+}
+
+/** What one strongly consistent read of the user item gives the MFA endpoints. */
+export interface MfaUserState {
+  readonly user: UserRecord;
+  readonly enrolment?: MfaEnrolment;
+  readonly guesses?: MfaGuesses;
+}
+
+/** An `mfa_token`: one login waiting for its second factor, found by the SHA-256 of the token. */
+export interface MfaChallenge {
+  readonly token_hash: string;
+  readonly client_id: string;
+  readonly realm: string;
+  readonly username_key: string;
+  readonly user_id: string;
+  /** The user's epoch at the password step: a new password, a block or an MFA reset ends it. */
+  readonly session_epoch: number;
+  readonly audience: string;
+  readonly scope: readonly string[];
+  readonly gty: 'password' | 'password-realm';
+  /** Epoch ms. */
+  readonly created_at: number;
+  readonly expires_at: number;
+}
+
+/**
+ * MFA state: single-item conditional writes, each applied once. `writer` is unique per request:
+ * a write whose answer was lost and that the SDK sends again recognises itself and succeeds,
+ * rather than failing its own condition.
+ */
+export interface MfaStore {
+  find(realm: string, usernameKey: string): Promise<MfaUserState | undefined>;
+  /** Writes a pending enrolment, replacing a pending one; false when the user has an active one or is gone. */
+  enrol(user: UserRecord, enrolment: MfaEnrolment): Promise<boolean>;
+  /**
+   * Accepts a code of `step` for the authenticator: only while it is still `authenticatorId` and
+   * `step` is past its last one; activates it, and gives back the guess the code was charged.
+   * False when the code was used already (or the authenticator changed).
+   */
+  acceptCode(user: UserRecord, authenticatorId: string, step: number, writer: string): Promise<boolean>;
+  /** Replaces the recovery code while it is still `oldHash`, giving back the guess; false otherwise. */
+  replaceRecoveryCode(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
+  /** Moves the guess bucket from `observed` to `next` only if it is still at `observed`. */
+  updateGuesses(
+    user: UserRecord,
+    observed: MfaGuesses | undefined,
+    next: MfaGuesses,
+    writer: string,
+  ): Promise<boolean>;
+  /** Removes the enrolment and ends the user's sessions in one write; UserNotFoundError when absent. */
+  reset(realm: string, usernameKey: string, at: string): Promise<UserRecord>;
+  putChallenge(challenge: MfaChallenge): Promise<void>;
+  findChallenge(tokenHash: string): Promise<MfaChallenge | undefined>;
+  /** Marks the challenge spent, after which it is found no more; false when another request spent it. */
+  spendChallenge(tokenHash: string, writer: string): Promise<boolean>;
+}
+
+/**
+ * Symmetric encryption of small secrets (TOTP seeds): KMS on AWS, a key file locally. `context`
+ * binds the ciphertext to its owner: opened with another context it fails.
+ */
+export interface SecretSealer {
+  seal(secret: Uint8Array, context: Readonly<Record<string, string>>): Promise<string>;
+  open(sealed: string, context: Readonly<Record<string, string>>): Promise<Uint8Array>;
 }
 
 export interface Clock {

@@ -4,8 +4,10 @@ import type {
   AttemptStore,
   Clock,
   DpopReplayStore,
+  MfaStore,
   PasswordHasher,
   RefreshTokenStore,
+  SecretSealer,
   Signer,
   UserStore,
 } from './ports.ts';
@@ -20,6 +22,10 @@ export interface Services {
   readonly refreshTokens: RefreshTokenStore;
   readonly dpopProofs: DpopReplayStore;
   readonly hasher: PasswordHasher;
+  /** MFA enrolments, guess buckets and `mfa_token`s (mfa/). */
+  readonly mfa: MfaStore;
+  /** Seals TOTP secrets: KMS on AWS, a key file locally. */
+  readonly sealer: SecretSealer;
   readonly signer: Signer;
   readonly clock: Clock;
   readonly logger: Logger;

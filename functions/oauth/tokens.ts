@@ -19,9 +19,14 @@ export interface Authorization {
   readonly now: number;
   /** Epoch seconds of the login the tokens descend from; `now` for a login itself. */
   readonly authTime?: number;
+  /** RFC 8176 methods of that login; `["pwd"]` when absent (a password alone). */
+  readonly amr?: readonly string[];
   /** RFC 9449 §6: the thumbprint of the DPoP key the access token is bound to. */
   readonly jkt?: string;
 }
+
+/** A password alone (RFC 8176 §2). */
+export const PASSWORD_ONLY: readonly string[] = ['pwd'];
 
 /** RFC 6749 §5.1 success body. */
 export interface TokenResponse {
@@ -32,6 +37,8 @@ export interface TokenResponse {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** The mfa-recovery-code grant's replacement for the code just spent (Auth0). */
+  recovery_code?: string;
 }
 
 export const subjectOf = (user: Pick<UserRecord, 'realm' | 'user_id'>) => `${user.realm}|${user.user_id}`;
@@ -49,6 +56,7 @@ export function accessTokenClaims(auth: Authorization): Record<string, unknown> 
     azp: auth.client.clientId,
     scope: auth.scopes.join(' '),
     gty: auth.gty,
+    amr: [...(auth.amr ?? PASSWORD_ONLY)],
   };
   if (auth.api.enforcePermissions)
     claims.permissions = [...(auth.user.permissions[auth.api.identifier] ?? [])];
@@ -68,6 +76,8 @@ export function idTokenClaims(auth: Authorization): Record<string, unknown> {
     exp: auth.now + defaults.idTokenTtlSeconds,
     // OpenID Connect Core §12.2: a refreshed ID token keeps the original authentication time.
     auth_time: auth.authTime ?? auth.now,
+    // OpenID Connect Core §2: how the user authenticated, so a client can insist on a second factor.
+    amr: [...(auth.amr ?? PASSWORD_ONLY)],
   };
   return { ...claims, ...userClaims(auth.user, auth.scopes) };
 }

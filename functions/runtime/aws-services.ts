@@ -3,6 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
+import { KmsSealer } from '../adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
 import { KmsWrappedSigner } from '../adapters/signing/kms-wrapped-signer.ts';
 import { loadValidatedConfigFile } from '../config/config-file.ts';
@@ -12,7 +13,7 @@ import { jsonLogger, type Logger } from '../logging.ts';
 import { type PasswordHasher, type Signer, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
-import { noLoginCounters, noPasswordHashing } from './refusing-stand-ins.ts';
+import { noLoginCounters, noPasswordHashing, noSecretSealing } from './refusing-stand-ins.ts';
 
 /** The stack's Lambda timeout; every SDK call below gives up well before it. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
@@ -131,11 +132,14 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const db = documentClient(sdkClientConfig);
     const signer = signerFor(config.signing.mode, env, db, tableNames);
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
+    const kms = new KMSClient(sdkClientConfig);
+    const mfaKeyId = env[environment.mfaKeyId];
     return {
       config,
       ...dynamoStores(db, tableNames),
       ...counters,
       hasher: options.hasher ?? noPasswordHashing,
+      sealer: mfaKeyId ? new KmsSealer(kms, mfaKeyId) : noSecretSealing,
       signer,
       clock: systemClock,
       logger: options.logger ?? jsonLogger(),

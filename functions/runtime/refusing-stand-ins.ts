@@ -1,4 +1,4 @@
-import type { AttemptStore, PasswordHasher } from '../oauth/ports.ts';
+import type { AttemptStore, PasswordHasher, SecretSealer } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 
 /**
@@ -45,4 +45,10 @@ const noAttempts: AttemptStore = {
 export const noLoginCounters: Pick<Services, 'attempts' | 'counterHashKey'> = {
   attempts: noAttempts,
   counterHashKey: new Uint8Array(0),
+};
+
+/** Functions without the MFA key (endpoint-needs.ts `mfaKey`) never seal or open a TOTP secret. */
+export const noSecretSealing: SecretSealer = {
+  seal: refusal('this function does not seal MFA secrets'),
+  open: refusal('this function does not open MFA secrets'),
 };

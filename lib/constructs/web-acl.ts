@@ -21,6 +21,13 @@ export interface WebAclProps {
   /** Requests from one IP to the token endpoint in any 5 minutes before WAF blocks that IP. */
   readonly tokenRequestsPer5MinutesPerIp: number;
   /**
+   * The MFA API's routes relative to the issuer (`/mfa/associate`…): one IP gets the token
+   * endpoint's limit there too, on its own count. (The MFA grants themselves are token requests,
+   * under the token endpoint's rule.)
+   * @default none
+   */
+  readonly mfaRoutes?: readonly string[];
+  /**
    * IPs and CIDR blocks the rate rule leaves alone: the tenant config's `ipThrottling.allowlist`
    * (an office NAT, a backend that logs users in with `trustForwardedFor`), exempt from passgate's
    * own per-IP limit too.
@@ -35,11 +42,16 @@ export interface WebAclProps {
  * the path is spelled on its way to the same API Gateway resource: with trailing slashes,
  * percent-encoded, or with `//` and `./` segments.
  */
-export const tokenRoutePattern = (route: string) => `${route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/*$`;
-const isTokenRoute = (route: string): CfnWebACL.StatementProperty => ({
+export const tokenRoutePattern = (route: string) => routesPattern([route]);
+function routesPattern(routes: readonly string[]): string {
+  const escaped = routes.map((route) => route.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return `${escaped.length === 1 ? escaped[0] : `(?:${escaped.join('|')})`}/*$`;
+}
+const isTokenRoute = (route: string) => isOneOf([route]);
+const isOneOf = (routes: readonly string[]): CfnWebACL.StatementProperty => ({
   regexMatchStatement: {
     fieldToMatch: { uriPath: {} },
-    regexString: tokenRoutePattern(route),
+    regexString: routesPattern(routes),
     textTransformations: [
       { priority: 0, type: 'URL_DECODE' },
       { priority: 1, type: 'NORMALIZE_PATH' },
@@ -167,28 +179,32 @@ export class WebAcl extends Construct {
       );
     const exemptStatement: CfnWebACL.StatementProperty | undefined =
       exemptSets.length > 1 ? { orStatement: { statements: exemptSets } } : exemptSets[0];
-    const rateScope: CfnWebACL.StatementProperty = exemptStatement
-      ? {
-          andStatement: {
-            statements: [isTokenRoute(props.tokenRoute), { notStatement: { statement: exemptStatement } }],
-          },
-        }
-      : isTokenRoute(props.tokenRoute);
-    const rules: CfnWebACL.RuleProperty[] = [
-      {
-        name: 'token-endpoint-rate-per-ip',
-        priority: 0,
-        action: { block: {} },
-        statement: {
-          rateBasedStatement: {
-            limit: props.tokenRequestsPer5MinutesPerIp,
-            evaluationWindowSec: 300,
-            aggregateKeyType: 'IP',
-            scopeDownStatement: rateScope,
-          },
+    // The allowlisted IPs are left out of every rate rule, as passgate's own per-IP limit leaves them.
+    const rateScope = (routes: CfnWebACL.StatementProperty): CfnWebACL.StatementProperty =>
+      exemptStatement
+        ? { andStatement: { statements: [routes, { notStatement: { statement: exemptStatement } }] } }
+        : routes;
+    const rateRule = (
+      name: string,
+      priority: number,
+      routes: CfnWebACL.StatementProperty,
+      metric: string,
+    ) => ({
+      name,
+      priority,
+      action: { block: {} },
+      statement: {
+        rateBasedStatement: {
+          limit: props.tokenRequestsPer5MinutesPerIp,
+          evaluationWindowSec: 300,
+          aggregateKeyType: 'IP',
+          scopeDownStatement: rateScope(routes),
         },
-        visibilityConfig: visibility('passgate-token-rate'),
       },
+      visibilityConfig: visibility(metric),
+    });
+    const rules: CfnWebACL.RuleProperty[] = [
+      rateRule('token-endpoint-rate-per-ip', 0, isTokenRoute(props.tokenRoute), 'passgate-token-rate'),
       {
         name: 'aws-ip-reputation',
         priority: 1,
@@ -199,6 +215,9 @@ export class WebAcl extends Construct {
         visibilityConfig: visibility('passgate-ip-reputation'),
       },
     ];
+    if (props.mfaRoutes && props.mfaRoutes.length > 0) {
+      rules.push(rateRule('mfa-api-rate-per-ip', 3, isOneOf(props.mfaRoutes), 'passgate-mfa-rate'));
+    }
     const atp = props.accountTakeoverPrevention;
     if (atp) {
       const payloadType = atp.payloadType ?? 'FORM_ENCODED';

@@ -2,6 +2,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { KmsSealer } from '../../functions/adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
 import { parseConfig } from '../../functions/config/load.ts';
@@ -15,7 +16,7 @@ import { sdkClientConfig } from '../../functions/runtime/aws-services.ts';
 import { testConfig } from './config.ts';
 import { openTestStore, type TestStore } from './dynamodb.ts';
 import { type FaultRule, injectFaults } from './faults.ts';
-import { type KmsDouble, startKmsDouble, testKmsKey } from './kms.ts';
+import { type KmsDouble, MFA_KEY_ID, startKmsDouble, testKmsKey } from './kms.ts';
 import { RecordingHasher } from './memory-ports.ts';
 
 /**
@@ -57,6 +58,7 @@ export async function faultableDeployment(
     counterHashKey: Buffer.alloc(32, 9),
     hasher: new RecordingHasher(),
     signer: new KmsSigner({ client: kmsClient, signingKeyId: key.keyId }),
+    sealer: new KmsSealer(kmsClient, MFA_KEY_ID),
     clock: { now: () => Date.now() },
     logger,
     issuer: 'https://auth.example.com/',

@@ -111,17 +111,66 @@ export function decryptWrapped(
   }
 }
 
+/** The symmetric key (SYMMETRIC_DEFAULT) that seals MFA secrets in the doubles. */
+export const MFA_KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/0b5e7a1c-mfa0-4c1e-9d2a-5ea1ed5ec2e7';
+
+/**
+ * A real AES-256-GCM key standing in for a symmetric KMS key: the encryption context is
+ * authenticated, and a ciphertext opens only with the same context and key, as with KMS
+ * (`InvalidCiphertextException` otherwise).
+ */
+export function symmetricKmsKey(keyId = MFA_KEY_ID) {
+  const key = randomBytes(32);
+  const aad = (context: Record<string, string> = {}) =>
+    Buffer.from(JSON.stringify(Object.entries(context).sort(([a], [b]) => (a < b ? -1 : 1))));
+  return {
+    keyId,
+    encrypt(plaintext: Uint8Array, context?: Record<string, string>): Buffer {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad(context));
+      return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    },
+    /** Undefined where KMS would answer InvalidCiphertextException. */
+    decrypt(blob: Uint8Array, context?: Record<string, string>): Buffer | undefined {
+      const bytes = Buffer.from(blob);
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12))
+          .setAAD(aad(context))
+          .setAuthTag(bytes.subarray(bytes.length - 16));
+        return Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
+
 export type KmsDouble = AwsJsonDouble;
 
 /**
  * KMS on loopback, answering from real keys: `Sign` and `GetPublicKey` with asymmetric keys,
- * `GenerateDataKeyPairWithoutPlaintext` and `Decrypt` with wrapping keys.
+ * `GenerateDataKeyPairWithoutPlaintext` and `Decrypt` with wrapping keys, `Encrypt` and `Decrypt`
+ * with the MFA key.
  */
 export function startKmsDouble(
   keys: readonly TestKmsKey[],
   wrappingKeys: readonly TestWrappingKey[] = [],
 ): Promise<KmsDouble> {
+  const mfaKey = symmetricKmsKey();
   return startAwsJsonDouble(({ target, body }) => {
+    if (
+      body.KeyId === mfaKey.keyId &&
+      (target === 'TrentService.Encrypt' || target === 'TrentService.Decrypt')
+    ) {
+      const mfaContext = body.EncryptionContext as unknown as Record<string, string> | undefined;
+      if (target === 'TrentService.Encrypt') {
+        const blob = mfaKey.encrypt(Buffer.from(body.Plaintext ?? '', 'base64'), mfaContext);
+        return { status: 200, document: { KeyId: mfaKey.keyId, CiphertextBlob: blob.toString('base64') } };
+      }
+      const plaintext = mfaKey.decrypt(Buffer.from(body.CiphertextBlob ?? '', 'base64'), mfaContext);
+      if (!plaintext) return awsError(400, 'InvalidCiphertextException', '');
+      return { status: 200, document: { KeyId: mfaKey.keyId, Plaintext: plaintext.toString('base64') } };
+    }
     const wrapping = wrappingKeys.find((candidate) => candidate.keyId === body.KeyId);
     const context = (body as { EncryptionContext?: Record<string, string> }).EncryptionContext;
     if (wrapping && target === 'TrentService.GenerateDataKeyPairWithoutPlaintext') {

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
@@ -12,6 +13,7 @@ import type {
   IpDayCounter,
   LoginCounter,
   LoginCounterState,
+  MfaStore,
   NewUser,
   PasswordHasher,
   RefreshFamily,
@@ -304,6 +306,13 @@ export class RecordingHasher implements PasswordHasher {
   }
 }
 
+/** The unit tests' realms have MFA off, so no call reaches MFA state: one that does fails the test. */
+export const unreachableMfaStore = new Proxy({} as MfaStore, {
+  get: (_target, name) => async () => {
+    throw new Error(`a unit test reached MfaStore.${String(name)}: test MFA on a real engine`);
+  },
+});
+
 /** Services for unit tests: memory stores, recording hasher, a real local RSA signer, fixed clock. */
 export async function memoryServices(overrides: Partial<Services> = {}) {
   const users = new MemoryUserStore();
@@ -320,6 +329,8 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,
+    mfa: unreachableMfaStore,
+    sealer: new LocalSealer(Buffer.alloc(32, 5)),
     signer,
     clock,
     logger: silentLogger,

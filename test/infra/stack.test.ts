@@ -56,6 +56,15 @@ function keyLogicalId(template: Template, name: string): string {
   return key.asString();
 }
 
+/** The one symmetric key: it seals MFA secrets. */
+function mfaKeyLogicalId(template: Template): string {
+  const keys = Object.keys(
+    template.findResources('AWS::KMS::Key', { Properties: { KeyUsage: 'ENCRYPT_DECRYPT' } }),
+  );
+  expect(keys).toHaveLength(1);
+  return keys[0] as string;
+}
+
 function secretLogicalId(template: Template): string {
   const secret = new Capture();
   template.hasOutput(outputKeys.counterKeySecretArn, { Value: { Ref: secret } });
@@ -195,7 +204,9 @@ describe('DynamoDB tables', () => {
 
 describe('KMS signing keys', () => {
   it('are asymmetric RSA_2048 SIGN_VERIFY keys, aliased and retained', () => {
-    template.resourceCountIs('AWS::KMS::Key', 1);
+    expect(
+      Object.keys(template.findResources('AWS::KMS::Key', { Properties: { KeyUsage: 'SIGN_VERIFY' } })),
+    ).toEqual([keyLogicalId(template, 'initial')]);
     template.hasResource('AWS::KMS::Key', {
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
@@ -211,7 +222,8 @@ describe('KMS signing keys', () => {
   it('rotate without replacing a key: swapping current and verification keys keeps both', () => {
     const before = synthStack({ signingKey: 'k1', verificationKeys: ['k2'] }).template;
     const after = synthStack({ signingKey: 'k2', verificationKeys: ['k1'] }).template;
-    const ids = (t: Template) => Object.keys(t.findResources('AWS::KMS::Key')).sort();
+    const ids = (t: Template) =>
+      Object.keys(t.findResources('AWS::KMS::Key', { Properties: { KeyUsage: 'SIGN_VERIFY' } })).sort();
     expect(ids(after)).toEqual(ids(before));
     expect(ids(after)).toHaveLength(2);
     expect(endpointFunction(after, 'token').properties.Environment).toMatchObject({
@@ -221,6 +233,40 @@ describe('KMS signing keys', () => {
         [environment.verificationKeyIds]: arnOf(keyLogicalId(after, 'k1')),
       },
     });
+  });
+});
+
+describe('the MFA key', () => {
+  it('is one symmetric key with yearly rotation, retained like the tables', () => {
+    template.resourceCountIs('AWS::KMS::Key', 2);
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        Description: 'passgate Passgate: seals MFA (TOTP) secrets',
+        KeySpec: 'SYMMETRIC_DEFAULT',
+        KeyUsage: 'ENCRYPT_DECRYPT',
+        EnableKeyRotation: true,
+      }),
+    });
+    mfaKeyLogicalId(template);
+  });
+
+  it('seals with mfa-associate alone and opens with the token function alone', () => {
+    const uses = (action: string) =>
+      endpointNames.filter((endpoint) =>
+        policyStatements(template, endpoint).statements.some((statement) =>
+          JSON.stringify(statement).includes(`"${action}"`),
+        ),
+      );
+    expect(uses('kms:Encrypt')).toEqual(['mfa-associate']);
+    expect(uses('kms:Decrypt')).toEqual(['token']);
+    const told = endpointNames.filter(
+      (endpoint) =>
+        environment.mfaKeyId in
+        (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
+    );
+    expect(told).toEqual(['token', 'mfa-associate']);
   });
 });
 
@@ -289,6 +335,9 @@ describe('Lambda functions', () => {
         ...(endpointNeeds[endpoint].counterHashKey
           ? { [environment.counterKeySecretArn]: { Ref: secretLogicalId(template) } }
           : {}),
+        ...(endpointNeeds[endpoint].mfaKey.length > 0
+          ? { [environment.mfaKeyId]: arnOf(mfaKeyLogicalId(template)) }
+          : {}),
       });
     },
   );
@@ -347,6 +396,8 @@ describe('IAM: least privilege per function', () => {
         Resource: currentKey(),
       },
       getPublicKey(),
+      // Opens TOTP secrets to check codes (the MFA grants); never seals one.
+      { Action: 'kms:Decrypt', Effect: 'Allow', Resource: arnOf(mfaKeyLogicalId(template)) },
       {
         Action: 'secretsmanager:GetSecretValue',
         Effect: 'Allow',
@@ -389,6 +440,25 @@ describe('IAM: least privilege per function', () => {
       },
       dpopReplay(),
       getPublicKey(),
+    ]);
+  });
+
+  it('mfa-authenticators and mfa-challenge: read the mfa_token and the user; no key', () => {
+    for (const endpoint of ['mfa-authenticators', 'mfa-challenge'] as const) {
+      expect(policyStatements(template, endpoint).statements).toEqual([
+        ...basics(template, endpoint),
+        // minimizePolicies merges the two reads into one statement.
+        { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: [table('refresh-tokens'), table('users')] },
+      ]);
+    }
+  });
+
+  it('mfa-associate: reads the mfa_token, writes the user item, seals with the MFA key only', () => {
+    expect(policyStatements(template, 'mfa-associate').statements).toEqual([
+      ...basics(template, 'mfa-associate'),
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('users') },
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('refresh-tokens') },
+      { Action: 'kms:Encrypt', Effect: 'Allow', Resource: arnOf(mfaKeyLogicalId(template)) },
     ]);
   });
 
@@ -616,6 +686,9 @@ describe('API Gateway', () => {
         'GET /.well-known/jwks.json → metadata',
         'GET /.well-known/openid-configuration → metadata',
         'GET /.well-known/oauth-authorization-server → metadata',
+        'GET /mfa/authenticators → mfa-authenticators',
+        'POST /mfa/associate → mfa-associate',
+        'POST /mfa/challenge → mfa-challenge',
         // CORS preflights, answered by the same functions (never introspection, for back ends).
         'OPTIONS /oauth/token → token',
         'OPTIONS /oauth/revoke → revoke',
@@ -623,6 +696,9 @@ describe('API Gateway', () => {
         'OPTIONS /.well-known/jwks.json → metadata',
         'OPTIONS /.well-known/openid-configuration → metadata',
         'OPTIONS /.well-known/oauth-authorization-server → metadata',
+        'OPTIONS /mfa/authenticators → mfa-authenticators',
+        'OPTIONS /mfa/associate → mfa-associate',
+        'OPTIONS /mfa/challenge → mfa-challenge',
       ].sort(),
     );
     for (const route of routes) {
@@ -858,6 +934,31 @@ describe('AWS WAF', () => {
           OverrideAction: { None: {} },
           Statement: {
             ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesAmazonIpReputationList' },
+          },
+        }),
+        // The MFA API gets the same per-IP limit; the MFA grants are token requests, counted above.
+        Match.objectLike({
+          Name: 'mfa-api-rate-per-ip',
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: {
+              Limit: 300,
+              EvaluationWindowSec: 300,
+              AggregateKeyType: 'IP',
+              // The MFA routes, except the allowlisted IPs again.
+              ScopeDownStatement: {
+                AndStatement: {
+                  Statements: [
+                    {
+                      RegexMatchStatement: Match.objectLike({
+                        RegexString: '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$',
+                      }),
+                    },
+                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
+                  ],
+                },
+              },
+            },
           },
         }),
       ],

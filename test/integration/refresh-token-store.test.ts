@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
@@ -186,6 +187,7 @@ describe('refresh_token grant on a real engine', () => {
       ...dynamoStores(store.db, store.names),
       counterHashKey: Buffer.alloc(32, 7),
       hasher: new RecordingHasher(),
+      sealer: new LocalSealer(Buffer.alloc(32, 5)),
       signer: await LocalSigner.fromDataDir(keyDir),
       clock: new FixedClock(),
       logger: silentLogger,

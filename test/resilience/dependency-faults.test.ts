@@ -1,9 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GRANT_MFA_OTP, GRANT_MFA_RECOVERY_CODE } from '../../functions/config/grant-types.ts';
+import type { TenantConfigInput } from '../../functions/config/schema.ts';
+import { guessesAt } from '../../functions/oauth/mfa/guesses.ts';
 import { usernameKey } from '../../functions/oauth/passwords/normalize.ts';
 import { readLoginCounters } from '../../functions/oauth/protection/brute-force.ts';
-import { BACKOFFICE_SECRET } from '../helpers/config.ts';
+import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import { type DpopKey, dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { proxyEvent } from '../helpers/events.ts';
 import { type FaultableDeployment, faultableDeployment } from '../helpers/faultable-services.ts';
@@ -14,8 +18,26 @@ let sequence = 0;
 /** How many fault points were injected in this file (reported in the issue note). */
 let faultPoints = 0;
 
+/** The test config, plus a realm that requires MFA, which the mobile app may sign into. */
+function withMfaRealm(): TenantConfigInput {
+  const base = testConfig();
+  return {
+    ...base,
+    realms: [...(base.realms ?? []), { name: 'members', mfa: { policy: 'required' } }],
+    clients: (base.clients ?? []).map((client) =>
+      client.clientId === 'mobile-app'
+        ? {
+            ...client,
+            realms: [...client.realms, 'members'],
+            grantTypes: [...client.grantTypes, GRANT_MFA_OTP, GRANT_MFA_RECOVERY_CODE],
+          }
+        : client,
+    ),
+  };
+}
+
 beforeAll(async () => {
-  deployment = await faultableDeployment();
+  deployment = await faultableDeployment(withMfaRealm());
 });
 afterAll(async () => {
   console.log(`dependency-faults: ${faultPoints} fault points injected`);
@@ -240,6 +262,102 @@ const userinfo: Flow<{ accessToken: string }> = {
   },
 };
 
+const membersLogin = (username: string) =>
+  deployment.call(
+    'token',
+    form({
+      grant_type: 'http://auth0.com/oauth/grant-type/password-realm',
+      realm: 'members',
+      client_id: 'mobile-app',
+      username,
+      password: PASSWORD,
+      scope: 'offline_access',
+    }),
+  );
+
+/** A user of the MFA realm whose password was just accepted: the login's `mfa_token`. */
+async function mfaLogin(): Promise<{ username: string; mfaToken: string }> {
+  const username = `member${sequence++}`;
+  const { createUser } = await import('../../functions/admin/user-admin.ts');
+  await createUser(deployment.services, { realm: 'members', username, password: PASSWORD });
+  const response = await membersLogin(username);
+  expect(body(response).error).toBe('mfa_required');
+  return { username, mfaToken: body(response).mfa_token };
+}
+const associate = (mfaToken: string) =>
+  deployment.call(
+    'mfa-associate',
+    proxyEvent({
+      path: '/mfa/associate',
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${mfaToken}` },
+      body: JSON.stringify({ authenticator_types: ['otp'] }),
+    }),
+  );
+const otpGrant = (mfaToken: string, otp: string) =>
+  deployment.call(
+    'token',
+    form({ grant_type: GRANT_MFA_OTP, client_id: 'mobile-app', mfa_token: mfaToken, otp }),
+  );
+/** RFC 6238 codes from Debian's oathtool; `steps` ahead of now (the server accepts one step ahead). */
+const code = (base32: string, steps = 0) =>
+  execFileSync('oathtool', ['--totp', '-b', `--now=@${Math.floor(Date.now() / 1000) + steps * 30}`, base32], {
+    encoding: 'utf8',
+  }).trim();
+const enrolmentOf = async (username: string) =>
+  (await deployment.services.mfa.find('members', usernameKey(username)))?.enrolment;
+
+const mfaAssociate: Flow<{ username: string; mfaToken: string }> = {
+  name: 'MFA enrolment (seal the secret, write the pending authenticator)',
+  ok: 200,
+  prepare: mfaLogin,
+  act: ({ mfaToken }) => associate(mfaToken),
+  async check({ username, mfaToken }, response) {
+    // Never an active authenticator after an enrolment, and never one whose secret is not stored.
+    expect((await enrolmentOf(username))?.active ?? false).toBe(false);
+    const answer = response.statusCode === 200 ? response : await associate(mfaToken);
+    expect(answer.statusCode).toBe(200);
+    // The secret the app was shown is the one stored: its code confirms the authenticator.
+    expect((await otpGrant(mfaToken, code(body(answer).secret))).statusCode).toBe(200);
+    expect((await enrolmentOf(username))?.active).toBe(true);
+  },
+};
+
+const mfaOtp: Flow<{ username: string; mfaToken: string; secret: string }> = {
+  name: 'mfa-otp grant (open the secret, take a guess, accept the code, spend the mfa_token, tokens)',
+  ok: 200,
+  async prepare() {
+    const { username, mfaToken } = await mfaLogin();
+    return { username, mfaToken, secret: body(await associate(mfaToken)).secret };
+  },
+  act: ({ mfaToken, secret }) => otpGrant(mfaToken, code(secret)),
+  async check({ username, mfaToken, secret }, response, fault) {
+    const state = await deployment.services.mfa.find('members', usernameKey(username));
+    if (response.statusCode === 200) {
+      expect(state?.enrolment?.active).toBe(true);
+      // The guess taken was given back: the bucket is full again.
+      expect(guessesAt(state?.guesses, Date.now()).left).toBe(10);
+      expect((await refresh(body(response).refresh_token)).statusCode).toBe(200);
+      // Spent: the mfa_token finishes one login only.
+      expect((await otpGrant(mfaToken, code(secret, 1))).statusCode).toBe(403);
+      return;
+    }
+    // A code not accepted leaves its guess taken (fail closed), never more than one.
+    expect(guessesAt(state?.guesses, Date.now()).left).toBeGreaterThanOrEqual(9);
+    // The mfa_token still finishes the login, with the next code if this one was used.
+    const retried = await otpGrant(mfaToken, code(secret, 1));
+    if (fault === 'lost' && retried.statusCode === 403) {
+      // The spend landed but every answer was lost: the token is cleanly spent, no tokens left
+      // the server, and the user signs in again with the password and a code.
+      expect(body(retried)).toEqual({ error: 'invalid_grant', error_description: 'Invalid mfa_token.' });
+      const again = await membersLogin(username);
+      expect((await otpGrant(body(again).mfa_token, code(secret, 1))).statusCode).toBe(200);
+      return;
+    }
+    expect(retried.statusCode).toBe(200);
+    expect((await enrolmentOf(username))?.active).toBe(true);
+  },
+};
+
 /** The deployment's issuer: what a DPoP proof's `htu` names. */
 const ISSUER = 'https://auth.example.com/';
 
@@ -315,6 +433,8 @@ const flows = [
   revocation,
   introspection,
   userinfo,
+  mfaAssociate,
+  mfaOtp,
   dpopLogin,
   dpopUserinfo,
 ] as Flow<unknown>[];
@@ -352,7 +472,8 @@ describe('every store and signer call failing in turn', () => {
           }
         }
       }
-      // Eight faults at each call of a login: the password grant alone injects over a hundred.
+      // Eight faults at each call of a flow: the password grant alone injects over a hundred,
+      // the MFA grant's dozen calls take minutes.
     }, 600_000);
   }
 });

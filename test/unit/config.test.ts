@@ -26,6 +26,33 @@ describe('tenant configuration', () => {
     expect(Object.isFrozen(config.clients[0])).toBe(true);
   });
 
+  it('takes a realm MFA policy (off by default) and the MFA grant type URIs, and names a bad policy', () => {
+    const base = testConfig();
+    const config = parseConfig({
+      ...base,
+      realms: [{ name: 'customers', mfa: { policy: 'required' } }, { name: 'employees' }],
+      clients: [
+        {
+          clientId: 'mobile-app',
+          name: 'Mobile app',
+          grantTypes: [
+            'password',
+            'http://auth0.com/oauth/grant-type/mfa-otp',
+            'http://auth0.com/oauth/grant-type/mfa-recovery-code',
+          ],
+          realms: ['customers'],
+        },
+      ],
+    });
+    expect(config.realms.map((realm) => realm.mfa.policy)).toEqual(['required', 'off']);
+    expect(
+      problemsOf({
+        ...base,
+        realms: [{ name: 'customers', mfa: { policy: 'always' } }, { name: 'employees' }],
+      }),
+    ).toEqual(['realms[0].mfa.policy: Invalid option: expected one of "off"|"enrolled"|"required"']);
+  });
+
   it('leaves DPoP optional by default: no client requires it, no nonces, proofs a minute old at most', () => {
     const config = parseConfig(testConfig());
     expect(config.clients.map((client) => client.requireDpop)).toEqual([false, false, false]);

@@ -85,6 +85,7 @@ describe('password grant claims', () => {
       azp: 'mobile-app',
       scope: 'read:orders',
       gty: 'password',
+      amr: ['pwd'],
     });
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: 'read:orders' });
   });
@@ -125,6 +126,7 @@ describe('password grant claims', () => {
       iat: 1795694400,
       exp: 1795694400 + 3600,
       auth_time: 1795694400,
+      amr: ['pwd'],
       preferred_username: 'alice',
       name: 'ALICE',
       updated_at: 1767225600,

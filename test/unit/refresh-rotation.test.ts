@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
 import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
@@ -26,6 +27,7 @@ import {
   publicClient,
   RecordingHasher,
   requestInfo,
+  unreachableMfaStore,
 } from '../helpers/memory-ports.ts';
 
 const ISSUER = 'https://auth.example.com/';
@@ -70,6 +72,8 @@ async function setup(
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher: new RecordingHasher(),
+    mfa: unreachableMfaStore,
+    sealer: new LocalSealer(Buffer.alloc(32, 5)),
     signer,
     clock,
     logger: { log: (level, message, fields) => lines.push({ level, message, ...fields }) },

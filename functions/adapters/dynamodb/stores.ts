@@ -3,6 +3,7 @@ import type { Services } from '../../oauth/services.ts';
 import type { TableNames } from '../../store-schema.ts';
 import { DynamoAttemptStore } from './attempt-store.ts';
 import { DynamoDpopReplayStore } from './dpop-replay-store.ts';
+import { DynamoMfaStore } from './mfa-store.ts';
 import { DynamoRefreshTokenStore } from './refresh-token-store.ts';
 import { DynamoUserStore } from './user-store.ts';
 
@@ -10,11 +11,12 @@ import { DynamoUserStore } from './user-store.ts';
 export function dynamoStores(
   db: DynamoDBDocumentClient,
   names: TableNames,
-): Pick<Services, 'users' | 'refreshTokens' | 'attempts' | 'dpopProofs'> {
+): Pick<Services, 'users' | 'refreshTokens' | 'attempts' | 'mfa' | 'dpopProofs'> {
   return {
     users: new DynamoUserStore(db, names.users),
     refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
     attempts: new DynamoAttemptStore(db, names.attempts),
+    mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),
     dpopProofs: new DynamoDpopReplayStore(db, names['dpop-proofs']),
   };
 }

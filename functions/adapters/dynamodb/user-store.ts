@@ -17,7 +17,7 @@ import {
 } from '../../oauth/ports.ts';
 import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
 
-const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
+export const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
 /**
  * A realm's hash cost classes live in one item beside its users. No realm name starts with `#`,
@@ -36,9 +36,14 @@ const receiptSlot = (slot: number) => `login_receipt_${slot}`;
 const slotOf = (loginId: string) =>
   [...loginId].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 0) % RECEIPTS;
 
-function toRecord(item: Record<string, unknown>): UserRecord {
+/** The MFA attributes (mfa-store.ts) other than `mfa_active`: never part of a UserRecord. */
+export const MFA_ATTRIBUTE = /^mfa_(?!active$)/;
+
+export function toRecord(item: Record<string, unknown>): UserRecord {
   const { pk: _pk, user_ref: _ref, ...user } = item as unknown as StoredUser;
   for (let slot = 0; slot < RECEIPTS; slot += 1) delete (user as Record<string, unknown>)[receiptSlot(slot)];
+  for (const name of Object.keys(user))
+    if (MFA_ATTRIBUTE.test(name)) delete (user as Record<string, unknown>)[name];
   return user;
 }
 

@@ -10,6 +10,9 @@ import {
   WRONG_CREDENTIALS,
 } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
+import { loginApi, loginScopes } from '../mfa/enroll-api.ts';
+import { secondFactorNeeded } from '../mfa/policy.ts';
+import { requireSecondFactor } from '../mfa/second-factor.ts';
 import type { ChargedAttempt, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
@@ -22,7 +25,7 @@ import {
 } from '../protection/brute-force.ts';
 import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
-import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
+import { grantScopes, parseScope } from '../scopes.ts';
 import type { Services } from '../services.ts';
 import {
   mayHoldRefreshTokens,
@@ -57,8 +60,8 @@ export async function passwordLogin(
   const username = params.username as string;
   const password = params.password as string;
   if (passwordTooLong(password)) throw invalidRequest('password is too long.');
-  const api = resolveApi(services.config, params.audience, params.resource);
-  const requested = parseScope(params.scope);
+  const api = loginApi(services.config, client, info.issuer, params.audience, params.resource);
+  const requested = loginScopes(api, info.issuer, parseScope(params.scope));
 
   const ip = clientIp(info, client);
   const event = (type: AuditEventType, description: string, user?: UserRecord) =>
@@ -87,6 +90,15 @@ export async function passwordLogin(
     user.permissions[api.identifier],
     mayHoldRefreshTokens(client, api),
   );
+  if (secondFactorNeeded(realm, user)) {
+    const alongside = [
+      refundAttempt(services, counters, attempt),
+      upgradePasswordHashIfOutdated(services, user, normalized),
+    ];
+    const required = await requireSecondFactor(services, { client, user, api, scopes, gty, now }, alongside);
+    event('mfar', 'Second factor required', user);
+    throw required;
+  }
   const session = offersRefreshToken(client, api, scopes)
     ? newSession(services.config, { client, api, user, scopes, now, jkt: refreshBinding(client, info) })
     : undefined;

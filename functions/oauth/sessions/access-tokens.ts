@@ -13,13 +13,15 @@ export interface AccessTokenClaims extends JWTPayload {
 
 /**
  * Verifies an access token as a resource server would (RFC 9068 §4): RS256 signature by one of the
- * signer's keys, `typ` at+jwt, this issuer, an audience that is a configured API, not expired.
- * Undefined for anything else, without saying why: callers answer "inactive" or "invalid_token".
+ * signer's keys, `typ` at+jwt, this issuer, an audience that is a configured API (or one of
+ * `audiences`: the MFA API's own check), not expired. Undefined for anything else, without saying
+ * why: callers answer "inactive" or "invalid_token".
  */
 export async function verifyAccessToken(
   services: Pick<Services, 'signer' | 'config' | 'clock'>,
   issuer: string,
   token: string,
+  audiences: readonly string[] = services.config.apis.map((api) => api.identifier),
 ): Promise<AccessTokenClaims | undefined> {
   const keys = createLocalJWKSet({ keys: [...(await services.signer.publicJwks())] });
   try {
@@ -27,7 +29,7 @@ export async function verifyAccessToken(
       algorithms: ['RS256'],
       typ: 'at+jwt',
       issuer,
-      audience: services.config.apis.map((api) => api.identifier),
+      audience: [...audiences],
       currentDate: new Date(services.clock.now()),
       requiredClaims: ['sub', 'aud', 'iat', 'exp', 'client_id', 'scope'],
     });

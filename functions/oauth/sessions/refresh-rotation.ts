@@ -203,6 +203,8 @@ function refreshedAuthorization(
     gty: 'refresh_token',
     now: Math.floor(session.now / 1000),
     authTime: Math.floor(family.created_at / 1000),
+    // The refresh grant asks for no second factor again: the family was started with it.
+    amr: family.amr,
     jkt: request.info.dpop?.jkt,
   };
 }

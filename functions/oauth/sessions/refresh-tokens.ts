@@ -107,6 +107,8 @@ export function newSession(
     user: UserRecord;
     scopes: readonly string[];
     now: number;
+    /** How the login authenticated, when more than a password (RFC 8176). */
+    amr?: readonly string[];
     jkt: string | undefined;
   },
 ): NewSession {
@@ -125,6 +127,7 @@ export function newSession(
       session.now + seconds(refreshLifetimes(config, session.client.clientId).absoluteTtlSeconds),
     current: hashRefreshToken(value),
     revoked: false,
+    ...(session.amr ? { amr: [...session.amr] } : {}),
     ...(session.jkt === undefined ? {} : { jkt: session.jkt }),
   };
   return { value, family, token: tokenRecord(config, family, family.current, session.now) };
