@@ -62,7 +62,8 @@ describe('the README quick start', () => {
       env: { PASSGATE_DATA_DIR: server.dataDir, PASSGATE_CONFIG: server.configPath },
       stdin: password,
     });
-    expect(created.stderr).toBe('');
+    // Nothing on stderr but the one line that names the store it wrote to.
+    expect(created.stderr).toBe(`passgate: local store ${server.dataDir} (PASSGATE_DATA_DIR)\n`);
     expect(created.code).toBe(0);
 
     const { url, body } = tokenRequest();
