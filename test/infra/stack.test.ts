@@ -570,12 +570,16 @@ describe('the kms-wrapped signing mode', () => {
   };
   const context = { 'kms:EncryptionContext:passgate:signing-key': ['initial', 'next'] };
 
-  it('has one symmetric key, rotated yearly and retained, and no asymmetric key', () => {
-    wrapped.resourceCountIs('AWS::KMS::Key', 1);
-    wrapped.hasResource('AWS::KMS::Key', {
-      Properties: { EnableKeyRotation: true, KeyUsage: Match.absent(), KeySpec: Match.absent() },
-      DeletionPolicy: 'Retain',
-    });
+  it("has symmetric keys only (the wrapping key and the MFA secrets' key), rotated yearly and retained", () => {
+    const keys = Object.values(wrapped.findResources('AWS::KMS::Key'));
+    expect(keys).toHaveLength(2);
+    for (const key of keys) {
+      expect(key).toMatchObject({ Properties: { EnableKeyRotation: true }, DeletionPolicy: 'Retain' });
+      // Symmetric: KMS's defaults, whether left out or spelled out.
+      expect([undefined, 'ENCRYPT_DECRYPT']).toContain(key.Properties.KeyUsage);
+      expect([undefined, 'SYMMETRIC_DEFAULT']).toContain(key.Properties.KeySpec);
+    }
+    expect(wrappingKey()).toBeDefined();
   });
 
   it('tells every function the wrapping key and the key names, never a key ARN to sign with', () => {
