@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import type { ApiConfig, ClientConfig } from '../../config/schema.ts';
 import { allLanded } from '../all-landed.ts';
 import type { AuditEventType } from '../audit.ts';
 import { MfaRequiredError, OAuthError } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
 import type { MfaEnrolment, MfaUserState, UserRecord } from '../ports.ts';
 import type { Services } from '../services.ts';
-import {
-  newSession,
-  offersRefreshToken,
-  refreshBinding,
-  removeSession,
-  storeSession,
-} from '../sessions/refresh-tokens.ts';
-import { mintTokens, type TokenResponse } from '../tokens.ts';
+import { issueSignInTokens } from '../sessions/issue-tokens.ts';
+import { refreshBinding } from '../sessions/refresh-tokens.ts';
+import type { TokenResponse } from '../tokens.ts';
 import { apiOfAudience } from './enroll-api.ts';
 import { takeGuess } from './guesses.ts';
 import { sealContext } from './mfa-api.ts';
@@ -138,7 +132,7 @@ export async function secondFactorLogin(
     event(factor.events.refused, 'Wrong or reused code', user);
     throw new OAuthError(403, 'invalid_grant', factor.failure);
   }
-  const response = await issueAfterSecondFactor(
+  const response = await issueSignInTokens(
     services,
     {
       issuer: info.issuer,
@@ -152,57 +146,19 @@ export async function secondFactorLogin(
       jkt: info.dpop?.jkt,
       binding: refreshBinding(client, info),
     },
-    async () => {
-      // Spent last, as the one write that lets the tokens leave: a failure before it leaves the
-      // mfa_token for a retry with the next code, and of two right codes at once only one login
-      // gets its tokens.
-      if (!(await spendMfaToken(services, challenge.value, writer))) {
-        throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'spent by a parallel request');
-      }
+    {
+      lastly: async () => {
+        // Spent last, as the one write that lets the tokens leave: a failure before it leaves the
+        // mfa_token for a retry with the next code, and of two right codes at once only one login
+        // gets its tokens.
+        if (!(await spendMfaToken(services, challenge.value, writer))) {
+          throw new OAuthError(403, 'invalid_grant', 'Invalid mfa_token.', 'spent by a parallel request');
+        }
+      },
     },
   );
   if (!enrolment.active) event('gd_enrollment_complete', 'OTP authenticator confirmed', user);
   event(factor.events.accepted, 'Second factor accepted', user);
   event('s', 'Successful login', user);
   return recoveryCode === undefined ? response : { ...response, recovery_code: recoveryCode };
-}
-
-/**
- * Tokens as the password grant would have issued them: signing and the session's writes side by
- * side, then the login count, then `spend` (the mfa_token). Should any of them fail, the session
- * is removed again: its refresh token never left, so nothing is left half-written.
- */
-async function issueAfterSecondFactor(
-  services: Services,
-  login: {
-    issuer: string;
-    client: ClientConfig;
-    api: ApiConfig;
-    user: UserRecord;
-    scopes: readonly string[];
-    gty: 'password' | 'password-realm';
-    amr: readonly string[];
-    jkt: string | undefined;
-    /** The DPoP key the refresh tokens are bound to (`refreshBinding`). */
-    binding: string | undefined;
-  },
-  spend: () => Promise<void>,
-): Promise<TokenResponse> {
-  const now = services.clock.now();
-  const session = offersRefreshToken(login.client, login.api, login.scopes)
-    ? newSession(services.config, { ...login, jkt: login.binding, now })
-    : undefined;
-  try {
-    const [response] = await allLanded([
-      mintTokens(services.signer, { ...login, now: Math.floor(now / 1000) }),
-      session && storeSession(services.refreshTokens, session),
-    ]);
-    await services.users.recordLogin(login.user, new Date(now).toISOString(), randomUUID());
-    await spend();
-    if (session) response.refresh_token = session.value;
-    return response;
-  } catch (error) {
-    if (session) await removeSession(services.refreshTokens, session).catch(() => undefined);
-    throw error;
-  }
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { RealmConfig } from '../../config/schema.ts';
 import { allLanded } from '../all-landed.ts';
 import { type AuditEventType, audit } from '../audit.ts';
@@ -27,15 +26,9 @@ import { clientIp } from '../protection/client-ip.ts';
 import { admitCostClasses } from '../protection/hash-cost-budget.ts';
 import { grantScopes, parseScope } from '../scopes.ts';
 import type { Services } from '../services.ts';
-import {
-  mayHoldRefreshTokens,
-  newSession,
-  offersRefreshToken,
-  refreshBinding,
-  removeSession,
-  storeSession,
-} from '../sessions/refresh-tokens.ts';
-import { mintTokens, type TokenResponse } from '../tokens.ts';
+import { issueSignInTokens } from '../sessions/issue-tokens.ts';
+import { mayHoldRefreshTokens, refreshBinding } from '../sessions/refresh-tokens.ts';
+import type { TokenResponse } from '../tokens.ts';
 import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from './normalize.ts';
 import { upgradePasswordHashIfOutdated } from './upgrade.ts';
 
@@ -99,38 +92,28 @@ export async function passwordLogin(
     event('mfar', 'Second factor required', user);
     throw required;
   }
-  const session = offersRefreshToken(client, api, scopes)
-    ? newSession(services.config, { client, api, user, scopes, now, jkt: refreshBinding(client, info) })
-    : undefined;
-  try {
-    // Independent round trips overlap: taking back the charge, upgrading an outdated hash, signing
-    // and writing the session. A failure in any of them is a 503; the refresh token's value only
-    // leaves in the answer, so the session is removed below and nothing is left half-written. The
-    // 503 waits for the others, so no write is still landing after it.
-    const [response] = await allLanded([
-      mintTokens(services.signer, {
-        issuer: info.issuer,
-        client,
-        api,
-        user,
-        scopes,
-        gty,
-        now: Math.floor(now / 1000),
-        jkt: info.dpop?.jkt,
-      }),
-      session && storeSession(services.refreshTokens, session),
-      refundAttempt(services, counters, attempt),
-      upgradePasswordHashIfOutdated(services, user, normalized),
-    ]);
-    if (session) response.refresh_token = session.value;
-    // Counted once the tokens exist, so a login that answered 503 is not counted.
-    await services.users.recordLogin(user, new Date(now).toISOString(), randomUUID());
-    event('s', 'Successful login', user);
-    return response;
-  } catch (error) {
-    if (session) await removeSession(services.refreshTokens, session).catch(() => undefined);
-    throw error;
-  }
+  const response = await issueSignInTokens(
+    services,
+    {
+      issuer: info.issuer,
+      client,
+      api,
+      user,
+      scopes,
+      gty,
+      jkt: info.dpop?.jkt,
+      binding: refreshBinding(client, info),
+    },
+    {
+      at: now,
+      alongside: [
+        refundAttempt(services, counters, attempt),
+        upgradePasswordHashIfOutdated(services, user, normalized),
+      ],
+    },
+  );
+  event('s', 'Successful login', user);
+  return response;
 }
 
 /**
