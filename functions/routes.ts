@@ -4,8 +4,10 @@ import { mfaAssociateEndpoint } from './endpoints/mfa-associate.ts';
 import { mfaAuthenticatorsEndpoint } from './endpoints/mfa-authenticators.ts';
 import { mfaChallengeEndpoint } from './endpoints/mfa-challenge.ts';
 import { revokeEndpoint } from './endpoints/revoke.ts';
+import { signupEndpoint } from './endpoints/signup.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
+import { verifyEmailEndpoint } from './endpoints/verify-email.ts';
 import type { Endpoint } from './http/handler.ts';
 
 /**
@@ -22,9 +24,14 @@ export const endpoints = {
   'mfa-authenticators': mfaAuthenticatorsEndpoint,
   'mfa-associate': mfaAssociateEndpoint,
   'mfa-challenge': mfaChallengeEndpoint,
+  signup: signupEndpoint,
+  'verify-email': verifyEmailEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;
+
+/** The accounts endpoints (docs/accounts.md): the web ACL gives their routes a rate rule of their own. */
+export const accountEndpoints: readonly EndpointName[] = ['signup', 'verify-email'];
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'OPTIONS';
@@ -47,6 +54,9 @@ const requestRoutes: readonly Route[] = [
   { method: 'GET', path: 'mfa/authenticators', endpoint: 'mfa-authenticators' },
   { method: 'POST', path: 'mfa/associate', endpoint: 'mfa-associate' },
   { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
+  // Auth0's sign-up, and the hosted page its verification mail links to (docs/accounts.md).
+  { method: 'POST', path: 'dbconnections/signup', endpoint: 'signup' },
+  { method: 'GET', path: 'verify-email', endpoint: 'verify-email' },
 ];
 
 /**

@@ -9,7 +9,8 @@ import type { RequestInfo } from './services.ts';
  * browser request from an origin the client does not allow; MFA: `mfar`
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
- * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset.
+ * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset;
+ * accounts: `ss` / `fs` a sign-up that succeeded / failed.
  */
 export type AuditEventType =
   | 's'
@@ -31,7 +32,9 @@ export type AuditEventType =
   | 'gd_recovery_succeed'
   | 'gd_recovery_failed'
   | 'gd_otp_rate_limit_exceed'
-  | 'gd_unenroll';
+  | 'gd_unenroll'
+  | 'ss'
+  | 'fs';
 
 export interface AuditEvent {
   readonly type: AuditEventType;

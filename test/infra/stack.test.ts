@@ -156,6 +156,16 @@ describe('DynamoDB tables', () => {
     expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
+  it('keeps mail link tickets in a table of their own whose items expire (TTL in seconds)', () => {
+    const { Properties } = template.toJSON().Resources[tableLogicalId(template, 'tickets')];
+    expect(Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at_seconds', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
   it('keeps the users table lookup by user id as a keys-only index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
@@ -286,13 +296,13 @@ describe("the brute-force counters' secret", () => {
     ]);
   });
 
-  it('is readable by the token function alone, and by nobody through a resource policy', () => {
+  it('is readable by the functions that count per IP (token, sign-up) alone, and by nobody through a resource policy', () => {
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     const readers = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
     );
-    expect(readers).toEqual(['token']);
+    expect(readers).toEqual(['token', 'signup']);
   });
 });
 
@@ -342,13 +352,13 @@ describe('Lambda functions', () => {
     },
   );
 
-  it("tells only the token function where the counters' secret is", () => {
+  it("tells only the token and sign-up functions where the counters' secret is", () => {
     const withSecret = endpointNames.filter(
       (endpoint) =>
         environment.counterKeySecretArn in
         (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
     );
-    expect(withSecret).toEqual(['token']);
+    expect(withSecret).toEqual(['token', 'signup']);
   });
 
   it('gives the password-hashing token function one full vCPU (1769 MB)', () => {
@@ -537,6 +547,52 @@ describe('IAM: least privilege per function', () => {
     expect(granted).toEqual(expected.sort());
   });
 
+  it('sign-up: sends mail as the configured SES identity only, never a wildcard; no other function sends', () => {
+    const sending = synthStack({
+      config: {
+        ...testConfig(),
+        email: { from: 'no-reply@Shop.Example', replyTo: 'help@shop.example' },
+      },
+    }).template;
+    const identity = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':identity/shop.example',
+        ],
+      ],
+    };
+    const senders = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(sending, endpoint).statements).includes('ses:'),
+    );
+    expect(senders).toEqual(['signup']);
+    const ses = policyStatements(sending, 'signup').statements.filter((statement) =>
+      JSON.stringify(statement).includes('ses:'),
+    );
+    expect(ses).toEqual([{ Action: 'ses:SendEmail', Effect: 'Allow', Resource: identity }]);
+    expect(JSON.stringify(ses)).not.toContain('*');
+    const variables = (endpointFunction(sending, 'signup').properties.Environment as { Variables: object })
+      .Variables;
+    expect(variables).toMatchObject({ [environment.mailIdentityArn]: identity });
+    // Without a sender in the config nothing may send at all.
+    expect(JSON.stringify(template.toJSON())).not.toContain('ses:');
+  });
+
+  it('sign-up and verification: the tickets table by key only, and nobody else touches it', () => {
+    const users = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(template, endpoint).statements).includes(
+        JSON.stringify(table('tickets')),
+      ),
+    );
+    expect(users).toEqual(['signup', 'verify-email']);
+  });
+
   it.each(endpointNames)(
     "%s: the counters' secret exactly when endpoint-needs.ts asks for it",
     (endpoint) => {
@@ -693,6 +749,9 @@ describe('API Gateway', () => {
         'GET /mfa/authenticators → mfa-authenticators',
         'POST /mfa/associate → mfa-associate',
         'POST /mfa/challenge → mfa-challenge',
+        // Sign-up, and the page its verification mail links to.
+        'POST /dbconnections/signup → signup',
+        'GET /verify-email → verify-email',
         // CORS preflights, answered by the same functions (never introspection, for back ends).
         'OPTIONS /oauth/token → token',
         'OPTIONS /oauth/revoke → revoke',
@@ -703,6 +762,7 @@ describe('API Gateway', () => {
         'OPTIONS /mfa/authenticators → mfa-authenticators',
         'OPTIONS /mfa/associate → mfa-associate',
         'OPTIONS /mfa/challenge → mfa-challenge',
+        'OPTIONS /dbconnections/signup → signup',
       ].sort(),
     );
     for (const route of routes) {
@@ -965,7 +1025,40 @@ describe('AWS WAF', () => {
             },
           },
         }),
+        // Sign-up and the verification page: a per-IP limit of their own.
+        Match.objectLike({
+          Name: 'account-routes-rate-per-ip',
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: {
+              Limit: 100,
+              EvaluationWindowSec: 300,
+              AggregateKeyType: 'IP',
+              ScopeDownStatement: {
+                AndStatement: {
+                  Statements: [
+                    {
+                      RegexMatchStatement: Match.objectLike({
+                        RegexString: '(?:/dbconnections/signup|/verify-email)/*$',
+                      }),
+                    },
+                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
+                  ],
+                },
+              },
+            },
+          },
+        }),
       ],
+    });
+    const { template: stricter } = synthStack({ waf: { accountRequestsPer5MinutesPerIp: 20 } });
+    stricter.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'account-routes-rate-per-ip',
+          Statement: { RateBasedStatement: Match.objectLike({ Limit: 20 }) },
+        }),
+      ]),
     });
   });
 

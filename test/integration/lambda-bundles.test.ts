@@ -405,7 +405,11 @@ describe('function assets', () => {
     expect(existsSync(loader)).toBe(true);
   });
 
-  it.each(endpointNames.filter((endpoint) => endpoint !== 'token'))(
+  it('carry argon2 in the sign-up function too, which hashes new passwords', () => {
+    expect(existsSync(join(assetDir('signup'), 'node_modules/@node-rs/argon2/index.js'))).toBe(true);
+  });
+
+  it.each(endpointNames.filter((endpoint) => endpoint !== 'token' && endpoint !== 'signup'))(
     'leave native modules and the Secrets Manager client out of the %s function',
     (endpoint) => {
       // esbuild moves bundled packages' licence notices (otpauth's, in the MFA functions) beside the code.
