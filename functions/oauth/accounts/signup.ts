@@ -1,7 +1,7 @@
 import type { ClientConfig, RealmConfig } from '../../config/schema.ts';
 import { type AuditEventType, audit } from '../audit.ts';
 import { invalidClient } from '../errors.ts';
-import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from '../passwords/normalize.ts';
+import { normalizePassword, usernameKey, usernameProblem } from '../passwords/normalize.ts';
 import { realmPasswordProblem } from '../passwords/realm-policy.ts';
 import { type NewUser, UserExistsError, type UserRecord } from '../ports.ts';
 import { canonicalIp } from '../protection/client-ip.ts';
@@ -110,8 +110,8 @@ interface Applicant {
 }
 
 function applicantOf(params: Params, realm: RealmConfig): Applicant {
-  const missing = (['email', 'password'] as const).filter((field) => params[field] === undefined);
-  if (realm.signup.requireUsername && params.username === undefined) missing.push('username' as never);
+  const required = realm.signup.requireUsername ? ['email', 'password', 'username'] : ['email', 'password'];
+  const missing = required.filter((field) => params[field] === undefined);
   if (missing.length > 0) throw invalidBody(`Missing ${missing.join(', ')}`);
   const email = normalizeEmail(params.email as string);
   if (!isEmailAddress(email)) throw invalidBody('email must be an email address');
@@ -186,8 +186,6 @@ async function signUpInto(
   if (!realm || !client.realms.includes(realm.name)) throw badConnection(connection);
   if (!realm.signup.enabled) throw signupDisabled(realm.name);
   const applicant = applicantOf(params, realm);
-  if (passwordTooLong(applicant.password))
-    throw invalidPassword({ rule: 'too-long', message: 'password is too long' }, realm);
 
   const retryAfter = await takeHourly(
     services,
