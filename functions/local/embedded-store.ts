@@ -9,6 +9,7 @@ import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
 import { inProcessRequestHandler, inProcessSigner } from './in-process-transport.ts';
+import { withTransactions } from './transactions.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -60,7 +61,8 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   // This process talks to the engine directly; the endpoint serves other processes (the CLI).
-  const listener = server.listeners('request')[0] as RequestListener;
+  // Both reach it through the one transaction emulation (transactions.ts), which holds its lock.
+  const listener = withTransactions(server.listeners('request')[0] as RequestListener);
   server.removeAllListeners('request');
   server.on('request', refusingBrowsers(listener, port));
   const db = documentClient({

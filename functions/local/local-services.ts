@@ -22,7 +22,7 @@ export function localAdminServices(options: {
   configPath: string;
   dataDir: string;
   store: LocalStore;
-}): AdminServices & Pick<Services, 'refreshTokens' | 'mfa' | 'dpopProofs'> {
+}): AdminServices & Pick<Services, 'refreshTokens' | 'signIns' | 'mfa' | 'dpopProofs'> {
   return {
     config: loadConfigFile(options.configPath),
     ...dynamoStores(options.store.db, localTableNames),

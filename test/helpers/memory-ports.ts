@@ -12,13 +12,16 @@ import type {
   Clock,
   IpDayCounter,
   LoginCounter,
-  LoginCounterState,
+  LoginLookup,
   MfaStore,
   NewUser,
   PasswordHasher,
   RefreshFamily,
   RefreshTokenRecord,
   RefreshTokenStore,
+  RunCharge,
+  SignIn,
+  SignInStore,
   UserRecord,
   UserStore,
 } from '../../functions/oauth/ports.ts';
@@ -50,6 +53,14 @@ export class MemoryUserStore implements UserStore {
   async findByUsername(realm: string, usernameKey: string) {
     await roundTrip();
     return this.users.get(this.key(realm, usernameKey));
+  }
+  async findForLogin(realm: string, usernameKey: string | undefined): Promise<LoginLookup> {
+    await roundTrip();
+    const stored = this.costClasses.get(realm);
+    return {
+      user: usernameKey === undefined ? undefined : this.users.get(this.key(realm, usernameKey)),
+      costClasses: { classes: [...(stored?.classes ?? [])], version: stored?.version ?? 0 },
+    };
   }
   async findById(realm: string, userId: string) {
     await roundTrip();
@@ -83,15 +94,28 @@ export class MemoryUserStore implements UserStore {
     this.users.set(key, { ...stored, password_hash: newHash });
     return true;
   }
-  async recordLogin(user: UserRecord, at: string, _loginId: string) {
+  /** Ids of the logins counted (and not forgotten since). */
+  private readonly counted = new Set<string>();
+  /** MemorySignInStore's count: a no-op for a user deleted or re-created meanwhile. */
+  countLogin(user: UserRecord, at: string, loginId: string) {
     const stored = this.users.get(this.key(user.realm, user.username_key));
-    if (stored?.user_id === user.user_id) {
-      this.users.set(this.key(user.realm, user.username_key), {
-        ...stored,
-        last_login: at,
-        logins_count: stored.logins_count + 1,
-      });
-    }
+    if (stored?.user_id !== user.user_id || this.counted.has(loginId)) return;
+    this.counted.add(loginId);
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...stored,
+      last_login: at,
+      logins_count: stored.logins_count + 1,
+    });
+  }
+  forgetLogin(user: UserRecord, loginId: string, previous: string | undefined) {
+    const stored = this.users.get(this.key(user.realm, user.username_key));
+    if (stored?.user_id !== user.user_id || !this.counted.delete(loginId)) return;
+    const { last_login: _ours, ...rest } = stored;
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...rest,
+      ...(previous === undefined ? {} : { last_login: previous }),
+      logins_count: stored.logins_count - 1,
+    });
   }
   private update(realm: string, usernameKey: string, change: (user: UserRecord) => UserRecord) {
     const user = this.users.get(this.key(realm, usernameKey));
@@ -219,6 +243,41 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   }
 }
 
+/** A sign-in's writes over the memory stores, all at once, as the DynamoDB transaction writes them. */
+export class MemorySignInStore implements SignInStore {
+  constructor(
+    private readonly users: MemoryUserStore,
+    private readonly refreshTokens: MemoryRefreshTokenStore,
+    private readonly attempts: MemoryAttemptStore,
+  ) {}
+  async record(signIn: SignIn) {
+    await roundTrip();
+    const { session, refund } = signIn;
+    if (
+      session &&
+      (this.refreshTokens.families.has(session.family.family_id) ||
+        this.refreshTokens.tokens.has(session.token.token_hash))
+    )
+      throw new Error('session exists');
+    this.users.countLogin(signIn.user, signIn.at, signIn.loginId);
+    if (session) {
+      this.refreshTokens.families.set(session.family.family_id, session.family);
+      this.refreshTokens.tokens.set(session.token.token_hash, session.token);
+    }
+    if (refund) this.attempts.endRun(refund.counter, refund.attempt);
+  }
+  async undo(signIn: SignIn) {
+    await roundTrip();
+    const { session } = signIn;
+    if (session) {
+      this.refreshTokens.families.delete(session.family.family_id);
+      this.refreshTokens.tokens.delete(session.token.token_hash);
+    }
+    this.users.forgetLogin(signIn.user, signIn.loginId, signIn.user.last_login);
+    if (signIn.refund) this.attempts.endRun(signIn.refund.counter, signIn.refund.attempt);
+  }
+}
+
 interface MemoryRun {
   failures: number;
   failuresUntil: number;
@@ -239,24 +298,29 @@ export class MemoryAttemptStore implements AttemptStore {
       failuresUntil: item?.failuresUntil,
     };
   }
-  async charge(counter: LoginCounter, _observed: LoginCounterState, attempt: ChargedAttempt) {
+  async charge(counter: LoginCounter, attempt: ChargedAttempt): Promise<RunCharge> {
     const item = this.counters.get(counter.key);
     const live = item !== undefined && item.failuresUntil > attempt.now;
-    if (item?.charges.has(attempt.id)) return true;
-    if (live && item.failures >= attempt.maxConsecutiveFailures) return false;
+    if (item?.charges.has(attempt.id)) return { charged: true };
+    if (live && item.failures >= attempt.maxConsecutiveFailures) {
+      return { charged: false, failuresUntil: item.failuresUntil };
+    }
     this.counters.set(counter.key, {
       failures: (live ? item.failures : 0) + 1,
       failuresUntil: attempt.failuresUntil,
       userRef: counter.userRef,
       charges: new Set([...(live ? item.charges : []), attempt.id]),
     });
-    return true;
+    return { charged: true } as const;
   }
   async withdraw(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     if (item?.charges.delete(attempt.id)) item.failures -= 1;
   }
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
+    this.endRun(counter, attempt);
+  }
+  endRun(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     if (!item?.charges.has(attempt.id)) return;
     item.charges.clear(); // the run is over, its attempt ids with it
@@ -326,6 +390,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
+    signIns: new MemorySignInStore(users, refreshTokens, attempts),
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,

@@ -497,7 +497,8 @@ describe('a signing failure during a login', () => {
 
 describe('a dependency that hangs', () => {
   it('answers 503 well inside the Lambda timeout when DynamoDB or KMS stops answering', async () => {
-    for (const operation of ['GetItem', 'Sign']) {
+    // The login's read before the password, its sign-in write after it, and signing beside that.
+    for (const operation of ['BatchGetItem', 'TransactWriteItems', 'Sign']) {
       const username = await freshUser();
       const started = Date.now();
       const { result } = await deployment.withFaults([{ operation, nth: 1, times: 5, fault: 'hang' }], () =>

@@ -106,7 +106,7 @@ describe('the Lambda composition root', () => {
     const attempt = { id: 'a', now: 0, failuresUntil: 1, maxConsecutiveFailures: 10, maxFailuresPerDay: 100 };
     for (const call of [
       () => services.attempts.read(counter, 0),
-      () => services.attempts.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt),
+      () => services.attempts.charge(counter, attempt),
       () => services.attempts.withdraw(counter, attempt),
       () => services.attempts.refund(counter, attempt),
       () => services.attempts.reserveIpDay(ipDay, attempt),

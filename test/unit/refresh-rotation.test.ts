@@ -23,6 +23,7 @@ import {
   FixedClock,
   MemoryAttemptStore,
   MemoryRefreshTokenStore,
+  MemorySignInStore,
   MemoryUserStore,
   publicClient,
   RecordingHasher,
@@ -54,6 +55,7 @@ async function setup(
   const clock = new FixedClock();
   const users = new MemoryUserStore();
   const store = new MemoryRefreshTokenStore();
+  const attempts = new MemoryAttemptStore();
   const lines: LogLine[] = [];
   const services: Services = {
     config: parseConfig(
@@ -68,7 +70,8 @@ async function setup(
     ),
     users,
     refreshTokens: store,
-    attempts: new MemoryAttemptStore(),
+    attempts,
+    signIns: new MemorySignInStore(users, store, attempts),
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher: new RecordingHasher(),

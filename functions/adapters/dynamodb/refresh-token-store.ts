@@ -9,11 +9,39 @@ import {
 import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore } from '../../oauth/ports.ts';
 import { conditionalWrite, dynamoCall } from './errors.ts';
 
-const tokenKey = (tokenHash: string) => ({ pk: `token#${tokenHash}` });
-const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
+export const tokenKey = (tokenHash: string) => ({ pk: `token#${tokenHash}` });
+export const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
 
 /** DynamoDB TTL wants epoch seconds; the records keep milliseconds. */
 const ttlSeconds = (epochMs: number) => Math.ceil(epochMs / 1000);
+
+/** A new item, as PutItem and a transaction's Put take it: written only where no item is. */
+export interface NewItemPut {
+  readonly TableName: string;
+  readonly Item: Record<string, unknown>;
+  readonly ConditionExpression: string;
+}
+
+function newItem(
+  tableName: string,
+  key: { pk: string },
+  record: object,
+  absoluteExpiresAt: number,
+): NewItemPut {
+  return {
+    TableName: tableName,
+    Item: { ...record, ...key, expires_at: ttlSeconds(absoluteExpiresAt) },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
+
+/** A family's first write (also the sign-in's transaction, SignInStore). */
+export const newFamily = (tableName: string, family: RefreshFamily) =>
+  newItem(tableName, familyKey(family.family_id), family, family.absolute_expires_at);
+
+/** A token's first write (also the sign-in's transaction, SignInStore). */
+export const newToken = (tableName: string, token: RefreshTokenRecord) =>
+  newItem(tableName, tokenKey(token.token_hash), token, token.absolute_expires_at);
 
 function withoutStorageFields<T>(item: Record<string, unknown>): T {
   const { pk: _pk, expires_at: _ttl, ...record } = item;
@@ -42,16 +70,9 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
     return this.get(familyKey(familyId));
   }
 
-  private async putNew(key: { pk: string }, record: object, absoluteExpiresAt: number): Promise<void> {
-    const written = await conditionalWrite('PutItem', () =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...record, ...key, expires_at: ttlSeconds(absoluteExpiresAt) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+  private async putNew(put: NewItemPut, record: object): Promise<void> {
+    const key = { pk: String(put.Item.pk) };
+    const written = await conditionalWrite('PutItem', () => this.db.send(new PutCommand(put)));
     if (written) return;
     // 256-bit random keys do not collide, so the item found is this write's own first try, whose
     // answer was lost and which the SDK sent again. Should a key ever collide, refuse, never overwrite.
@@ -65,11 +86,11 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
   }
 
   createFamily(family: RefreshFamily): Promise<void> {
-    return this.putNew(familyKey(family.family_id), family, family.absolute_expires_at);
+    return this.putNew(newFamily(this.tableName, family), family);
   }
 
   putToken(token: RefreshTokenRecord): Promise<void> {
-    return this.putNew(tokenKey(token.token_hash), token, token.absolute_expires_at);
+    return this.putNew(newToken(this.tableName, token), token);
   }
 
   advanceFamily(

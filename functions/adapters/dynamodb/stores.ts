@@ -5,16 +5,18 @@ import { DynamoAttemptStore } from './attempt-store.ts';
 import { DynamoDpopReplayStore } from './dpop-replay-store.ts';
 import { DynamoMfaStore } from './mfa-store.ts';
 import { DynamoRefreshTokenStore } from './refresh-token-store.ts';
+import { DynamoSignInStore } from './sign-in-store.ts';
 import { DynamoUserStore } from './user-store.ts';
 
 /** Every DynamoDB-backed port, for a composition root (local server, Lambda, CLI). */
 export function dynamoStores(
   db: DynamoDBDocumentClient,
   names: TableNames,
-): Pick<Services, 'users' | 'refreshTokens' | 'attempts' | 'mfa' | 'dpopProofs'> {
+): Pick<Services, 'users' | 'refreshTokens' | 'signIns' | 'attempts' | 'mfa' | 'dpopProofs'> {
   return {
     users: new DynamoUserStore(db, names.users),
     refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
+    signIns: new DynamoSignInStore(db, names),
     attempts: new DynamoAttemptStore(db, names.attempts),
     mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),
     dpopProofs: new DynamoDpopReplayStore(db, names['dpop-proofs']),
