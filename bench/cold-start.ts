@@ -85,3 +85,29 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
     await fn.close();
   }
 }
+
+/** The cold start per signing mode, as a Markdown table: the floor, the token function, their ratio. */
+export function coldStartTable(runs: readonly { signing: SigningMode; cold: ColdStart }[]): string {
+  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [
+    row([
+      'signing',
+      'empty handler (floor)',
+      'init + first login',
+      'ratio',
+      'of which import',
+      'of which first login',
+    ]),
+    row(['---', '---', '---', '---', '---', '---']),
+    ...runs.map(({ signing, cold }) =>
+      row([
+        signing,
+        `${cold.emptyHandlerMs.toFixed(1)} ms`,
+        `${cold.totalMs.toFixed(1)} ms`,
+        `${(cold.totalMs / cold.emptyHandlerMs).toFixed(2)}×`,
+        `${cold.importMs.toFixed(1)} ms`,
+        `${cold.firstCallMs.toFixed(1)} ms`,
+      ]),
+    ),
+  ].join('\n');
+}

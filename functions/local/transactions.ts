@@ -166,30 +166,34 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
   }
 
   return (incoming, outgoing) => {
-    receive(incoming).then(async (received) => {
-      const target = String(received.headers['x-amz-target'] ?? '');
-      if (target !== `${TARGET_PREFIX}TransactWriteItems`) {
-        const release = await lock.shared();
-        const end = outgoing.end.bind(outgoing) as (...args: unknown[]) => ServerResponse;
-        outgoing.end = ((...args: unknown[]) => {
+    receive(incoming)
+      .then(async (received) => {
+        const target = String(received.headers['x-amz-target'] ?? '');
+        if (target !== `${TARGET_PREFIX}TransactWriteItems`) {
+          const release = await lock.shared();
+          const end = outgoing.end.bind(outgoing) as (...args: unknown[]) => ServerResponse;
+          outgoing.end = ((...args: unknown[]) => {
+            release();
+            return end(...args);
+          }) as ServerResponse['end'];
+          replay(dynalite, received, outgoing);
+          return;
+        }
+        const release = await lock.exclusive();
+        let answer: Answer;
+        try {
+          answer = await transact(JSON.parse(received.body.toString('utf8') || '{}'));
+        } catch (error) {
+          answer =
+            (error as { answer?: Answer }).answer ?? failure('InternalServerError', String(error), {}, 500);
+        } finally {
           release();
-          return end(...args);
-        }) as ServerResponse['end'];
-        replay(dynalite, received, outgoing);
-        return;
-      }
-      const release = await lock.exclusive();
-      let answer: Answer;
-      try {
-        answer = await transact(JSON.parse(received.body.toString('utf8') || '{}'));
-      } catch (error) {
-        answer =
-          (error as { answer?: Answer }).answer ?? failure('InternalServerError', String(error), {}, 500);
-      } finally {
-        release();
-      }
-      send(outgoing, answer);
-    });
+        }
+        send(outgoing, answer);
+      })
+      .catch((error: unknown) => {
+        if (!outgoing.headersSent) send(outgoing, failure('InternalServerError', String(error), {}, 500));
+      });
   };
 }
 

@@ -126,6 +126,33 @@ describe('the Lambda composition root', () => {
     expect(services.attempts).toBeInstanceOf(DynamoAttemptStore);
   });
 
+  it("fetches the signing key beside the counters' secret, not after it, for the token function", async () => {
+    const order: string[] = [];
+    const keyId = vi.spyOn(KmsSigner.prototype, 'currentKeyId').mockImplementation(async () => {
+      order.push('signing key');
+      return 'kid';
+    });
+    try {
+      let secretArrives: (key: Uint8Array) => void = () => undefined;
+      const source = vi.fn(
+        () =>
+          new Promise<Uint8Array>((resolve) => {
+            order.push('secret asked');
+            secretArrives = resolve;
+          }),
+      );
+      const building = build(counterKeyEnvironment(), { counterHashKey: source, warmSigner: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(order).toEqual(['secret asked', 'signing key']); // both on their way, neither answered
+      secretArrives(new Uint8Array(64));
+      await building;
+      await build(counterKeyEnvironment(), { counterHashKey: async () => new Uint8Array(64) });
+      expect(keyId).toHaveBeenCalledTimes(1); // the other functions do not sign at once
+    } finally {
+      keyId.mockRestore();
+    }
+  });
+
   it('names the secret variable too when a function that counts attempts lacks it', async () => {
     const source = vi.fn(async () => new Uint8Array(64));
     await expect(build(stackEnvironment(), { counterHashKey: source })).rejects.toThrow(
