@@ -562,7 +562,7 @@ function criticalPathBlock(run: string): string {
     criticalPathTable(criticalPaths),
     `The cold start in the same run: a fresh \`node\` process to the first completed login (Node boot, importing the bundle, the composition root and one password grant, no added delay), as a multiple of the same measure for an empty handler (median of ${plan.coldStarts} each; target ≤ ${COLD_START_RATIO_TARGET}×).`,
     coldStartTable(coldStarts),
-    `Cost per million grants, from the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in both modes.`,
+    `Cost per million grants, from the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. A \`BatchGetItem\` is billed a read unit per key and each write of a \`TransactWriteItems\` two write units (DynamoDB bills transactional writes double): a login's transaction (four writes when it issues a refresh token) costs 8 write units, where four single writes would cost 4 and need more round trips. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in both modes.`,
     costTable(criticalPaths),
   ].join('\n\n');
 }
