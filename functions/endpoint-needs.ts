@@ -64,10 +64,10 @@ export const endpointNeeds = {
    * Every grant. Password grants (login.ts, brute-force.ts): read the user-and-IP run and the IP's
    * day (GetItem), charge both and refund them after a success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
    * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
-   * start a session (PutItem family and token), and delete both should the signing beside them
-   * fail (DeleteItem). Refresh grant (refresh-rotation.ts): read token,
-   * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
-   * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). A login that needs a
+   * start a session (PutItem of its family), and delete it should the signing beside it fail
+   * (DeleteItem). Refresh grant (refresh-rotation.ts): read family and user (GetItem; first the
+   * record of a token of the earlier format), rotate the family, undo that should the signing
+   * beside it fail, or revoke it (UpdateItem). A login that needs a
    * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
    * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
    * (UpdateItem on the user) and mark the token spent (UpdateItem). Signs the tokens.

@@ -10,6 +10,7 @@ import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
+  FamilyRotation,
   IpDayCounter,
   LoginCounter,
   LoginCounterState,
@@ -182,25 +183,16 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (this.families.has(family.family_id)) throw new Error('family exists');
     this.families.set(family.family_id, family);
   }
-  async putToken(token: RefreshTokenRecord) {
-    await this.enter('putToken');
-    if (this.tokens.has(token.token_hash)) throw new Error('token exists');
-    this.tokens.set(token.token_hash, token);
-  }
-  async advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ) {
-    await this.enter('advanceFamily');
+  async rotateFamily(familyId: string, from: string, rotation: FamilyRotation) {
+    await this.enter('rotateFamily');
     const family = this.families.get(familyId);
-    if (!family || family.current !== change.from || family.revoked) return false;
+    if (!family || family.current !== from || family.revoked) return false;
+    // As in DynamoDB: every field of the rotation is set, the absent ones removed.
+    const { idle_expires_at, secret_hash, previous, rotated_at, successor_seal, ...kept } = family;
     this.families.set(familyId, {
-      ...family,
-      current: change.to,
-      previous: change.from,
-      rotated_at: change.at,
-      successor_seal: change.successorSeal,
-    });
+      ...kept,
+      ...Object.fromEntries(Object.entries(rotation).filter(([, value]) => value !== undefined)),
+    } as RefreshFamily);
     return true;
   }
   async revokeFamily(familyId: string, at: number) {
@@ -208,10 +200,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const family = this.families.get(familyId);
     if (family)
       this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
-  }
-  async deleteToken(tokenHash: string) {
-    await this.enter('deleteToken');
-    this.tokens.delete(tokenHash);
   }
   async deleteFamily(familyId: string) {
     await this.enter('deleteFamily');

@@ -34,7 +34,7 @@ export async function issueSignInTokens(
 ): Promise<TokenResponse> {
   const { client, api, user, scopes } = signedIn;
   const session = offersRefreshToken(client, api, scopes)
-    ? newSession(services.config, {
+    ? newSession(services, {
         client,
         api,
         user,
