@@ -154,6 +154,17 @@ export interface RefreshFamily {
   readonly absolute_expires_at: number;
   /** SHA-256 of the one token that may be rotated now. */
   readonly current: string;
+  /**
+   * When the current token falls idle (capped at `absolute_expires_at`). Absent only in a family
+   * not rotated since tokens named their family: its current token's record holds it.
+   */
+  readonly idle_expires_at?: number;
+  /**
+   * SHA-256 of the family secret every token of the family carries (sessions/refresh-token-format.ts):
+   * what proves a presented token belongs to the family. Absent only in a family whose tokens are
+   * all of the earlier format, found through their records.
+   */
+  readonly secret_hash?: string;
   readonly previous?: string;
   readonly rotated_at?: number;
   /** `current`, sealed with the server's secret and `previous` (sessions/refresh-tokens.ts); only with a reuse leeway. */
@@ -170,7 +181,10 @@ export interface RefreshFamily {
   readonly jkt?: string;
 }
 
-/** One refresh token, found by the SHA-256 of its value; the value itself is never stored. */
+/**
+ * A refresh token of the format before tokens named their family, found by the SHA-256 of its
+ * value. No longer written: the records of tokens issued before are read until they expire.
+ */
 export interface RefreshTokenRecord {
   readonly token_hash: string;
   readonly family_id: string;
@@ -184,29 +198,30 @@ export interface RefreshTokenRecord {
   readonly absolute_expires_at: number;
 }
 
+/** What a rotation sets in a family; an absent field is removed. */
+export type FamilyRotation = Pick<
+  RefreshFamily,
+  'current' | 'idle_expires_at' | 'secret_hash' | 'previous' | 'rotated_at' | 'successor_seal'
+>;
+
 /**
  * Single-item reads and conditional writes only (no transactions): the protocol layer orders them
  * (functions/oauth/sessions/refresh-rotation.ts). Every read is strongly consistent.
  */
 export interface RefreshTokenStore {
+  /** The record of a token of the earlier format (RefreshTokenRecord). */
   findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   findFamily(familyId: string): Promise<RefreshFamily | undefined>;
   /** Writes a family that no existing one has the id of (ids are random; a clash is an error). */
   createFamily(family: RefreshFamily): Promise<void>;
-  /** Writes a new token record; a clash with an existing hash is an error. */
-  putToken(token: RefreshTokenRecord): Promise<void>;
   /**
-   * The linearisation point of a rotation: makes `to` current if and only if `from` still is and
-   * the family is not revoked. False when that condition failed (another request won).
+   * The linearisation point of a rotation (and of its undo): sets `rotation` if and only if `from`
+   * is still the family's current token and the family is not revoked. False when that condition
+   * failed (another request won).
    */
-  advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ): Promise<boolean>;
+  rotateFamily(familyId: string, from: string, rotation: FamilyRotation): Promise<boolean>;
   /** Marks the family revoked (idempotent); every token of it stops working at once. */
   revokeFamily(familyId: string, at: number): Promise<void>;
-  /** Removes a token record that never became current (the loser of a race); absent is fine. */
-  deleteToken(tokenHash: string): Promise<void>;
   /** Removes a family whose first token was never sent (a login that failed); absent is fine. */
   deleteFamily(familyId: string): Promise<void>;
 }
@@ -346,8 +361,8 @@ export interface SignIn {
   readonly at: string;
   /** Unique per login: a retried write applies once, and `undo` finds this login's count. */
   readonly loginId: string;
-  /** The refresh token family and its first token, when the answer carries a refresh token. */
-  readonly session?: { readonly family: RefreshFamily; readonly token: RefreshTokenRecord };
+  /** The refresh token family, when the answer carries a refresh token. */
+  readonly session?: { readonly family: RefreshFamily };
   /** The password grant's charged attempt: the right password ends its consecutive run. */
   readonly refund?: { readonly counter: LoginCounter; readonly attempt: ChargedAttempt };
 }

@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { ensureTables, localClientConfig } from '../../functions/local/embedded-store.ts';
-import { withTransactions } from '../../functions/local/transactions.ts';
+import { withTransactions } from '../../functions/local/transactions.mjs';
 import { type TableNames, tables } from '../../functions/store-schema.ts';
 
 export interface TestStore {

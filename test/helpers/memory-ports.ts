@@ -10,6 +10,7 @@ import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
+  FamilyRotation,
   IpDayCounter,
   LoginCounter,
   LoginLookup,
@@ -206,25 +207,16 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (this.families.has(family.family_id)) throw new Error('family exists');
     this.families.set(family.family_id, family);
   }
-  async putToken(token: RefreshTokenRecord) {
-    await this.enter('putToken');
-    if (this.tokens.has(token.token_hash)) throw new Error('token exists');
-    this.tokens.set(token.token_hash, token);
-  }
-  async advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ) {
-    await this.enter('advanceFamily');
+  async rotateFamily(familyId: string, from: string, rotation: FamilyRotation) {
+    await this.enter('rotateFamily');
     const family = this.families.get(familyId);
-    if (!family || family.current !== change.from || family.revoked) return false;
+    if (!family || family.current !== from || family.revoked) return false;
+    // As in DynamoDB: every field of the rotation is set, the absent ones removed.
+    const { idle_expires_at, secret_hash, previous, rotated_at, successor_seal, ...kept } = family;
     this.families.set(familyId, {
-      ...family,
-      current: change.to,
-      previous: change.from,
-      rotated_at: change.at,
-      successor_seal: change.successorSeal,
-    });
+      ...kept,
+      ...Object.fromEntries(Object.entries(rotation).filter(([, value]) => value !== undefined)),
+    } as RefreshFamily);
     return true;
   }
   async revokeFamily(familyId: string, at: number) {
@@ -232,10 +224,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const family = this.families.get(familyId);
     if (family)
       this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
-  }
-  async deleteToken(tokenHash: string) {
-    await this.enter('deleteToken');
-    this.tokens.delete(tokenHash);
   }
   async deleteFamily(familyId: string) {
     await this.enter('deleteFamily');
@@ -253,26 +241,16 @@ export class MemorySignInStore implements SignInStore {
   async record(signIn: SignIn) {
     await roundTrip();
     const { session, refund } = signIn;
-    if (
-      session &&
-      (this.refreshTokens.families.has(session.family.family_id) ||
-        this.refreshTokens.tokens.has(session.token.token_hash))
-    )
+    if (session && this.refreshTokens.families.has(session.family.family_id))
       throw new Error('session exists');
     this.users.countLogin(signIn.user, signIn.at, signIn.loginId);
-    if (session) {
-      this.refreshTokens.families.set(session.family.family_id, session.family);
-      this.refreshTokens.tokens.set(session.token.token_hash, session.token);
-    }
+    if (session) this.refreshTokens.families.set(session.family.family_id, session.family);
     if (refund) this.attempts.endRun(refund.counter, refund.attempt);
   }
   async undo(signIn: SignIn) {
     await roundTrip();
     const { session } = signIn;
-    if (session) {
-      this.refreshTokens.families.delete(session.family.family_id);
-      this.refreshTokens.tokens.delete(session.token.token_hash);
-    }
+    if (session) this.refreshTokens.families.delete(session.family.family_id);
     this.users.forgetLogin(signIn.user, signIn.loginId, signIn.user.last_login);
     if (signIn.refund) this.attempts.endRun(signIn.refund.counter, signIn.refund.attempt);
   }

@@ -12,13 +12,13 @@ import type { SignIn, SignInStore } from '../../oauth/ports.ts';
 import type { TableNames } from '../../store-schema.ts';
 import { refundRun } from './attempt-store.ts';
 import { conditionalWrite, contentionError, dynamoCall, translateDynamoError } from './errors.ts';
-import { familyKey, newFamily, newToken, tokenKey } from './refresh-token-store.ts';
+import { familyKey, newFamily } from './refresh-token-store.ts';
 import { forgetLogin, recordLogin } from './user-store.ts';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
 /** What each write of the transaction is, to read its cancellation reason. */
-type Part = 'count' | 'refund' | 'family' | 'token';
+type Part = 'count' | 'refund' | 'family';
 
 /** Tries of the transaction before contention is reported as throttling (503). */
 const MAX_TRIES = 4;
@@ -32,14 +32,14 @@ const THROTTLED = new Set(['ThrottlingError', 'ProvisionedThroughputExceeded', '
 
 /**
  * A sign-in's writes in one TransactWriteItems: the login count on the user item, the session's
- * family and token, and the refund of the consecutive run, all or nothing. Each try carries a
+ * family, and the refund of the consecutive run, all or nothing. Each try carries a
  * ClientRequestToken, so the SDK's retry of a try whose answer was lost applies nothing twice.
  *
  * A write whose condition fails cancels the whole transaction. The count's condition fails only
  * for a user deleted (or re-created) meanwhile, the refund's only for a run that ended meanwhile
  * (another right password, `users unblock`): both are no-ops by definition, as their single
  * writes would be, so the transaction is tried again without them. A session write that meets an
- * item is a key clash (256-bit random keys: never), refused rather than overwritten. Another
+ * item is a key clash (random 128-bit family ids: never), refused rather than overwritten. Another
  * transaction on the same item (two logins of one user at the same moment) cancels it with
  * `TransactionConflict`: tried again after a short random pause.
  */
@@ -58,7 +58,7 @@ export class DynamoSignInStore implements SignInStore {
       const failed = new Set(
         parts.filter((_, i) => reasons[i]?.Code === 'ConditionalCheckFailed').map(([part]) => part),
       );
-      if (failed.has('family') || failed.has('token')) {
+      if (failed.has('family')) {
         throw new Error('refresh token store: a new session met an existing item');
       }
       parts = parts.filter(([part]) => !failed.has(part));
@@ -86,7 +86,6 @@ export class DynamoSignInStore implements SignInStore {
       );
     await allLanded([
       session && deleted(familyKey(session.family.family_id)),
-      session && deleted(tokenKey(session.token.token_hash)),
       conditionalWrite('UpdateItem (forget login)', () =>
         this.db.send(
           new UpdateCommand(
@@ -106,10 +105,7 @@ export class DynamoSignInStore implements SignInStore {
     const parts: [Part, TransactItem][] = [
       ['count', { Update: recordLogin(this.tables.users, signIn.user, signIn.at, signIn.loginId) }],
     ];
-    if (session) {
-      parts.push(['family', { Put: newFamily(this.tables['refresh-tokens'], session.family) }]);
-      parts.push(['token', { Put: newToken(this.tables['refresh-tokens'], session.token) }]);
-    }
+    if (session) parts.push(['family', { Put: newFamily(this.tables['refresh-tokens'], session.family) }]);
     if (refund) {
       parts.push(['refund', { Update: refundRun(this.tables.attempts, refund.counter, refund.attempt) }]);
     }

@@ -39,7 +39,7 @@ export async function issueSignInTokens(
 ): Promise<TokenResponse> {
   const { client, api, user, scopes } = signedIn;
   const session = offersRefreshToken(client, api, scopes)
-    ? newSession(services.config, {
+    ? newSession(services, {
         client,
         api,
         user,
@@ -53,7 +53,7 @@ export async function issueSignInTokens(
     user,
     at: new Date(now).toISOString(),
     loginId: randomUUID(),
-    ...(session ? { session: { family: session.family, token: session.token } } : {}),
+    ...(session ? { session: { family: session.family } } : {}),
     ...(refund ? { refund } : {}),
   };
   try {

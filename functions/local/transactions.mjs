@@ -11,71 +11,108 @@
  * does. What it does not give is durability across a crash of the process between two of those
  * writes: the local server is one process on one machine, and its store is a development tool.
  * Deployed, the same request goes to DynamoDB, which runs it as a transaction.
+ *
+ * Plain JavaScript: it runs in the engine's thread (store-thread.mjs), which has no TypeScript
+ * loader; the store tests put it in front of their own dynalite too (test/helpers/dynamodb.ts).
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
-import type { HttpRequest } from '@smithy/types';
-import { inProcessRequestHandler, inProcessSigner } from './in-process-transport.ts';
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const ERROR_PREFIX = 'com.amazonaws.dynamodb.v20120810#';
 /** How long DynamoDB remembers a ClientRequestToken. */
 const IDEMPOTENCY_MS = 10 * 60 * 1000;
+const ACTIONS = ['Put', 'Update', 'Delete'];
 
-type Json = Record<string, unknown>;
-type Answer = { status: number; body: Json };
-type Action = 'Put' | 'Update' | 'Delete';
+/**
+ * @typedef {{ method: string, path: string, headers: Record<string, string>, body: string }} EngineRequest
+ * @typedef {{ statusCode: number, headers: Record<string, string>, body: string }} EngineResponse
+ * @typedef {{ status: number, body: Record<string, any> }} Answer
+ */
 
-/** One request as it reached the engine: what a replay to dynalite needs. */
-interface Received {
-  readonly headers: IncomingMessage['headers'];
-  readonly method: string | undefined;
-  readonly url: string | undefined;
-  readonly body: Buffer;
+/**
+ * Gives one request to a request listener (dynalite's, or the one withTransactions returns).
+ * dynalite reads `headers`, `method`, `url` and the body events of its request, and answers with
+ * `statusCode`, `setHeader` and `end`; that is all this hands it. Bodies are DynamoDB's JSON, as
+ * strings.
+ * @param {import('node:http').RequestListener} listener
+ * @param {EngineRequest} request
+ * @returns {Promise<EngineResponse>}
+ */
+export function askEngine(listener, request) {
+  return new Promise((resolve) => {
+    const incoming = Object.assign(new EventEmitter(), {
+      headers: request.headers,
+      method: request.method,
+      url: request.path,
+    });
+    /** @type {Record<string, string>} */
+    const headers = {};
+    const outgoing = {
+      statusCode: 200,
+      /** @param {string} name @param {string | number} value */
+      setHeader(name, value) {
+        headers[name.toLowerCase()] = String(value);
+      },
+      /** @param {string} [body] */
+      end(body) {
+        resolve({ statusCode: outgoing.statusCode, headers, body: body ?? '' });
+      },
+    };
+    listener(/** @type {never} */ (incoming), /** @type {never} */ (outgoing));
+    // As from a socket: the body arrives after the listener has subscribed to it.
+    process.nextTick(() => {
+      if (request.body.length > 0) incoming.emit('data', Buffer.from(request.body, 'utf8'));
+      incoming.emit('end');
+    });
+  });
 }
 
 /**
- * dynalite's listener with TransactWriteItems answered by emulation; give every request to the
- * engine (the HTTP server's and the in-process client's) to this one listener, so that they share
- * its lock.
+ * dynalite's listener with TransactWriteItems answered by emulation. Give every request to the
+ * engine (its HTTP port's and the local server's) to this one listener, so that they share its lock.
+ * @param {import('node:http').RequestListener} dynalite
+ * @returns {import('node:http').RequestListener}
  */
-export function withTransactions(dynalite: RequestListener): RequestListener {
+export function withTransactions(dynalite) {
   const lock = new EngineLock();
-  const engine = inProcessRequestHandler(dynalite);
-  const remembered = new Map<string, { digest: string; at: number }>();
-  const tableKeys = new Map<string, Promise<readonly string[]>>();
+  /** @type {Map<string, { digest: string, at: number }>} */
+  const remembered = new Map();
+  /** @type {Map<string, Promise<string[]>>} */
+  const tableKeys = new Map();
 
-  /** One single-item request to dynalite, while the transaction holds the engine. */
-  const call = async (operation: string, input: Json): Promise<Answer> => {
-    const request = (await inProcessSigner.sign({
+  /**
+   * One single-item request to dynalite, while the transaction holds the engine. dynalite checks
+   * that a request carries SigV4's fields but verifies no signature.
+   * @param {string} operation
+   * @param {Record<string, unknown>} input
+   * @returns {Promise<Answer>}
+   */
+  const call = async (operation, input) => {
+    const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const response = await askEngine(dynalite, {
       method: 'POST',
-      protocol: 'http:',
-      hostname: 'localhost',
       path: '/',
-      query: {},
       headers: {
         'content-type': 'application/x-amz-json-1.0',
         'x-amz-target': `${TARGET_PREFIX}${operation}`,
         host: 'localhost',
+        'x-amz-date': now,
+        authorization: `AWS4-HMAC-SHA256 Credential=engine/${now.slice(0, 8)}/local/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=unsigned`,
       },
       body: JSON.stringify(input),
-    } as HttpRequest)) as HttpRequest;
-    const { response } = await engine.handle(request);
-    return {
-      status: response.statusCode,
-      body: JSON.parse(Buffer.from(response.body).toString('utf8') || '{}'),
-    };
+    });
+    return { status: response.statusCode, body: JSON.parse(response.body || '{}') };
   };
 
-  const keyNames = (table: string) => {
+  /** @param {string} table */
+  const keyNames = (table) => {
     let names = tableKeys.get(table);
     if (!names) {
       names = call('DescribeTable', { TableName: table }).then(({ status, body }) => {
         if (status !== 200) throw Object.assign(new Error('no such table'), { answer: { status, body } });
-        const schema = (body.Table as { KeySchema: { AttributeName: string }[] }).KeySchema;
-        return schema.map((key) => key.AttributeName);
+        return body.Table.KeySchema.map((/** @type {{ AttributeName: string }} */ key) => key.AttributeName);
       });
       names.catch(() => tableKeys.delete(table));
       tableKeys.set(table, names);
@@ -83,7 +120,11 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
     return names;
   };
 
-  async function transact(body: Json): Promise<Answer> {
+  /**
+   * @param {Record<string, any>} body
+   * @returns {Promise<Answer>}
+   */
+  async function transact(body) {
     const token = typeof body.ClientRequestToken === 'string' ? body.ClientRequestToken : undefined;
     const digest = createHash('sha256').update(JSON.stringify(body.TransactItems)).digest('base64');
     const now = Date.now();
@@ -94,22 +135,22 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
         ? { status: 200, body: {} }
         : failure('IdempotentParameterMismatchException', 'the token was used with other parameters');
     }
-    const items = (body.TransactItems ?? []) as Json[];
-    const actions: { action: Action; input: Json; table: string; key: Json }[] = [];
-    for (const item of items) {
-      const [action, ...others] = Object.keys(item) as Action[];
-      if (!action || others.length > 0 || !['Put', 'Update', 'Delete'].includes(action)) {
+    /** @type {{ action: string, input: Record<string, any>, table: string, key: Record<string, unknown> }[]} */
+    const actions = [];
+    for (const item of body.TransactItems ?? []) {
+      const [action, ...others] = Object.keys(item);
+      if (!action || others.length > 0 || !ACTIONS.includes(action)) {
         return failure(
           'ValidationException',
           'the embedded engine emulates transactions of Put, Update and Delete actions only',
         );
       }
-      const input = item[action] as Json;
+      const input = item[action];
       const table = String(input.TableName);
       const key =
         action === 'Put'
-          ? Object.fromEntries((await keyNames(table)).map((name) => [name, (input.Item as Json)[name]]))
-          : (input.Key as Json);
+          ? Object.fromEntries((await keyNames(table)).map((name) => [name, input.Item[name]]))
+          : input.Key;
       actions.push({ action, input, table, key });
     }
     const identities = actions.map(({ table, key }) => JSON.stringify([table, key]));
@@ -121,14 +162,17 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
     }
     // Applied in order, each returning the item as it was; every action is tried, so that each
     // gets its own reason, as DynamoDB gives them.
-    const applied: { table: string; key: Json; before: Json | undefined }[] = [];
-    const reasons: Json[] = [];
-    let failed: Answer | undefined;
+    /** @type {{ table: string, key: Record<string, unknown>, before: Record<string, unknown> | undefined }[]} */
+    const applied = [];
+    /** @type {Record<string, unknown>[]} */
+    const reasons = [];
+    /** @type {Answer | undefined} */
+    let refused;
     for (const { action, input, table, key } of actions) {
       const { ReturnValuesOnConditionCheckFailure: returnOld, ...single } = input;
       const answer = await call(`${action}Item`, { ...single, ReturnValues: 'ALL_OLD' });
       if (answer.status === 200) {
-        applied.push({ table, key, before: answer.body.Attributes as Json | undefined });
+        applied.push({ table, key, before: answer.body.Attributes });
         reasons.push({ Code: 'None' });
       } else if (String(answer.body.__type).endsWith('#ConditionalCheckFailedException')) {
         const found =
@@ -141,11 +185,11 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
           ...(found?.body.Item ? { Item: found.body.Item } : {}),
         });
       } else {
-        failed = answer; // a malformed action: the whole request is refused as it is
+        refused = answer; // a malformed action: the whole request is refused as it is
         break;
       }
     }
-    if (failed || reasons.some((reason) => reason.Code !== 'None')) {
+    if (refused || reasons.some((reason) => reason.Code !== 'None')) {
       for (const { table, key, before } of applied.reverse()) {
         const undone = before
           ? await call('PutItem', { TableName: table, Item: before })
@@ -153,7 +197,7 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
         if (undone.status !== 200) return undone;
       }
       return (
-        failed ??
+        refused ??
         failure(
           'TransactionCanceledException',
           `Transaction cancelled, please refer cancellation reasons for specific reasons [${reasons.map((reason) => reason.Code).join(', ')}]`,
@@ -168,45 +212,60 @@ export function withTransactions(dynalite: RequestListener): RequestListener {
   return (incoming, outgoing) => {
     receive(incoming)
       .then(async (received) => {
-        const target = String(received.headers['x-amz-target'] ?? '');
-        if (target !== `${TARGET_PREFIX}TransactWriteItems`) {
+        if (received.headers['x-amz-target'] !== `${TARGET_PREFIX}TransactWriteItems`) {
           const release = await lock.shared();
-          const end = outgoing.end.bind(outgoing) as (...args: unknown[]) => ServerResponse;
-          outgoing.end = ((...args: unknown[]) => {
-            release();
-            return end(...args);
-          }) as ServerResponse['end'];
+          const end = outgoing.end.bind(outgoing);
+          outgoing.end = /** @type {typeof outgoing.end} */ (
+            (/** @type {any[]} */ ...args) => {
+              release();
+              return end(...args);
+            }
+          );
           replay(dynalite, received, outgoing);
           return;
         }
         const release = await lock.exclusive();
-        let answer: Answer;
+        /** @type {Answer} */
+        let answer;
         try {
           answer = await transact(JSON.parse(received.body.toString('utf8') || '{}'));
         } catch (error) {
           answer =
-            (error as { answer?: Answer }).answer ?? failure('InternalServerError', String(error), {}, 500);
+            /** @type {{ answer?: Answer }} */ (error).answer ??
+            failure('InternalServerError', String(error), {}, 500);
         } finally {
           release();
         }
         send(outgoing, answer);
       })
-      .catch((error: unknown) => {
+      .catch((error) => {
         if (!outgoing.headersSent) send(outgoing, failure('InternalServerError', String(error), {}, 500));
       });
   };
 }
 
-const failure = (type: string, message: string, extra: Json = {}, status = 400): Answer => ({
+/**
+ * @param {string} type
+ * @param {string} message
+ * @param {Record<string, unknown>} [extra]
+ * @param {number} [status]
+ * @returns {Answer}
+ */
+const failure = (type, message, extra = {}, status = 400) => ({
   status,
   body: { __type: `${ERROR_PREFIX}${type}`, message, ...extra },
 });
 
-/** The whole body of a request, from a socket or from the in-process client alike. */
-function receive(incoming: IncomingMessage): Promise<Received> {
+/**
+ * The whole body of a request, from a socket or from askEngine alike.
+ * @param {import('node:http').IncomingMessage} incoming
+ * @returns {Promise<{ headers: import('node:http').IncomingHttpHeaders, method?: string, url?: string, body: Buffer }>}
+ */
+function receive(incoming) {
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    /** @type {Buffer[]} */
+    const chunks = [];
+    incoming.on('data', (chunk) => chunks.push(chunk));
     incoming.on('end', () =>
       resolve({
         headers: incoming.headers,
@@ -218,22 +277,31 @@ function receive(incoming: IncomingMessage): Promise<Received> {
   });
 }
 
-/** Hands a request already read to dynalite, as a socket would: its body after it subscribed. */
-function replay(dynalite: RequestListener, received: Received, outgoing: ServerResponse): void {
+/**
+ * Hands a request already read to dynalite, as a socket would: its body after it subscribed.
+ * @param {import('node:http').RequestListener} dynalite
+ * @param {{ headers: import('node:http').IncomingHttpHeaders, method?: string, url?: string, body: Buffer }} received
+ * @param {import('node:http').ServerResponse} outgoing
+ */
+function replay(dynalite, received, outgoing) {
   const incoming = Object.assign(new EventEmitter(), {
     headers: received.headers,
     method: received.method,
     url: received.url,
   });
-  dynalite(incoming as never, outgoing);
+  dynalite(/** @type {never} */ (incoming), outgoing);
   process.nextTick(() => {
     if (received.body.length > 0) incoming.emit('data', received.body);
     incoming.emit('end');
   });
 }
 
-/** Answers as dynalite does (its headers, the CRC32 DynamoDB clients may check). */
-function send(outgoing: ServerResponse, { status, body }: Answer): void {
+/**
+ * Answers as dynalite does (its headers, the CRC32 DynamoDB clients may check).
+ * @param {import('node:http').ServerResponse} outgoing
+ * @param {Answer} answer
+ */
+function send(outgoing, { status, body }) {
   const text = JSON.stringify(body);
   outgoing.statusCode = status;
   outgoing.setHeader('x-amz-crc32', crc32(text));
@@ -247,19 +315,26 @@ function send(outgoing: ServerResponse, { status, body }: Answer): void {
  * flight are answered, and requests that arrive meanwhile wait until it is done.
  */
 class EngineLock {
-  private readers = 0;
-  private writing = false;
-  private readonly waiting: { exclusive: boolean; grant: () => void }[] = [];
+  readers = 0;
+  writing = false;
+  /** @type {{ exclusive: boolean, grant: () => void }[]} */
+  waiting = [];
 
-  shared(): Promise<() => void> {
+  /** @returns {Promise<() => void>} */
+  shared() {
     return this.enqueue(false);
   }
 
-  exclusive(): Promise<() => void> {
+  /** @returns {Promise<() => void>} */
+  exclusive() {
     return this.enqueue(true);
   }
 
-  private enqueue(exclusive: boolean): Promise<() => void> {
+  /**
+   * @param {boolean} exclusive
+   * @returns {Promise<() => void>}
+   */
+  enqueue(exclusive) {
     return new Promise((resolve) => {
       this.waiting.push({
         exclusive,
@@ -279,9 +354,9 @@ class EngineLock {
   }
 
   /** Grants in arrival order: readers together, a writer alone once the readers before it are done. */
-  private next(): void {
+  next() {
     while (this.waiting.length > 0 && !this.writing) {
-      const first = this.waiting[0] as (typeof this.waiting)[number];
+      const first = this.waiting[0];
       if (first.exclusive && this.readers > 0) return;
       this.waiting.shift();
       if (first.exclusive) this.writing = true;
