@@ -123,6 +123,18 @@ async function setup(
   return { clock, users, store, lines, services, user, login, refresh, familyOf };
 }
 
+/** The names of the store reads made from now on, in order. */
+function recordReads(store: MemoryRefreshTokenStore, users: MemoryUserStore): string[] {
+  const reads: string[] = [];
+  store.fail = (operation) => void reads.push(operation);
+  const findByUsername = users.findByUsername.bind(users);
+  users.findByUsername = (realm, key) => {
+    reads.push('findByUsername');
+    return findByUsername(realm, key);
+  };
+  return reads;
+}
+
 /** Refreshes must be refused with one public message; the reason is only in the private detail. */
 async function expectRefused(promise: Promise<unknown>, detail: RegExp) {
   await expect(promise).rejects.toMatchObject({
@@ -250,13 +262,7 @@ describe('refresh_token grant: rotation', () => {
   it('reads as much for a token never issued as for a stored one, so the time tells nothing', async () => {
     const { login, refresh, store, users } = await setup();
     const value = refreshTokenOf(await login());
-    const reads: string[] = [];
-    store.fail = (operation) => void reads.push(operation);
-    const findByUsername = users.findByUsername.bind(users);
-    users.findByUsername = (realm, key) => {
-      reads.push('findByUsername');
-      return findByUsername(realm, key);
-    };
+    const reads = recordReads(store, users);
     await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
     const stored = reads.splice(0).sort();
     const unknownFamily = { family_id: 'AAAAAAAAAAAAAAAAAAAAAA', realm: 'customers', username_key: 'nobody' };
@@ -297,13 +303,7 @@ describe('refresh_token grant: rotation', () => {
     const rotatedOut = refreshTokenOf(await login());
     refreshTokenOf(await refresh(rotatedOut));
     const family = familyOf(rotatedOut) as RefreshFamily;
-    const reads: string[] = [];
-    store.fail = (operation) => void reads.push(operation);
-    const findByUsername = users.findByUsername.bind(users);
-    users.findByUsername = (realm, key) => {
-      reads.push('findByUsername');
-      return findByUsername(realm, key);
-    };
+    const reads = recordReads(store, users);
     const readsFor = async (value: string) => {
       await lookUpRefreshToken(services, value, { user: 'after' });
       return reads.splice(0);
