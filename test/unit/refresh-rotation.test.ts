@@ -10,7 +10,7 @@ import { parseConfig } from '../../functions/config/load.ts';
 import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
-import type { Signer } from '../../functions/oauth/ports.ts';
+import type { RefreshFamily, Signer } from '../../functions/oauth/ports.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import {
   familySecretHash,
@@ -19,7 +19,7 @@ import {
   newRefreshTokenValue,
   parseRefreshToken,
 } from '../../functions/oauth/sessions/refresh-token-format.ts';
-import { unsealSuccessor } from '../../functions/oauth/sessions/refresh-tokens.ts';
+import { lookUpRefreshToken, unsealSuccessor } from '../../functions/oauth/sessions/refresh-tokens.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import {
@@ -124,6 +124,18 @@ async function setup(
     return familyId === undefined ? undefined : store.families.get(familyId);
   };
   return { clock, users, store, lines, services, user, login, refresh, familyOf };
+}
+
+/** The names of the store reads made from now on, in order. */
+function recordReads(store: MemoryRefreshTokenStore, users: MemoryUserStore): string[] {
+  const reads: string[] = [];
+  store.fail = (operation) => void reads.push(operation);
+  const findByUsername = users.findByUsername.bind(users);
+  users.findByUsername = (realm, key) => {
+    reads.push('findByUsername');
+    return findByUsername(realm, key);
+  };
+  return reads;
 }
 
 /** Refreshes must be refused with one public message; the reason is only in the private detail. */
@@ -253,13 +265,7 @@ describe('refresh_token grant: rotation', () => {
   it('reads as much for a token never issued as for a stored one, so the time tells nothing', async () => {
     const { login, refresh, store, users } = await setup();
     const value = refreshTokenOf(await login());
-    const reads: string[] = [];
-    store.fail = (operation) => void reads.push(operation);
-    const findByUsername = users.findByUsername.bind(users);
-    users.findByUsername = (realm, key) => {
-      reads.push('findByUsername');
-      return findByUsername(realm, key);
-    };
+    const reads = recordReads(store, users);
     await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
     const stored = reads.splice(0).sort();
     const unknownFamily = { family_id: 'AAAAAAAAAAAAAAAAAAAAAA', realm: 'customers', username_key: 'nobody' };
@@ -293,6 +299,22 @@ describe('refresh_token grant: rotation', () => {
     expect(refreshTokenOf(response)).not.toBe(value);
     // First the sealed hint, which no longer opens (a key no user has), then the family's user.
     expect(reads).toEqual([expect.stringMatching(/^#absent\//), 'customers/alice']);
+  });
+
+  it('reads as much to introspect a forged or unknown value as a genuine one, so the time tells nothing', async () => {
+    const { login, refresh, familyOf, services, store, users } = await setup();
+    const rotatedOut = refreshTokenOf(await login());
+    refreshTokenOf(await refresh(rotatedOut));
+    const family = familyOf(rotatedOut) as RefreshFamily;
+    const reads = recordReads(store, users);
+    const readsFor = async (value: string) => {
+      await lookUpRefreshToken(services, value, { user: 'after' });
+      return reads.splice(0);
+    };
+    const genuine = await readsFor(rotatedOut);
+    expect(genuine).toEqual(['findFamily', 'findByUsername']);
+    expect(await readsFor(neverIssued(family))).toEqual(genuine);
+    expect(await readsFor(neverIssued({ ...family, family_id: 'AAAAAAAAAAAAAAAAAAAAAA' }))).toEqual(genuine);
   });
 
   it("refuses a token naming a family without that family's secret, and ends nothing", async () => {

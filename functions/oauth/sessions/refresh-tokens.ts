@@ -253,9 +253,11 @@ export async function lookUpRefreshToken(
     stores.refreshTokens.findFamily(parsed.familyId),
     reading === 'beside' ? readUser(hint) : undefined,
   ]);
-  if (!family || !provesFamily(parsed.familySecret, family.secret_hash)) return { hash };
-  const sameUser = hint?.realm === family.realm && hint.username_key === family.username_key;
-  // Without the hint (another server secret, or an introspection) the user is read after the family.
-  const user = reading === 'none' ? undefined : sameUser ? hinted : await readUser(family);
-  return { hash, family, user, familySecret: parsed.familySecret };
+  const proven = family !== undefined && provesFamily(parsed.familySecret, family.secret_hash);
+  if (reading === 'none') return proven ? { hash, family, familySecret: parsed.familySecret } : { hash };
+  const sameUser = proven && hint?.realm === family.realm && hint.username_key === family.username_key;
+  // Without the hint (another server secret, or an introspection) the user is read after the
+  // family; a value that proves no family reads an absent key instead, in the same time.
+  const user = sameUser || (!proven && hint) ? hinted : await readUser(proven ? family : undefined);
+  return proven ? { hash, family, user, familySecret: parsed.familySecret } : { hash };
 }
