@@ -11,19 +11,23 @@
  *    (critical-path.ts), and what a million logins and refreshes cost.
  *
  * `--quick` (CI) runs every section briefly to prove the bench works; it never fails on a target.
+ * `--baseline DIR` (a checkout of an earlier version, with its dependencies installed) adds that
+ * version's local server to section 3: both refresh at the same concurrency in alternating rounds,
+ * and the ratio is reported. `--local-refresh` runs section 3 alone.
  * The full run prints PASS/MISS per target and exits non-zero on an error, not on a miss.
- * `--critical-path` runs section 6 alone. `--write-docs` writes the tables, with the machine, the
+ * `--critical-path` runs sections 4 and 6 alone. `--write-docs` writes the tables, with the machine, the
  * Node version and the date, into docs/performance.md (write-docs.ts).
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaults } from '../functions/config/defaults.ts';
 import { GRANT_PASSWORD_REALM } from '../functions/config/grant-types.ts';
 import { endpointNeeds } from '../functions/endpoint-needs.ts';
 import { repoRoot } from '../functions/local/paths.ts';
-import { measureColdStart } from './cold-start.ts';
+import { type ColdStart, coldStartTable, measureColdStart } from './cold-start.ts';
 import { type GrantPath, measureCriticalPath } from './critical-path.ts';
 import {
   costTable,
@@ -43,6 +47,7 @@ import {
   startServerProcess,
 } from './local-server-process.ts';
 import { passwordBlocklistFigures } from './password-blocklist.ts';
+import type { SigningMode } from './token-function.ts';
 import { performancePage, writeBenchBlocks } from './write-docs.ts';
 
 const { values } = parseArgs({
@@ -50,6 +55,8 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     'critical-path': { type: 'boolean', default: false },
     'write-docs': { type: 'boolean', default: false },
+    'local-refresh': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -214,11 +221,15 @@ async function handlerCpu({ verifyCpuMs, generatorCpuMs }: LoginCpu) {
   });
 }
 
+/** Section 4 per signing mode, kept whole for the critical-path block. */
+const coldStarts: { readonly signing: SigningMode; readonly cold: ColdStart }[] = [];
+
 /** Section 4: bundle sizes, and fork of a fresh process to the token bundle's first completed call. */
 async function coldStart() {
   const section = '4 cold start';
   for (const signing of ['kms', 'kms-wrapped'] as const) {
     const cold = await measureColdStart(plan.coldStarts, signing);
+    coldStarts.push({ signing, cold });
     if (signing === 'kms') {
       for (const [endpoint, bytes] of Object.entries(cold.bundleBytes)) {
         add({
@@ -248,7 +259,7 @@ async function coldStart() {
       name: `${signing}: cold start ÷ floor (init + first login as a multiple of the empty handler)`,
       value: cold.totalMs / cold.emptyHandlerMs,
       unit: '×',
-      target: { op: '<=', value: 2.5 },
+      target: { op: '<=', value: COLD_START_RATIO_TARGET },
     });
     add({
       section,
@@ -265,8 +276,8 @@ async function coldStart() {
   }
 }
 
-/** Section 3: refresh grants through the local server: sequential latency, then throughput. */
-async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
+/** A token client of one local server, and what section 3 does with it. */
+function refresher(server: ServerProcess, nextUser: () => number) {
   const client = tokenClient(server.issuer, refreshConcurrency);
   const startSession = async () => {
     const reply = await client.post({
@@ -286,21 +297,72 @@ async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
     });
     return expectStatus(reply, 200, 'refresh grant');
   };
-  let token = await startSession();
+  let sessions: string[] = [];
+  return {
+    startSession,
+    refresh,
+    /** `refreshConcurrency` sessions refreshing for `seconds`, each its own token in turn. */
+    async throughput(seconds: number) {
+      if (sessions.length === 0) {
+        sessions = await Promise.all(Array.from({ length: refreshConcurrency }, startSession));
+      }
+      return saturate(refreshConcurrency, seconds, async (_i, worker) => {
+        const reply = await refresh(sessions[worker] as string);
+        sessions[worker] = reply.body.refresh_token as string;
+      });
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The checkout `--baseline` names: its commit where it is a git checkout, else its directory. */
+function baselineLabel(dir: string): string {
+  try {
+    return execFileSync('git', ['-C', dir, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return basename(dir);
+  }
+}
+
+/** Section 3's throughput, next to the baseline's: rounds alternate, so load changes hit both alike. */
+const comparison: { ours?: number; baseline?: number; label?: string } = {};
+
+/** Section 3: refresh grants through the local server: sequential latency, then throughput. */
+async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
+  const ours = refresher(server, nextUser);
+  let token = await ours.startSession();
   const times: number[] = [];
   for (let i = 0; i < plan.refreshRuns + 20; i++) {
-    const reply = await refresh(token);
+    const reply = await ours.refresh(token);
     token = reply.body.refresh_token as string;
     if (i >= 20) times.push(reply.ms);
   }
-  const sessions = await Promise.all(Array.from({ length: refreshConcurrency }, startSession));
-  const cpuBefore = await server.cpuUsage();
-  const run = await saturate(refreshConcurrency, plan.refreshSeconds, async (_i, worker) => {
-    const reply = await refresh(sessions[worker] as string);
-    sessions[worker] = reply.body.refresh_token as string;
-  });
-  const serverCpu = cpuMs(cpuBefore, await server.cpuUsage());
-  client.close();
+  const baselineDir = values.baseline === undefined ? undefined : resolve(values.baseline);
+  const baseline = baselineDir ? await startServerProcess(refreshConcurrency + 1, 0, baselineDir) : undefined;
+  let baseUsers = 0;
+  const theirs = baseline && refresher(baseline, () => baseUsers++);
+  const total = { count: 0, seconds: 0, cpuMs: 0, baseCount: 0, baseSeconds: 0 };
+  try {
+    await ours.throughput(1); // warm-up: JIT, connections, sessions
+    await theirs?.throughput(1);
+    for (let r = 0; r < (theirs ? plan.rounds : 1); r++) {
+      const cpuBefore = await server.cpuUsage();
+      const run = await ours.throughput(plan.refreshSeconds);
+      total.cpuMs += cpuMs(cpuBefore, await server.cpuUsage());
+      total.count += run.count;
+      total.seconds += run.seconds;
+      if (theirs) {
+        const base = await theirs.throughput(plan.refreshSeconds);
+        total.baseCount += base.count;
+        total.baseSeconds += base.seconds;
+        log(`  round ${r + 1}: ${run.rate} refreshes/s, baseline ${base.rate}/s`);
+      }
+    }
+  } finally {
+    ours.close();
+    theirs?.close();
+    await baseline?.close();
+  }
   const section = '3 refresh end to end';
   add({
     section,
@@ -310,13 +372,31 @@ async function refreshEndToEnd(server: ServerProcess, nextUser: () => number) {
     target: { op: '<=', value: 10 },
   });
   add({ section, name: 'refresh grant p99 (sequential)', value: percentile(times, 99), unit: 'ms' });
+  comparison.ours = total.count / total.seconds;
   add({
     section,
     name: `refresh grants/s (${refreshConcurrency} sessions in parallel)`,
-    value: run.rate,
+    value: comparison.ours,
     unit: '/s',
   });
-  add({ section, name: 'server CPU per refresh grant', value: serverCpu / run.count, unit: 'ms' });
+  add({ section, name: 'server CPU per refresh grant', value: total.cpuMs / total.count, unit: 'ms' });
+  if (baselineDir) {
+    comparison.label = baselineLabel(baselineDir);
+    comparison.baseline = total.baseCount / total.baseSeconds;
+    add({
+      section,
+      name: `refresh grants/s (${refreshConcurrency} in parallel), baseline ${comparison.label}, same run`,
+      value: comparison.baseline,
+      unit: '/s',
+    });
+    add({
+      section,
+      name: `refresh grants/s (${refreshConcurrency} in parallel), this version ÷ baseline ${comparison.label}`,
+      value: comparison.ours / comparison.baseline,
+      unit: '×',
+      target: { op: '>=', value: 3 },
+    });
+  }
 }
 
 /** Section 5: unknown user vs wrong password, interleaved, sequential, each username used once. */
@@ -453,6 +533,8 @@ async function criticalPath() {
 
 /** The delay the critical-path section adds to every AWS call. */
 const PATH_DELAY_MS = 10;
+/** Init + first login at most this multiple of the empty-handler floor measured in the same run. */
+const COLD_START_RATIO_TARGET = 2.5;
 
 const passes = (figure: Figure) =>
   figure.target === undefined
@@ -494,8 +576,12 @@ async function main() {
       log(`${title} FAILED: ${(error as Error).message}`);
     }
   };
-  if (!values['critical-path']) await otherSections(section);
-  await section('6. critical path of the token function', criticalPath);
+  if (values['local-refresh']) await localRefreshOnly(section);
+  else {
+    if (values['critical-path']) await section('4. cold start of the Lambda bundles', coldStart);
+    else await otherSections(section);
+    await section('6. critical path of the token function', criticalPath);
+  }
 
   const output = table();
   process.stdout.write(`${output}\n`);
@@ -538,12 +624,27 @@ async function main() {
     const run = `Measured ${at.slice(0, 10)} on ${cores} × ${machine.cpu}, Node ${machine.node} (${
       quick ? 'quick' : 'full'
     } run; load average ${loadBefore[0]?.toFixed(2)} before, ${machine.loadAfter[0]?.toFixed(2)} after).`;
+    const partial = values['critical-path'] || values['local-refresh'];
     writeBenchBlocks({
       ...(criticalPaths.length > 0 ? { 'bench:critical-path': criticalPathBlock(run) } : {}),
-      ...(values['critical-path'] ? {} : { bench: `${run}\n\n${table()}` }),
+      ...(comparison.baseline === undefined ? {} : { 'bench:local-refresh': localRefreshBlock(run) }),
+      ...(partial ? {} : { bench: `${run}\n\n${table()}` }),
     });
     log(`wrote ${performancePage}`);
   }
+}
+
+/** The generated comparison of the local server's refresh throughput with a baseline version. */
+function localRefreshBlock(run: string): string {
+  const { ours = Number.NaN, baseline = Number.NaN, label } = comparison;
+  const ratio = ours / baseline;
+  const table = [
+    '| version | refresh grants/s | ratio | target |',
+    '| --- | --- | --- | --- |',
+    `| ${label} | ${round(baseline, 1)}/s | 1 | |`,
+    `| this version | ${round(ours, 1)}/s | ${round(ratio, 2)} | ≥ 3 × ${label}: ${ratio >= 3 ? 'met' : 'missed'} |`,
+  ].join('\n');
+  return `${run}\n\nThe refresh grant through \`npm start\` with ${refreshConcurrency} sessions refreshing in parallel: this version and version ${label}, started side by side on the same machine and measured in ${plan.rounds} alternating rounds of ${plan.refreshSeconds} s each.\n\n${table}`;
 }
 
 /** The generated critical-path part of docs/performance.md. */
@@ -552,9 +653,22 @@ function criticalPathBlock(run: string): string {
     run,
     `A proxy adds ${PATH_DELAY_MS} ms to every call and counts them. *Sequential rounds* is the longest chain of calls each started after the previous one was answered; the *timed rounds* are (p50 with the delay − p50 without) ÷ ${PATH_DELAY_MS} ms, which a busy machine inflates.`,
     criticalPathTable(criticalPaths),
-    `Cost per million grants, from the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in both modes.`,
+    `The cold start in the same run: a fresh \`node\` process to the first completed login (Node boot, importing the bundle, the composition root and one password grant, no added delay), as a multiple of the same measure for an empty handler (median of ${plan.coldStarts} each; target ≤ ${COLD_START_RATIO_TARGET}×).`,
+    coldStartTable(coldStarts),
+    `Cost per million grants, from the calls counted above, with the function billed for the p50 duration at ${PATH_DELAY_MS} ms per call at ${endpointNeeds.token.memoryMiB} MB. Prices (us-east-1 list prices; check your Region): ${pricesUsed}. A \`BatchGetItem\` is billed a read unit per key and each write of a \`TransactWriteItems\` two write units (DynamoDB bills transactional writes double): a login's transaction (four writes when it issues a refresh token) costs 8 write units, where four single writes would cost 4 and need more round trips. Writes that also change an index cost one more write unit per index, not counted here; API Gateway, WAF and logs are per request and the same in both modes.`,
     costTable(criticalPaths),
   ].join('\n\n');
+}
+
+/** `--local-refresh`: section 3 alone, with `--baseline` beside it. */
+async function localRefreshOnly(section: (title: string, run: () => Promise<unknown>) => Promise<void>) {
+  const server = await startServerProcess(refreshConcurrency + 1, 0);
+  let used = 0;
+  try {
+    await section('3. refresh grant end to end', () => refreshEndToEnd(server, () => used++));
+  } finally {
+    await server.close();
+  }
 }
 
 /** Sections 1 to 5: through the local server, in-process, and the cold start. */

@@ -39,9 +39,18 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
     const profile = process.env.BENCH_CPU_PROF
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
       : [];
+    const emptyRoot = join(workDir, 'empty', 'task');
+    mkdirSync(emptyRoot, { recursive: true });
+    writeFileSync(
+      join(emptyRoot, 'index.mjs'),
+      'export const handler = async () => ({ statusCode: 200, body: "" });\n',
+    );
     const totals: number[] = [];
     const imports: number[] = [];
     const firstCalls: number[] = [];
+    const empties: number[] = [];
+    // Token function and empty handler in turn, so that a machine whose load drifts during the
+    // bench moves the measure and its floor alike.
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
       const running = await startFunctionProcess(taskRoot, env, profile);
@@ -56,20 +65,11 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
       } finally {
         running.stop();
       }
-    }
-    const emptyRoot = join(workDir, 'empty', 'task');
-    mkdirSync(emptyRoot, { recursive: true });
-    writeFileSync(
-      join(emptyRoot, 'index.mjs'),
-      'export const handler = async () => ({ statusCode: 200, body: "" });\n',
-    );
-    const empties: number[] = [];
-    for (let run = 0; run < runs; run++) {
-      const started = performance.now();
+      const emptyStarted = performance.now();
       const empty = await startFunctionProcess(emptyRoot, env);
       try {
         await empty.invoke(event);
-        empties.push(performance.now() - started);
+        empties.push(performance.now() - emptyStarted);
       } finally {
         empty.stop();
       }
@@ -84,4 +84,30 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
   } finally {
     await fn.close();
   }
+}
+
+/** The cold start per signing mode, as a Markdown table: the floor, the token function, their ratio. */
+export function coldStartTable(runs: readonly { signing: SigningMode; cold: ColdStart }[]): string {
+  const row = (cells: readonly (string | number)[]) => `| ${cells.join(' | ')} |`;
+  return [
+    row([
+      'signing',
+      'empty handler (floor)',
+      'init + first login',
+      'ratio',
+      'of which import',
+      'of which first login',
+    ]),
+    row(['---', '---', '---', '---', '---', '---']),
+    ...runs.map(({ signing, cold }) =>
+      row([
+        signing,
+        `${cold.emptyHandlerMs.toFixed(1)} ms`,
+        `${cold.totalMs.toFixed(1)} ms`,
+        `${(cold.totalMs / cold.emptyHandlerMs).toFixed(2)}×`,
+        `${cold.importMs.toFixed(1)} ms`,
+        `${cold.firstCallMs.toFixed(1)} ms`,
+      ]),
+    ),
+  ].join('\n');
 }

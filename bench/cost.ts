@@ -23,13 +23,19 @@ export const PRICES = {
 const TOKEN_FUNCTION_MEMORY_MB = endpointNeeds.token.memoryMiB;
 
 /**
- * Request units of one call of each DynamoDB operation the grants make, for items under 1 KB:
- * a strongly consistent read is 1 read unit, a Query of a small index page ½ (index reads are
- * eventually consistent), a write 1 write unit. A write that also changes an index entry costs
- * one more write unit per index; these are not counted here.
+ * Request units per item of each DynamoDB operation the grants make, for items under 1 KB: a
+ * strongly consistent read is 1 read unit (also each key of a BatchGetItem), a Query of a small
+ * index page ½ (index reads are eventually consistent), a write 1 write unit, and each write of a
+ * transaction 2. A write that also changes an index entry costs one more write unit per index;
+ * these are not counted here.
  */
-const READ_UNITS: Readonly<Record<string, number>> = { GetItem: 1, Query: 0.5 };
-const WRITE_UNITS: Readonly<Record<string, number>> = { PutItem: 1, UpdateItem: 1, DeleteItem: 1 };
+const READ_UNITS: Readonly<Record<string, number>> = { GetItem: 1, BatchGetItem: 1, Query: 0.5 };
+const WRITE_UNITS: Readonly<Record<string, number>> = {
+  PutItem: 1,
+  UpdateItem: 1,
+  DeleteItem: 1,
+  TransactWriteItems: 2,
+};
 
 export interface GrantCost {
   readonly lambda: number;
@@ -41,7 +47,7 @@ export interface GrantCost {
 /** Dollars per million grants of `path`, billed at its duration with the injected delay. */
 export function costPerMillion(path: GrantPath): GrantCost {
   const units = (table: Readonly<Record<string, number>>) =>
-    Object.entries(path.operations).reduce((sum, [operation, n]) => sum + (table[operation] ?? 0) * n, 0);
+    Object.entries(path.items).reduce((sum, [operation, n]) => sum + (table[operation] ?? 0) * n, 0);
   const gbSeconds = (TOKEN_FUNCTION_MEMORY_MB / 1024) * (path.p50DelayedMs / 1000);
   const lambda = PRICES.lambdaPerMillionRequests + 1e6 * gbSeconds * PRICES.lambdaPerGbSecond;
   const dynamodb =

@@ -40,6 +40,8 @@ export interface GrantPath {
   readonly rounds: number;
   /** Calls per grant, by operation (`GetItem`, `Sign` …) and by service. */
   readonly operations: Readonly<Record<string, number>>;
+  /** Items read or written per operation (a BatchGetItem's keys, a transaction's actions). */
+  readonly items: Readonly<Record<string, number>>;
   readonly dynamodbCalls: number;
   readonly kmsCalls: number;
   readonly secretsManagerCalls: number;
@@ -88,12 +90,12 @@ export function longestChain(calls: readonly ProxiedCall[]): number {
   return Math.max(0, ...depth);
 }
 
-/** Calls per operation, without the service prefix: `{ GetItem: 3, Sign: 2 }`. */
-function operationsOf(calls: readonly ProxiedCall[]): Record<string, number> {
+/** Calls (or items) per operation, without the service prefix: `{ GetItem: 3, Sign: 2 }`. */
+function operationsOf(calls: readonly ProxiedCall[], count: (call: ProxiedCall) => number = () => 1) {
   const counts: Record<string, number> = {};
-  for (const { operation } of calls) {
-    const name = operation.split('.')[1] ?? operation;
-    counts[name] = (counts[name] ?? 0) + 1;
+  for (const call of calls) {
+    const name = call.operation.split('.')[1] ?? call.operation;
+    counts[name] = (counts[name] ?? 0) + count(call);
   }
   return counts;
 }
@@ -169,6 +171,7 @@ export async function measureCriticalPath(options: {
       timedRounds: (p50DelayedMs - p50Ms) / options.delayMs,
       rounds: median(delayed.map((taken) => longestChain(taken.calls))),
       operations: operationsOf(calls),
+      items: operationsOf(calls, (call) => call.items),
       dynamodbCalls: of('DynamoDB'),
       kmsCalls: of('TrentService'),
       secretsManagerCalls: of('secretsmanager'),

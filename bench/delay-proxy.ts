@@ -13,6 +13,21 @@ export interface ProxiedCall {
   readonly operation: string;
   readonly startMs: number;
   endMs: number;
+  /** Items the request reads or writes: the keys of a BatchGetItem, the actions of a transaction, else 1. */
+  items: number;
+}
+
+/** What DynamoDB bills a batch or a transaction by: its items (https://aws.amazon.com/dynamodb/pricing/on-demand/). */
+function itemsOf(operation: string, body: Buffer): number {
+  if (!operation.endsWith('.BatchGetItem') && !operation.endsWith('.TransactWriteItems')) return 1;
+  const request = JSON.parse(body.toString('utf8')) as {
+    RequestItems?: Record<string, { Keys: unknown[] }>;
+    TransactItems?: unknown[];
+  };
+  return (
+    request.TransactItems?.length ??
+    Object.values(request.RequestItems ?? {}).reduce((sum, table) => sum + table.Keys.length, 0)
+  );
 }
 
 export interface DelayProxy {
@@ -35,7 +50,7 @@ export async function startDelayProxy(target: string): Promise<DelayProxy> {
   const proxy: { delayMs: number } = { delayMs: 0 };
   const server = createServer((incoming, outgoing) => {
     const operation = String(incoming.headers['x-amz-target'] ?? `${incoming.method} ${incoming.url}`);
-    const call: ProxiedCall = { operation, startMs: performance.now(), endMs: Number.NaN };
+    const call: ProxiedCall = { operation, startMs: performance.now(), endMs: Number.NaN, items: 1 };
     calls.push(call);
     outgoing.on('finish', () => {
       call.endMs = performance.now();
@@ -43,6 +58,7 @@ export async function startDelayProxy(target: string): Promise<DelayProxy> {
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
+      call.items = itemsOf(operation, Buffer.concat(chunks));
       const forward = () => {
         const forwarded = request(
           {

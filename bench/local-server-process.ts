@@ -70,9 +70,19 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
-export async function startServerProcess(users: number, migratedUsers: number): Promise<ServerProcess> {
+/**
+ * The local server of this checkout, or with `root` the one of another checkout of passgate (an
+ * earlier version, to compare with in the same run: its own copy of this file, its own code).
+ */
+export async function startServerProcess(
+  users: number,
+  migratedUsers: number,
+  root?: string,
+): Promise<ServerProcess> {
   const args = ['--child', String(users), String(migratedUsers)];
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
+  const entry = root ? join(root, 'bench', 'local-server-process.ts') : fileURLToPath(import.meta.url);
+  const child: ChildProcess = fork(entry, args, {
+    ...(root ? { cwd: root } : {}),
     // BENCH_CPU_PROF=<dir> profiles the server process (`node --cpu-prof`) to see where the time goes.
     execArgv: [
       '--import',

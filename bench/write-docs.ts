@@ -11,9 +11,10 @@ export const performancePage = join(repoRoot, 'docs', 'performance.md');
 
 /**
  * The page's generated blocks: `bench` holds every figure of a full run, `bench:critical-path` the
- * critical-path tables, which `--critical-path` alone rewrites.
+ * critical-path tables, which `--critical-path` alone rewrites, and `bench:local-refresh` the local
+ * server's refresh throughput beside a baseline version (`--baseline`).
  */
-export type BenchBlock = 'bench' | 'bench:critical-path';
+export type BenchBlock = 'bench' | 'bench:critical-path' | 'bench:local-refresh';
 
 export const markers = (name: BenchBlock) => ({
   begin: `<!-- ${name}:begin -->`,

@@ -66,13 +66,16 @@ const LIGHT_MEMORY = 256;
  */
 export const endpointNeeds = {
   /**
-   * Every grant. Password grants (login.ts, brute-force.ts): read the user-and-IP run and the IP's
-   * day (GetItem), charge both and refund them after a success (UpdateItem); find the user (GetItem) and count the login (UpdateItem); after a
-   * failure, read the realm's hash cost classes (GetItem) and record a new one (UpdateItem);
-   * start a session (PutItem family and token), and delete both should the signing beside them
-   * fail (DeleteItem). Refresh grant (refresh-rotation.ts): read token,
-   * family and user (GetItem), put the successor (PutItem), rotate or revoke the family
-   * (UpdateItem), drop an unsent successor after a lost race (DeleteItem). A login that needs a
+   * Every grant. Password grants (login.ts, brute-force.ts): charge the user-and-IP run and the
+   * IP's day (UpdateItem; GetItem where a refused write returns no item), read the user and the
+   * realm's hash cost classes at once (BatchGetItem), record a new class after a failure
+   * (UpdateItem); after the password, one transaction (sign-in-store.ts: its actions need the
+   * item actions, not an action of their own) counts the login (UpdateItem on the user), starts
+   * the session (PutItem of its family) and ends the run (UpdateItem), and the IP's day gets its
+   * place back (UpdateItem); should the signing beside them fail, the session is deleted
+   * (DeleteItem) and the count taken back (UpdateItem). Refresh grant (refresh-rotation.ts): read
+   * family and user (GetItem; first the record of a token of the earlier format), rotate the
+   * family, undo that should the signing beside it fail, or revoke it (UpdateItem). A login that needs a
    * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
    * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
    * (UpdateItem on the user) and mark the token spent (UpdateItem). Signs the tokens.
@@ -81,7 +84,7 @@ export const endpointNeeds = {
    */
   token: {
     tables: {
-      users: ['GetItem', 'UpdateItem'],
+      users: ['GetItem', 'BatchGetItem', 'UpdateItem'],
       'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       attempts: ['GetItem', 'UpdateItem'],
       'dpop-proofs': ['PutItem', 'GetItem'],

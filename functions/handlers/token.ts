@@ -9,15 +9,13 @@ import { proxyHandler } from '../http/handler.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 import { counterHashKeyFromSecretsManager } from '../runtime/counter-hash-key.ts';
 
-const services = awsServices({
-  hasher: new Argon2Hasher(),
-  counterHashKey: counterHashKeyFromSecretsManager,
-});
-
-export const handler = proxyHandler(tokenEndpoint, async () => {
-  const built = await services();
-  // Cold start: the signing key's id (KMS GetPublicKey) is fetched while the first login reads the
-  // store and verifies its password, not after it. A failure is forgotten and retried at signing.
-  built.signer.currentKeyId().catch(() => undefined);
-  return built;
-});
+// Cold start: the signing key is fetched beside the counters' secret, and so is ready long before
+// the first login signs: the secret, then the login's two rounds, are all it waits for in a row.
+export const handler = proxyHandler(
+  tokenEndpoint,
+  awsServices({
+    hasher: new Argon2Hasher(),
+    counterHashKey: counterHashKeyFromSecretsManager,
+    warmSigner: true,
+  }),
+);

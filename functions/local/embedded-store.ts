@@ -1,14 +1,17 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { RequestListener } from 'node:http';
-import { createRequire } from 'node:module';
-import { type AddressInfo, connect } from 'node:net';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, DescribeTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { localTableNames, type TableDefinition, type TableNames, tables } from '../store-schema.ts';
-import { inProcessRequestHandler, inProcessSigner } from './in-process-transport.ts';
+import {
+  type EngineRequest,
+  type EngineResponse,
+  inProcessRequestHandler,
+  inProcessSigner,
+} from './in-process-transport.ts';
 
 /** Where a running local server records the loopback port of its embedded engine. */
 const ENDPOINT_FILE = 'store-endpoint.json';
@@ -33,46 +36,58 @@ export function localClientConfig(endpoint: string) {
 }
 
 /**
- * Starts dynalite (a DynamoDB-compatible engine on LevelDB) persisted under the data dir, on a
- * loopback port that is recorded in the data dir so the CLI can reach the same store while the
- * server runs: LevelDB allows one process per directory.
+ * Starts dynalite (a DynamoDB-compatible engine on LevelDB) persisted under the data dir, in a
+ * thread of its own (store-thread.mjs), on a loopback port that is recorded in the data dir so the
+ * CLI can reach the same store while the server runs: LevelDB allows one process per directory.
  */
 export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  // The store holds password hashes in LevelDB files made with the umask: a data dir someone
-  // created beforehand (755, say) is closed to other users here, as a new one is created.
-  chmodSync(dataDir, 0o700);
-  // The store's own directory too, so that moving or sharing it alone does not open it up.
-  const storeDir = join(dataDir, 'store');
-  mkdirSync(storeDir, { recursive: true, mode: 0o700 });
-  chmodSync(storeDir, 0o700);
-  await claimStore(storeDir, dataDir);
-  const server = dynalite({
-    path: storeDir,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
+  const thread = new Worker(new URL('./store-thread.mjs', import.meta.url), { workerData: { dataDir } });
+  const pending = new Map<number, PendingCall>();
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    thread.once('error', reject);
+    thread.once('exit', () => reject(new Error('the embedded store stopped while starting')));
+    thread.on('message', (message: ThreadMessage) => {
+      if ('ready' in message) resolve(message.ready);
+      else if ('failed' in message) reject(new Error(message.failed));
+      else settle(pending, message);
+    });
+  }).catch(async (error) => {
+    await thread.terminate();
+    throw error;
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
-  // This process talks to the engine directly; the endpoint serves other processes (the CLI).
-  const listener = server.listeners('request')[0] as RequestListener;
-  server.removeAllListeners('request');
-  server.on('request', refusingBrowsers(listener, port));
+  thread.removeAllListeners('error');
+  thread.removeAllListeners('exit');
+  const stopped = new Promise<void>((resolve) =>
+    thread.once('exit', () => {
+      // Were the thread to die, every call in flight fails as a lost connection does (503).
+      const gone = Object.assign(new Error('the embedded store stopped'), { code: 'ECONNRESET' });
+      for (const call of pending.values()) call.reject(gone);
+      pending.clear();
+      resolve();
+    }),
+  );
+  let nextId = 0;
   const db = documentClient({
     ...localClientConfig(endpoint),
-    requestHandler: inProcessRequestHandler(listener),
+    requestHandler: inProcessRequestHandler(
+      (request) =>
+        new Promise((resolve, reject) => {
+          const id = nextId++;
+          pending.set(id, { resolve, reject });
+          thread.postMessage({ id, request } satisfies ServerMessage);
+        }),
+    ),
     signer: inProcessSigner,
   });
+  const close = async () => {
+    db.destroy();
+    thread.postMessage('close' satisfies ServerMessage);
+    await stopped;
+  };
   try {
     await ensureTables(db);
   } catch (error) {
-    db.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await close();
     throw error;
   }
   writeFileSync(join(dataDir, ENDPOINT_FILE), JSON.stringify({ endpoint, pid: process.pid }), {
@@ -83,55 +98,28 @@ export async function startEmbeddedStore(dataDir: string): Promise<LocalStore> {
     db,
     async close() {
       rmSync(join(dataDir, ENDPOINT_FILE), { force: true });
-      db.destroy();
-      server.closeAllConnections?.();
-      // dynalite closes its LevelDB store with the server, releasing the data dir's lock.
-      await new Promise((resolve) => server.close(resolve));
+      await close();
     },
   };
 }
 
-/**
- * dynalite verifies no signature and answers any origin's CORS preflight with `*`, so a web page
- * the developer visits could read and write the store through its loopback port (or through DNS
- * rebinding). The SDK clients that use the port (the CLI, the Lambda bundles in tests) send no
- * `Origin` and name the loopback host; browsers always send `Origin` with a cross-origin or POST
- * request and cannot forge `Host`. Anything else is refused before dynalite sees it.
- */
-function refusingBrowsers(listener: RequestListener, port: number): RequestListener {
-  const hosts = new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
-  return (request, response) => {
-    if (request.headers.origin === undefined && hosts.has(request.headers.host ?? '')) {
-      listener(request, response);
-      return;
-    }
-    response.writeHead(403, { 'Content-Type': 'application/json' });
-    response.end(JSON.stringify({ message: 'passgate: the embedded store serves only local SDK clients' }));
-  };
+/** Messages of the engine's thread (store-thread.mjs): started (its endpoint), failed, or an answer. */
+type ThreadMessage =
+  | { readonly ready: string }
+  | { readonly failed: string }
+  | { readonly id: number; readonly response: EngineResponse };
+
+/** A request to the engine's thread, or the order to close the store. */
+type ServerMessage = { readonly id: number; readonly request: EngineRequest } | 'close';
+
+interface PendingCall {
+  resolve(response: EngineResponse): void;
+  reject(error: unknown): void;
 }
 
-/** The LevelDB binding dynalite opens the store with (its own dependency, at its version). */
-const dynaliteLevel = createRequire(createRequire(import.meta.url).resolve('dynalite'))('level') as {
-  Level: new (path: string) => { open(): Promise<void>; close(): Promise<void> };
-};
-
-/**
- * LevelDB lets one process open a directory. dynalite opens it on its first request and throws a
- * failure to do so out of its request callback, where nothing can catch it (a crash with a stack
- * trace): the lock is tried here first, so a data dir in use is one clear error.
- */
-async function claimStore(path: string, dataDir: string): Promise<void> {
-  const probe = new dynaliteLevel.Level(path);
-  try {
-    await probe.open();
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    if (cause?.code === 'LEVEL_LOCKED') {
-      throw new Error(`the data dir ${dataDir} is in use by another passgate process`);
-    }
-    throw error;
-  }
-  await probe.close();
+function settle(pending: Map<number, PendingCall>, message: { id: number; response: EngineResponse }) {
+  pending.get(message.id)?.resolve(message.response);
+  pending.delete(message.id);
 }
 
 /** The endpoint of the store a running local server holds, if one is alive. */

@@ -29,7 +29,7 @@ const toStderr: OutboxAnnouncer = (message, file) =>
   );
 
 export type LocalAdminServices = AdminServices &
-  Pick<Services, 'refreshTokens' | 'mfa' | 'dpopProofs' | 'tickets' | 'limiter' | 'mailer'>;
+  Pick<Services, 'refreshTokens' | 'signIns' | 'mfa' | 'dpopProofs' | 'tickets' | 'limiter' | 'mailer'>;
 
 /** What the operator CLI works with locally: the same stores as the server, no signer. */
 export function localAdminServices(options: {

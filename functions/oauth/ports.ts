@@ -75,8 +75,14 @@ export class UserNotFoundError extends Error {
 }
 
 export interface UserStore {
-  /** One strongly consistent read on (realm, username_key): the whole cost of a login lookup. */
+  /** One strongly consistent read on (realm, username_key). */
   findByUsername(realm: string, usernameKey: string): Promise<UserRecord | undefined>;
+  /**
+   * What a password login reads, in one strongly consistent read: the user (none when absent, or
+   * when `usernameKey` is undefined for a username that cannot exist) and the realm's hash cost
+   * classes, which a failed login spends a verify of each of.
+   */
+  findForLogin(realm: string, usernameKey: string | undefined): Promise<LoginLookup>;
   findById(realm: string, userId: string): Promise<UserRecord | undefined>;
   /** Fails with UserExistsError when the username is taken in that realm. */
   create(user: NewUser): Promise<UserRecord>;
@@ -91,12 +97,6 @@ export interface UserStore {
    * was verified is never overwritten. False when the hash (or the user) changed meanwhile.
    */
   upgradePasswordHash(user: UserRecord, oldHash: string, newHash: string): Promise<boolean>;
-  /**
-   * Counts a successful login, once also when a write is retried after its answer was lost
-   * (`loginId` is unique per login), and without contention between logins of one user at the
-   * same moment; a no-op when the user was deleted meanwhile.
-   */
-  recordLogin(user: UserRecord, at: string, loginId: string): Promise<void>;
   /**
    * The update methods fail with UserNotFoundError when the user does not exist. `setPassword` and
    * `setBlocked` end every refresh token of the user in the same single-item write (they bump
@@ -154,6 +154,11 @@ export interface RealmHashCostClasses {
   readonly version: number;
 }
 
+export interface LoginLookup {
+  readonly user?: UserRecord;
+  readonly costClasses: RealmHashCostClasses;
+}
+
 /**
  * One rotation family: everything a refresh token is bound to. Its `current` token is the only one
  * that may be rotated; `previous` is remembered for reuse detection and the reuse leeway.
@@ -176,6 +181,17 @@ export interface RefreshFamily {
   readonly absolute_expires_at: number;
   /** SHA-256 of the one token that may be rotated now. */
   readonly current: string;
+  /**
+   * When the current token falls idle (capped at `absolute_expires_at`). Absent only in a family
+   * not rotated since tokens named their family: its current token's record holds it.
+   */
+  readonly idle_expires_at?: number;
+  /**
+   * SHA-256 of the family secret every token of the family carries (sessions/refresh-token-format.ts):
+   * what proves a presented token belongs to the family. Absent only in a family whose tokens are
+   * all of the earlier format, found through their records.
+   */
+  readonly secret_hash?: string;
   readonly previous?: string;
   readonly rotated_at?: number;
   /** `current`, sealed with the server's secret and `previous` (sessions/refresh-tokens.ts); only with a reuse leeway. */
@@ -192,7 +208,10 @@ export interface RefreshFamily {
   readonly jkt?: string;
 }
 
-/** One refresh token, found by the SHA-256 of its value; the value itself is never stored. */
+/**
+ * A refresh token of the format before tokens named their family, found by the SHA-256 of its
+ * value. No longer written: the records of tokens issued before are read until they expire.
+ */
 export interface RefreshTokenRecord {
   readonly token_hash: string;
   readonly family_id: string;
@@ -206,29 +225,30 @@ export interface RefreshTokenRecord {
   readonly absolute_expires_at: number;
 }
 
+/** What a rotation sets in a family; an absent field is removed. */
+export type FamilyRotation = Pick<
+  RefreshFamily,
+  'current' | 'idle_expires_at' | 'secret_hash' | 'previous' | 'rotated_at' | 'successor_seal'
+>;
+
 /**
  * Single-item reads and conditional writes only (no transactions): the protocol layer orders them
  * (functions/oauth/sessions/refresh-rotation.ts). Every read is strongly consistent.
  */
 export interface RefreshTokenStore {
+  /** The record of a token of the earlier format (RefreshTokenRecord). */
   findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   findFamily(familyId: string): Promise<RefreshFamily | undefined>;
   /** Writes a family that no existing one has the id of (ids are random; a clash is an error). */
   createFamily(family: RefreshFamily): Promise<void>;
-  /** Writes a new token record; a clash with an existing hash is an error. */
-  putToken(token: RefreshTokenRecord): Promise<void>;
   /**
-   * The linearisation point of a rotation: makes `to` current if and only if `from` still is and
-   * the family is not revoked. False when that condition failed (another request won).
+   * The linearisation point of a rotation (and of its undo): sets `rotation` if and only if `from`
+   * is still the family's current token and the family is not revoked. False when that condition
+   * failed (another request won).
    */
-  advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ): Promise<boolean>;
+  rotateFamily(familyId: string, from: string, rotation: FamilyRotation): Promise<boolean>;
   /** Marks the family revoked (idempotent); every token of it stops working at once. */
   revokeFamily(familyId: string, at: number): Promise<void>;
-  /** Removes a token record that never became current (the loser of a race); absent is fine. */
-  deleteToken(tokenHash: string): Promise<void>;
   /** Removes a family whose first token was never sent (a login that failed); absent is fine. */
   deleteFamily(familyId: string): Promise<void>;
 }
@@ -289,7 +309,7 @@ export interface PasswordHasher {
 /**
  * The counters one login moves, keys already hashed (never a raw IP or username): the
  * consecutive run of one username from one IP, and the IP's failures of one UTC day. Each is one
- * item changed by one conditional single-item write (no transactions: dynalite has none).
+ * item changed by one conditional single-item write.
  */
 export interface LoginCounter {
   readonly key: string;
@@ -328,16 +348,21 @@ export interface ChargedAttempt {
   readonly maxFailuresPerDay: number;
 }
 
+/** A charge of the consecutive run: counted, or refused by its limit until the run lapses. */
+export type RunCharge =
+  | { readonly charged: true }
+  | { readonly charged: false /** Epoch seconds: when the run lapses. */; readonly failuresUntil: number };
+
 /** Brute-force counters: every change is one atomic single-item write, applied exactly once. */
 export interface AttemptStore {
-  /** Both counters, read at once. */
+  /** Both counters, read at once (what operators and tests look at: a login never reads first). */
   read(counter: LoginCounter, now: number): Promise<LoginCounterState>;
   /**
-   * Counts `attempt` as a failure on the consecutive run; `observed` (from `read`) picks the write
-   * to try first. False, with nothing written, when the run has reached the attempt's limit: the
-   * check and the count are one write, so parallel guesses cannot all pass one read.
+   * Counts `attempt` as a failure on the consecutive run, without reading it first: refused, with
+   * nothing written, when the run has reached the attempt's limit. The check and the count are
+   * one write, so parallel guesses cannot all pass.
    */
-  charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt): Promise<boolean>;
+  charge(counter: LoginCounter, attempt: ChargedAttempt): Promise<RunCharge>;
   /**
    * Reserves one of the IP's attempts of the day: false, with nothing written, when the day holds
    * `maxFailuresPerDay` already. The check and the count are one write.
@@ -354,6 +379,40 @@ export interface AttemptStore {
   releaseIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt): Promise<void>;
   /** Ends the consecutive runs on every counter tagged with `userRef` (one Query, one write each). */
   resetUser(userRef: string): Promise<void>;
+}
+
+/** What a sign-in that answers with tokens writes once the user proved who they are. */
+export interface SignIn {
+  readonly user: UserRecord;
+  /** ISO 8601: the login's time, its `last_login`. */
+  readonly at: string;
+  /** Unique per login: a retried write applies once, and `undo` finds this login's count. */
+  readonly loginId: string;
+  /** The refresh token family, when the answer carries a refresh token. */
+  readonly session?: { readonly family: RefreshFamily };
+  /** The password grant's charged attempt: the right password ends its consecutive run. */
+  readonly refund?: { readonly counter: LoginCounter; readonly attempt: ChargedAttempt };
+}
+
+/**
+ * A sign-in's writes, all or nothing, in one round trip (a DynamoDB transaction): the login count
+ * (`logins_count`, `last_login`), the session and the refund of the consecutive run. The IP's day
+ * is given back beside it (AttemptStore.releaseIpDay): one IP's logins share that item, and an
+ * item in a transaction turns away other writes while it lasts.
+ */
+export interface SignInStore {
+  /**
+   * Writes them once, also when retried after a lost answer. A count for a user deleted meanwhile,
+   * and a refund of a run that ended meanwhile, are no-ops, as their single writes would be.
+   */
+  record(signIn: SignIn): Promise<void>;
+  /**
+   * Takes back a sign-in whose answer never left (signing or its own write failed): the session
+   * goes, the count and `last_login` go back. The run still ends, the password was right: its
+   * refund is made if the failed write did not make it. What never landed, or was taken back
+   * already, stays as it is.
+   */
+  undo(signIn: SignIn): Promise<void>;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   RefreshTokenStore,
   SecretSealer,
   Signer,
+  SignInStore,
   TicketStore,
   UserStore,
 } from './ports.ts';
@@ -23,6 +24,8 @@ export interface Services {
   /** Secret of the keyed hash that turns usernames and IPs into counter keys. */
   readonly counterHashKey: Uint8Array;
   readonly refreshTokens: RefreshTokenStore;
+  /** What a sign-in writes after the password (or second factor), in one round trip. */
+  readonly signIns: SignInStore;
   readonly dpopProofs: DpopReplayStore;
   readonly hasher: PasswordHasher;
   /** MFA enrolments, guess buckets and `mfa_token`s (mfa/). */

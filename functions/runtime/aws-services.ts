@@ -47,6 +47,12 @@ export interface AwsServicesOptions {
   readonly counterHashKey?: (secretArn: string) => Promise<Uint8Array>;
   readonly env?: NodeJS.ProcessEnv;
   readonly logger?: Logger;
+  /**
+   * Fetches the signing key (KMS GetPublicKey, or the wrapped key's read and Decrypt) at once, beside
+   * the counters' secret, for a function whose first request signs (the token function). A failure
+   * is forgotten and retried at signing.
+   */
+  readonly warmSigner?: boolean;
 }
 
 function required(env: NodeJS.ProcessEnv, names: readonly string[]): Record<string, string> {
@@ -134,6 +140,7 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     ) as TableNames;
     const db = documentClient(sdkClientConfig);
     const signer = signerFor(config.signing.mode, env, db, tableNames);
+    if (options.warmSigner) signer.currentKeyId().catch(() => undefined);
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
     const kms = new KMSClient(sdkClientConfig);
     const mfaKeyId = env[environment.mfaKeyId];

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
+import { DynamoSignInStore } from '../../functions/adapters/dynamodb/sign-in-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import { counterHashKeyOf } from '../../functions/adapters/secrets/counter-hash-key.ts';
@@ -233,6 +234,8 @@ describe('passgate --stack and brute-force blocks', () => {
       config: parseConfig(testConfig()),
       users: new DynamoUserStore(store.db, deployedTables.users),
       attempts: new DynamoAttemptStore(store.db, deployedTables.attempts),
+      // A right password ends the run in the sign-in's own write: the same tables.
+      signIns: new DynamoSignInStore(store.db, deployedTables),
       counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, SECRET_ARN),
       hasher: new Argon2Hasher(),
       clock: { now: () => Date.now() },

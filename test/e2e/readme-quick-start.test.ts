@@ -87,7 +87,7 @@ describe('the README quick start', () => {
     }
     expect(decodeProtectedHeader(String(actual.access_token)).typ).toBe('at+jwt');
     expect(decodeJwt(String(actual.access_token)).aud).toBe('https://api.example.com/');
-    expect(String(actual.refresh_token)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(String(actual.refresh_token)).toMatch(/^[A-Za-z0-9_-]{100,}$/);
   });
 });
 
@@ -119,7 +119,7 @@ describe('the README mobile sign-in', () => {
     const tokens = await signIn('maria', password);
     expect(tokens.scope).toBe('openid offline_access read:orders');
     expect(decodeJwt(String(tokens.access_token)).gty).toBe('password-realm');
-    expect(String(tokens.refresh_token)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(String(tokens.refresh_token)).toMatch(/^[A-Za-z0-9_-]{100,}$/);
     await expect(signIn('maria', 'not the password')).rejects.toThrow('Wrong username or password.');
   });
 });

@@ -83,7 +83,7 @@ describe("a client's own refresh token lifetimes (web app: absolute 30 min, idle
     const webNext = await refresh(web, webApp);
     clock.advance(120);
     await expect(app.refresh(webApp, webNext)).rejects.toMatchObject(refused);
-    expect(await refresh(mobile)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await refresh(mobile)).toMatch(/^[A-Za-z0-9_-]{100,}$/);
   });
 
   it("ends the web app's family at its own absolute lifetime, with the tenant's still far off", async () => {

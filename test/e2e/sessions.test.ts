@@ -45,7 +45,7 @@ async function runCli(args: string[], input: string) {
 describe('a mobile app session', () => {
   it('logs in, refreshes twice with rotation, then signs out by revoking', async () => {
     const { tokens, user } = await signedIn();
-    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(tokens.refresh_token).toMatch(/^[A-Za-z0-9_-]{100,}$/);
 
     const second = await app.refresh(mobileApp, tokens.refresh_token as string);
     expect(second.refresh_token).not.toBe(tokens.refresh_token);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { ensureTables, localClientConfig } from '../../functions/local/embedded-store.ts';
+import { withTransactions } from '../../functions/local/transactions.mjs';
 import { type TableNames, tables } from '../../functions/store-schema.ts';
 
 export interface TestStore {
@@ -31,6 +32,10 @@ export async function openTestStore(): Promise<TestStore> {
     endpoint = external;
   } else {
     const engine = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    // As the embedded store serves it: with the one transaction it emulates.
+    const listener = withTransactions(engine.listeners('request')[0] as RequestListener);
+    engine.removeAllListeners('request');
+    engine.on('request', listener);
     server = engine;
     await new Promise<void>((resolve, reject) => {
       engine.once('error', reject);

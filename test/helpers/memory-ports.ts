@@ -11,9 +11,11 @@ import type {
   AttemptStore,
   ChargedAttempt,
   Clock,
+  FamilyRotation,
   IpDayCounter,
   LoginCounter,
   LoginCounterState,
+  LoginLookup,
   Mailer,
   MailMessage,
   MfaStore,
@@ -23,6 +25,9 @@ import type {
   RefreshFamily,
   RefreshTokenRecord,
   RefreshTokenStore,
+  RunCharge,
+  SignIn,
+  SignInStore,
   TicketRecord,
   TicketStore,
   UserRecord,
@@ -57,6 +62,14 @@ export class MemoryUserStore implements UserStore {
     await roundTrip();
     return this.users.get(this.key(realm, usernameKey));
   }
+  async findForLogin(realm: string, usernameKey: string | undefined): Promise<LoginLookup> {
+    await roundTrip();
+    const stored = this.costClasses.get(realm);
+    return {
+      user: usernameKey === undefined ? undefined : this.users.get(this.key(realm, usernameKey)),
+      costClasses: { classes: [...(stored?.classes ?? [])], version: stored?.version ?? 0 },
+    };
+  }
   async findById(realm: string, userId: string) {
     await roundTrip();
     return [...this.users.values()].find((user) => user.realm === realm && user.user_id === userId);
@@ -89,15 +102,28 @@ export class MemoryUserStore implements UserStore {
     this.users.set(key, { ...stored, password_hash: newHash });
     return true;
   }
-  async recordLogin(user: UserRecord, at: string, _loginId: string) {
+  /** Ids of the logins counted (and not forgotten since). */
+  private readonly counted = new Set<string>();
+  /** MemorySignInStore's count: a no-op for a user deleted or re-created meanwhile. */
+  countLogin(user: UserRecord, at: string, loginId: string) {
     const stored = this.users.get(this.key(user.realm, user.username_key));
-    if (stored?.user_id === user.user_id) {
-      this.users.set(this.key(user.realm, user.username_key), {
-        ...stored,
-        last_login: at,
-        logins_count: stored.logins_count + 1,
-      });
-    }
+    if (stored?.user_id !== user.user_id || this.counted.has(loginId)) return;
+    this.counted.add(loginId);
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...stored,
+      last_login: at,
+      logins_count: stored.logins_count + 1,
+    });
+  }
+  forgetLogin(user: UserRecord, loginId: string, previous: string | undefined) {
+    const stored = this.users.get(this.key(user.realm, user.username_key));
+    if (stored?.user_id !== user.user_id || !this.counted.delete(loginId)) return;
+    const { last_login: _ours, ...rest } = stored;
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...rest,
+      ...(previous === undefined ? {} : { last_login: previous }),
+      logins_count: stored.logins_count - 1,
+    });
   }
   private update(realm: string, usernameKey: string, change: (user: UserRecord) => UserRecord) {
     const user = this.users.get(this.key(realm, usernameKey));
@@ -216,25 +242,16 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (this.families.has(family.family_id)) throw new Error('family exists');
     this.families.set(family.family_id, family);
   }
-  async putToken(token: RefreshTokenRecord) {
-    await this.enter('putToken');
-    if (this.tokens.has(token.token_hash)) throw new Error('token exists');
-    this.tokens.set(token.token_hash, token);
-  }
-  async advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ) {
-    await this.enter('advanceFamily');
+  async rotateFamily(familyId: string, from: string, rotation: FamilyRotation) {
+    await this.enter('rotateFamily');
     const family = this.families.get(familyId);
-    if (!family || family.current !== change.from || family.revoked) return false;
+    if (!family || family.current !== from || family.revoked) return false;
+    // As in DynamoDB: every field of the rotation is set, the absent ones removed.
+    const { idle_expires_at, secret_hash, previous, rotated_at, successor_seal, ...kept } = family;
     this.families.set(familyId, {
-      ...family,
-      current: change.to,
-      previous: change.from,
-      rotated_at: change.at,
-      successor_seal: change.successorSeal,
-    });
+      ...kept,
+      ...Object.fromEntries(Object.entries(rotation).filter(([, value]) => value !== undefined)),
+    } as RefreshFamily);
     return true;
   }
   async revokeFamily(familyId: string, at: number) {
@@ -243,13 +260,34 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     if (family)
       this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
   }
-  async deleteToken(tokenHash: string) {
-    await this.enter('deleteToken');
-    this.tokens.delete(tokenHash);
-  }
   async deleteFamily(familyId: string) {
     await this.enter('deleteFamily');
     this.families.delete(familyId);
+  }
+}
+
+/** A sign-in's writes over the memory stores, all at once, as the DynamoDB transaction writes them. */
+export class MemorySignInStore implements SignInStore {
+  constructor(
+    private readonly users: MemoryUserStore,
+    private readonly refreshTokens: MemoryRefreshTokenStore,
+    private readonly attempts: MemoryAttemptStore,
+  ) {}
+  async record(signIn: SignIn) {
+    await roundTrip();
+    const { session, refund } = signIn;
+    if (session && this.refreshTokens.families.has(session.family.family_id))
+      throw new Error('session exists');
+    this.users.countLogin(signIn.user, signIn.at, signIn.loginId);
+    if (session) this.refreshTokens.families.set(session.family.family_id, session.family);
+    if (refund) this.attempts.endRun(refund.counter, refund.attempt);
+  }
+  async undo(signIn: SignIn) {
+    await roundTrip();
+    const { session } = signIn;
+    if (session) this.refreshTokens.families.delete(session.family.family_id);
+    this.users.forgetLogin(signIn.user, signIn.loginId, signIn.user.last_login);
+    if (signIn.refund) this.attempts.endRun(signIn.refund.counter, signIn.refund.attempt);
   }
 }
 
@@ -273,24 +311,29 @@ export class MemoryAttemptStore implements AttemptStore {
       failuresUntil: item?.failuresUntil,
     };
   }
-  async charge(counter: LoginCounter, _observed: LoginCounterState, attempt: ChargedAttempt) {
+  async charge(counter: LoginCounter, attempt: ChargedAttempt): Promise<RunCharge> {
     const item = this.counters.get(counter.key);
     const live = item !== undefined && item.failuresUntil > attempt.now;
-    if (item?.charges.has(attempt.id)) return true;
-    if (live && item.failures >= attempt.maxConsecutiveFailures) return false;
+    if (item?.charges.has(attempt.id)) return { charged: true };
+    if (live && item.failures >= attempt.maxConsecutiveFailures) {
+      return { charged: false, failuresUntil: item.failuresUntil };
+    }
     this.counters.set(counter.key, {
       failures: (live ? item.failures : 0) + 1,
       failuresUntil: attempt.failuresUntil,
       userRef: counter.userRef,
       charges: new Set([...(live ? item.charges : []), attempt.id]),
     });
-    return true;
+    return { charged: true } as const;
   }
   async withdraw(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     if (item?.charges.delete(attempt.id)) item.failures -= 1;
   }
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
+    this.endRun(counter, attempt);
+  }
+  endRun(counter: LoginCounter, attempt: ChargedAttempt) {
     const item = this.counters.get(counter.key);
     if (!item?.charges.has(attempt.id)) return;
     item.charges.clear(); // the run is over, its attempt ids with it
@@ -406,6 +449,7 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     users,
     refreshTokens,
     attempts,
+    signIns: new MemorySignInStore(users, refreshTokens, attempts),
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher,

@@ -50,6 +50,7 @@ export class RoundCounter {
       users: this.wrap('users', services.users),
       attempts: this.wrap('attempts', services.attempts),
       refreshTokens: this.wrap('refreshTokens', services.refreshTokens),
+      signIns: this.wrap('signIns', services.signIns),
       signer: this.wrap('signer', services.signer, ['sign']),
     };
   }

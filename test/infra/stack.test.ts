@@ -385,16 +385,22 @@ describe('IAM: least privilege per function', () => {
     expect(policyStatements(template, 'token').statements).toEqual([
       ...basics(template, 'token'),
       {
-        // Users, and both brute-force limits: single items read and written by key, no Query,
-        // no index (the two tables' identical statements are merged into one).
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        // Users: the login's user and hash cost classes in one BatchGetItem; single items read and
+        // written by key, no Query, no index.
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
-        Resource: [table('attempts'), table('users')],
+        Resource: table('users'),
       },
       {
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
         Resource: table('refresh-tokens'),
+      },
+      {
+        // Both brute-force limits: single items read and written by key.
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: table('attempts'),
       },
       dpopReplay(),
       {

@@ -40,9 +40,9 @@ const attemptAt = (
   maxConsecutiveFailures,
   maxFailuresPerDay,
 });
-/** Reads, then charges both counters on what was read: what one login does. */
+/** Charges both counters, without reading them first: what one login does. */
 async function charge(counter: LoginCounter, attempt = attemptAt(NOON)) {
-  await store.charge(counter, await store.read(counter, attempt.now), attempt);
+  await store.charge(counter, attempt);
   if (counter.ipDay) await store.reserveIpDay(counter.ipDay, attempt);
   return attempt;
 }
@@ -62,29 +62,33 @@ describe('DynamoDB brute-force counters', () => {
 
   it('lands at most the limit of a burst of parallel charges: the check and the count are one write', async () => {
     const counter = counterOf('burst', '203.0.113.10');
-    const initial = await read(counter);
-    // Sixty guesses that all read the counter at zero, against a limit of ten.
+    // Sixty guesses at once, against a limit of ten.
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 60 }, () => store.charge(counter, initial, attemptAt(NOON, 900, 10))),
+      Array.from({ length: 60 }, () => store.charge(counter, attemptAt(NOON, 900, 10))),
     );
     // A charge that keeps losing races gives up as throttled (503, fail closed): no password checked.
     const refused = outcomes.filter((outcome) => outcome.status === 'rejected');
     for (const outcome of refused) expect(String(outcome.reason)).toMatch(/contention|throttl/i);
-    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value)).toHaveLength(10);
+    const charged = outcomes.filter((outcome) => outcome.status === 'fulfilled' && outcome.value.charged);
+    expect(charged).toHaveLength(10);
+    // The refused ones learn when the run lapses (the Retry-After), from the write that refused them.
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled' && !outcome.value.charged)
+        expect(outcome.value).toEqual({ charged: false, failuresUntil: NOON + 900 });
+    }
     expect(await read(counter)).toMatchObject({ consecutiveFailures: 10, ipFailures: 0 });
-    // Once the run lapses, a new one starts under the same limit.
-    expect(await store.charge(counter, await read(counter, NOON + 900), attemptAt(NOON + 900, 900, 10))).toBe(
-      true,
-    );
+    // Once the run lapses, a new one starts under the same limit, at 1.
+    expect(await store.charge(counter, attemptAt(NOON + 900, 900, 10))).toEqual({ charged: true });
+    expect(await read(counter, NOON + 900)).toMatchObject({ consecutiveFailures: 1 });
   });
 
   it('counts a charge once when it is written again (a retry whose first try landed)', async () => {
     const counter = counterOf('retry', '203.0.113.2');
     const attempt = await charge(counter);
     await charge(counter);
-    // Whatever state the retry believes it is in, it finds its own id and stops.
-    await store.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt);
-    await store.charge(counter, await read(counter), attempt);
+    // The retry finds its own id and stops.
+    expect(await store.charge(counter, attempt)).toEqual({ charged: true });
+    expect(await store.charge(counter, attempt)).toEqual({ charged: true });
     expect(await store.reserveIpDay(ipDayOf('203.0.113.2'), attempt)).toBe(true);
     expect(await read(counter)).toMatchObject({ consecutiveFailures: 2, ipFailures: 2 });
   });
@@ -144,7 +148,7 @@ describe('DynamoDB brute-force counters', () => {
     const counter = counterOf('withdrawn', '203.0.113.13');
     await charge(counter);
     const refused = attemptAt(NOON);
-    await store.charge(counter, await read(counter), refused);
+    await store.charge(counter, refused);
     await store.withdraw(counter, refused);
     await store.withdraw(counter, refused);
     expect((await read(counter)).consecutiveFailures).toBe(1);

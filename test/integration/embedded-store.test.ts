@@ -2,8 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openLocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
+import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
+import {
+  localClientConfig,
+  openLocalStore,
+  startEmbeddedStore,
+} from '../../functions/local/embedded-store.ts';
+import { localTableNames } from '../../functions/store-schema.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -51,5 +58,72 @@ describe('the embedded store of local mode', () => {
     await store.close();
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'store')).mode & 0o777).toBe(0o700);
+  });
+
+  it('answers a transaction all or nothing, never seen half applied by other requests, over HTTP too', async () => {
+    const store = await startEmbeddedStore(dataDir());
+    const overHttp = documentClient(localClientConfig(store.endpoint));
+    try {
+      const TableName = localTableNames.attempts;
+      const add = (pk: string, condition?: string) => ({
+        Update: {
+          TableName,
+          Key: { pk },
+          UpdateExpression: 'ADD n :one',
+          ExpressionAttributeValues: { ':one': 1 },
+          ...(condition ? { ConditionExpression: condition } : {}),
+        },
+      });
+      const n = async (pk: string) =>
+        (await store.db.send(new GetCommand({ TableName, Key: { pk }, ConsistentRead: true }))).Item?.n;
+      // A condition that fails cancels the whole transaction, with a reason per action.
+      const cancelled = await store.db
+        .send(new TransactWriteCommand({ TransactItems: [add('a'), add('b', 'attribute_exists(pk)')] }))
+        .catch((error: Error & { CancellationReasons?: { Code: string }[] }) => error);
+      expect(cancelled).toMatchObject({
+        name: 'TransactionCanceledException',
+        CancellationReasons: [{ Code: 'None' }, { Code: 'ConditionalCheckFailed' }],
+      });
+      expect([await n('a'), await n('b')]).toEqual([undefined, undefined]);
+      // Many at once, from this process and over HTTP, with reads among them: a read sees both
+      // items of a transaction or neither.
+      const pairs = Array.from({ length: 12 }, (_, i) => [`x${i}`, `y${i}`] as const);
+      const seen = await Promise.all(
+        pairs.flatMap(([a, b], i) => {
+          const client = i % 2 === 0 ? store.db : overHttp;
+          return [
+            client.send(new TransactWriteCommand({ TransactItems: [add(a), add(b)] })).then(() => 2),
+            client
+              .send(
+                new BatchGetCommand({
+                  RequestItems: { [TableName]: { Keys: [{ pk: a }, { pk: b }], ConsistentRead: true } },
+                }),
+              )
+              .then(({ Responses }) => Responses?.[TableName]?.length ?? 0),
+          ];
+        }),
+      );
+      for (const count of seen) expect([0, 2]).toContain(count);
+      for (const [a, b] of pairs) expect([await n(a), await n(b)]).toEqual([1, 1]);
+      // Other actions than the sign-in's are refused, not half emulated.
+      await expect(
+        store.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                ConditionCheck: {
+                  TableName,
+                  Key: { pk: 'a' },
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ],
+          }),
+        ),
+      ).rejects.toThrow(/emulates transactions of Put, Update and Delete actions only/);
+    } finally {
+      overHttp.destroy();
+      await store.close();
+    }
   });
 });

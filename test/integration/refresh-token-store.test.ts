@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
@@ -14,6 +15,7 @@ import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { RefreshFamily, RefreshTokenRecord } from '../../functions/oauth/ports.ts';
 import type { Services } from '../../functions/oauth/services.ts';
+import { hashRefreshToken } from '../../functions/oauth/sessions/refresh-token-format.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
@@ -72,77 +74,94 @@ function token(of: RefreshFamily, tokenHash = of.current): RefreshTokenRecord {
   };
 }
 
+/** A token record of the earlier format, as it was written then: the store only reads them now. */
+async function putLegacyToken(record: RefreshTokenRecord) {
+  await store.db.send(
+    new PutCommand({
+      TableName: store.names['refresh-tokens'],
+      Item: {
+        ...record,
+        pk: `token#${record.token_hash}`,
+        expires_at: Math.ceil(record.absolute_expires_at / 1000),
+      },
+    }),
+  );
+}
+
 describe('refresh token store', () => {
-  it('reads back a family and a token exactly as written, without storage attributes', async () => {
-    const written = family();
+  it('reads back a family and a token record exactly as written, without storage attributes', async () => {
+    const written = family({ idle_expires_at: NOW + 600_000, secret_hash: 'secret-hash' });
     await tokens.createFamily(written);
-    await tokens.putToken(token(written));
+    await putLegacyToken(token(written));
     expect(await tokens.findFamily(written.family_id)).toEqual(written);
     expect(await tokens.findToken(written.current)).toEqual(token(written));
     expect(await tokens.findFamily('nope')).toBeUndefined();
     expect(await tokens.findToken('nope')).toBeUndefined();
   });
 
-  it('stores the TTL attribute in epoch seconds on both kinds of item', async () => {
+  it('stores the TTL attribute in epoch seconds', async () => {
     const written = family();
     await tokens.createFamily(written);
-    await tokens.putToken(token(written));
     const ttl = Math.ceil(written.absolute_expires_at / 1000);
-    for (const pk of [`family#${written.family_id}`, `token#${written.current}`]) {
-      const { Item } = await store.db.send(
-        new GetCommand({ TableName: store.names['refresh-tokens'], Key: { pk }, ConsistentRead: true }),
-      );
-      expect(Item?.[refreshTokensTable.ttlAttribute]).toBe(ttl);
-    }
+    const { Item } = await store.db.send(
+      new GetCommand({
+        TableName: store.names['refresh-tokens'],
+        Key: { pk: `family#${written.family_id}` },
+        ConsistentRead: true,
+      }),
+    );
+    expect(Item?.[refreshTokensTable.ttlAttribute]).toBe(ttl);
   });
 
-  it('never overwrites an existing family or token', async () => {
+  it('never overwrites an existing family', async () => {
     const written = family();
     await tokens.createFamily(written);
-    await tokens.putToken(token(written));
     await expect(tokens.createFamily({ ...written, client_id: 'other' })).rejects.toThrow(/already exists/);
-    await expect(tokens.putToken({ ...token(written), family_id: 'other' })).rejects.toThrow(
-      /already exists/,
-    );
     expect((await tokens.findFamily(written.family_id))?.client_id).toBe('mobile-app');
   });
 
-  it('advances a family only from its current token', async () => {
-    const written = family();
+  it('rotates a family only from its current token, setting every field given and removing the others', async () => {
+    const written = family({ idle_expires_at: NOW + 1 });
     await tokens.createFamily(written);
-    const change = { from: written.current, to: 'hash-1', at: NOW + 5, successorSeal: 'seal-1' };
-    expect(await tokens.advanceFamily(written.family_id, change)).toBe(true);
-    expect(await tokens.findFamily(written.family_id)).toEqual({
-      ...written,
+    const rotation = {
       current: 'hash-1',
+      idle_expires_at: NOW + 600_005,
+      secret_hash: 'secret-hash',
       previous: written.current,
       rotated_at: NOW + 5,
       successor_seal: 'seal-1',
-    });
-    expect(await tokens.advanceFamily(written.family_id, { ...change, to: 'hash-2' })).toBe(false);
-    expect(await tokens.advanceFamily('missing', change)).toBe(false);
+    };
+    expect(await tokens.rotateFamily(written.family_id, written.current, rotation)).toBe(true);
+    expect(await tokens.findFamily(written.family_id)).toEqual({ ...written, ...rotation });
+    expect(
+      await tokens.rotateFamily(written.family_id, written.current, { ...rotation, current: 'hash-2' }),
+    ).toBe(false);
+    expect(await tokens.rotateFamily('missing', written.current, rotation)).toBe(false);
     // Without a leeway no seal is written, and the one before goes.
-    expect(await tokens.advanceFamily(written.family_id, { from: 'hash-1', to: 'hash-2', at: NOW + 6 })).toBe(
-      true,
-    );
-    expect(await tokens.findFamily(written.family_id)).toEqual({
-      ...written,
-      current: 'hash-2',
-      previous: 'hash-1',
-      rotated_at: NOW + 6,
-    });
+    const { successor_seal: _seal, ...unsealed } = { ...rotation, current: 'hash-2', previous: 'hash-1' };
+    expect(await tokens.rotateFamily(written.family_id, 'hash-1', unsealed)).toBe(true);
+    expect(await tokens.findFamily(written.family_id)).toEqual({ ...written, ...unsealed });
+    // An undo puts back exactly what was read: fields absent then are removed again.
+    expect(
+      await tokens.rotateFamily(written.family_id, 'hash-2', {
+        current: written.current,
+        idle_expires_at: NOW + 1,
+      }),
+    ).toBe(true);
+    expect(await tokens.findFamily(written.family_id)).toEqual(written);
   });
 
-  it('lets exactly one of many simultaneous advances from one token win', async () => {
+  it('lets exactly one of many simultaneous rotations from one token win', async () => {
     const written = family();
     await tokens.createFamily(written);
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        tokens.advanceFamily(written.family_id, {
-          from: written.current,
-          to: `racer-${i}`,
-          at: NOW,
-          successorSeal: 's',
+        tokens.rotateFamily(written.family_id, written.current, {
+          current: `racer-${i}`,
+          idle_expires_at: NOW + 1,
+          previous: written.current,
+          rotated_at: NOW,
+          successor_seal: 's',
         }),
       ),
     );
@@ -151,24 +170,25 @@ describe('refresh token store', () => {
     expect((await tokens.findFamily(written.family_id))?.current).toBe(`racer-${winner}`);
   });
 
-  it('revokes idempotently, keeps the first revocation time, and never advances a revoked family', async () => {
+  it('revokes idempotently, keeps the first revocation time, and never rotates a revoked family', async () => {
     const written = family();
     await tokens.createFamily(written);
     await tokens.revokeFamily(written.family_id, NOW + 1);
     await tokens.revokeFamily(written.family_id, NOW + 2);
     expect(await tokens.findFamily(written.family_id)).toMatchObject({ revoked: true, revoked_at: NOW + 1 });
-    const change = { from: written.current, to: 'x', at: NOW, successorSeal: 's' };
-    expect(await tokens.advanceFamily(written.family_id, change)).toBe(false);
+    expect(
+      await tokens.rotateFamily(written.family_id, written.current, { current: 'x', idle_expires_at: NOW }),
+    ).toBe(false);
     await tokens.revokeFamily('missing', NOW); // nothing to revoke, no error
     expect(await tokens.findFamily('missing')).toBeUndefined();
   });
 
-  it('deletes a token record, and deleting a missing one is fine', async () => {
+  it('deletes a family, and deleting a missing one is fine', async () => {
     const written = family();
-    await tokens.putToken(token(written));
-    await tokens.deleteToken(written.current);
-    expect(await tokens.findToken(written.current)).toBeUndefined();
-    await tokens.deleteToken(written.current);
+    await tokens.createFamily(written);
+    await tokens.deleteFamily(written.family_id);
+    expect(await tokens.findFamily(written.family_id)).toBeUndefined();
+    await tokens.deleteFamily(written.family_id);
   });
 
   it('turns an unreachable engine into DependencyUnavailableError (503)', async () => {
@@ -179,7 +199,7 @@ describe('refresh token store', () => {
       maxAttempts: 1,
     });
     const unreachable = new DynamoRefreshTokenStore(db, 'passgate-refresh-tokens');
-    await expect(unreachable.findToken('x')).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(unreachable.findFamily('x')).rejects.toBeInstanceOf(DependencyUnavailableError);
     db.destroy();
   });
 });
@@ -248,6 +268,36 @@ describe('refresh_token grant on a real engine', () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => refresh(s, value)));
     expect(new Set(results.map((result) => result.refresh_token)).size).toBe(1);
     expect((await refresh(s, results[0]?.refresh_token as string)).refresh_token).toBeDefined();
+  });
+
+  it('refreshes a token of the earlier format (a record per token) and upgrades its family', async () => {
+    const s = await services(0);
+    const username = unique('legacy');
+    await login(s, username); // creates the user
+    const value = randomBytes(32).toString('base64url');
+    const legacy = family({
+      username_key: username,
+      user_id: `${username}-id`,
+      scope: ['offline_access'],
+      current: hashRefreshToken(value),
+      created_at: s.clock.now(),
+      absolute_expires_at: s.clock.now() + 3_600_000,
+    });
+    await tokens.createFamily(legacy);
+    await putLegacyToken({
+      ...token(legacy),
+      issued_at: s.clock.now(),
+      idle_expires_at: s.clock.now() + 600_000,
+    });
+    const next = (await refresh(s, value)).refresh_token as string;
+    expect(await tokens.findFamily(legacy.family_id)).toMatchObject({
+      current: hashRefreshToken(next),
+      previous: hashRefreshToken(value),
+      secret_hash: expect.any(String),
+    });
+    expect((await refresh(s, next)).refresh_token).toBeDefined();
+    await expect(refresh(s, value)).rejects.toMatchObject({ error: 'invalid_grant' });
+    expect((await tokens.findFamily(legacy.family_id))?.revoked).toBe(true);
   });
 
   it('ends the sessions of a user whose password changes, in the same write', async () => {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoSignInStore } from '../../functions/adapters/dynamodb/sign-in-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import type { ImportRow } from '../../functions/admin/auth0-user-format.ts';
@@ -10,6 +11,7 @@ import { importUsers } from '../../functions/admin/user-import.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
+import type { UserRecord } from '../../functions/oauth/ports.ts';
 import {
   type NewUser,
   type PasswordHasher,
@@ -131,11 +133,11 @@ describe('user store: upgrading a password hash', () => {
 describe('user store: upsert', () => {
   it('creates, then overwrites profile and password but keeps id, history and permissions', async () => {
     expect(await users.upsert(newUser({ email: 'a@example.com', name: 'Alice' }))).toBe('created');
-    await users.recordLogin(
-      (await users.findById('customers', 'id-1')) as never,
-      '2025-01-02T00:00:00.000Z',
-      'login-1',
-    );
+    await new DynamoSignInStore(store.db, localTableNames).record({
+      user: (await users.findById('customers', 'id-1')) as UserRecord,
+      at: '2025-01-02T00:00:00.000Z',
+      loginId: 'login-1',
+    });
     await users.setPermissions('customers', 'alice', 'https://api.example.com/', ['read:orders'], 'now');
     const result = await users.upsert(
       newUser({ created_at: '2025-03-01T00:00:00.000Z', password_hash: '$2b$new', email_verified: true }),

@@ -1,35 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoSignInStore } from '../../functions/adapters/dynamodb/sign-in-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
-import { type NewUser, UserExistsError, UserNotFoundError } from '../../functions/oauth/ports.ts';
+import {
+  type NewUser,
+  UserExistsError,
+  UserNotFoundError,
+  type UserRecord,
+} from '../../functions/oauth/ports.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
+import { newUserRecord } from '../helpers/users.ts';
 
 let store: TestStore;
 let users: DynamoUserStore;
+let signIns: DynamoSignInStore;
 beforeAll(async () => {
   store = await openTestStore();
   users = new DynamoUserStore(store.db, store.names.users);
+  signIns = new DynamoSignInStore(store.db, store.names);
 });
+/** A login's count, as a sign-in writes it (SignInStore). */
+const recordLogin = (user: UserRecord, at: string, loginId: string) => signIns.record({ user, at, loginId });
 afterAll(() => store?.close());
 
 const AT = '2030-01-01T00:00:00.000Z';
 let sequence = 0;
 
 function newUser(overrides: Partial<NewUser> = {}): NewUser {
-  const name = `user${sequence++}`;
-  return {
-    realm: 'customers',
-    user_id: `${name}-id`,
-    session_epoch: 0,
-    username: name,
-    username_key: name,
-    email_verified: false,
-    blocked: false,
-    created_at: AT,
-    password_hash: '$argon2id$placeholder',
-    permissions: {},
-    ...overrides,
-  };
+  return newUserRecord(`user${sequence++}`, { created_at: AT, ...overrides });
 }
 
 describe('user store', () => {
@@ -55,7 +53,7 @@ describe('user store', () => {
   it('does not touch session_epoch when counting logins or granting permissions', async () => {
     const user = newUser({ session_epoch: 41 });
     const created = await users.create(user);
-    await users.recordLogin(created, AT, randomUUID());
+    await recordLogin(created, AT, randomUUID());
     const granted = await users.setPermissions('customers', user.username_key, 'https://api/', ['read'], AT);
     expect(granted.session_epoch).toBe(41);
     expect(granted.logins_count).toBe(1);
@@ -75,12 +73,13 @@ describe('user store', () => {
     await expect(users.delete('customers', user.username_key)).rejects.toBeInstanceOf(UserNotFoundError);
   });
 
-  it('counts logins atomically, also when they happen at once', async () => {
+  it('counts logins exactly, also when they happen at once', async () => {
     const user = await users.create(newUser());
-    // A fleet of devices sharing one account, starting at once: one write each, none refused.
-    await Promise.all(Array.from({ length: 50 }, () => users.recordLogin(user, AT, randomUUID())));
+    // A fleet of devices sharing one account, starting at once: their transactions may meet on
+    // the user item, and are tried again.
+    await Promise.all(Array.from({ length: 10 }, () => recordLogin(user, AT, randomUUID())));
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
-      logins_count: 50,
+      logins_count: 10,
       last_login: AT,
     });
   });
@@ -89,10 +88,10 @@ describe('user store', () => {
     const user = await users.create(newUser());
     // Ids whose receipts take different slots (a slot is picked by the id).
     const loginId = 'login-a';
-    await users.recordLogin(user, AT, loginId);
-    await users.recordLogin(user, AT, 'login-b');
+    await recordLogin(user, AT, loginId);
+    await recordLogin(user, AT, 'login-b');
     // The retry still holds the record as read before its first try.
-    await users.recordLogin(user, AT, loginId);
+    await recordLogin(user, AT, loginId);
     const stored = await users.findByUsername('customers', user.username_key);
     expect(stored?.logins_count).toBe(2);
     expect(Object.keys(stored ?? {}).filter((name) => name.startsWith('login_receipt'))).toEqual([]);
@@ -101,14 +100,49 @@ describe('user store', () => {
   it('does not resurrect a deleted user or count a namesake when recording a login', async () => {
     const user = await users.create(newUser());
     await users.delete('customers', user.username_key);
-    await users.recordLogin(user, AT, randomUUID());
+    await recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
     await users.create({ ...user, user_id: 'a-new-id', session_epoch: 0 });
-    await users.recordLogin(user, AT, randomUUID());
+    await recordLogin(user, AT, randomUUID());
     expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
       user_id: 'a-new-id',
       logins_count: 0,
     });
+  });
+
+  it("takes back one login's count, once, and its last_login with it", async () => {
+    const user = await users.create(newUser());
+    await recordLogin(user, AT, 'first');
+    const before = await users.findByUsername('customers', user.username_key);
+    const later = '2030-01-02T00:00:00.000Z';
+    await recordLogin(user, later, 'second');
+    const undo = (loginId: string, previous: UserRecord | undefined) =>
+      signIns.undo({ user: previous ?? user, at: later, loginId });
+    await undo('second', before);
+    await undo('second', before); // a retry
+    await undo('never-counted', before);
+    expect(await users.findByUsername('customers', user.username_key)).toMatchObject({
+      logins_count: 1,
+      last_login: AT,
+    });
+    await undo('first', user);
+    const none = await users.findByUsername('customers', user.username_key);
+    expect(none?.logins_count).toBe(0);
+    expect(none?.last_login).toBeUndefined();
+  });
+
+  it("reads a login's user and the realm's hash cost classes in one read", async () => {
+    const user = await users.create(newUser({ realm: 'login-read' }));
+    expect(await users.findForLogin('login-read', user.username_key)).toEqual({
+      user,
+      costClasses: { classes: [], version: 0 },
+    });
+    await users.addHashCostClasses('login-read', ['$2b$10'], 0);
+    const expected = { classes: ['$2b$10'], version: 1 };
+    expect(await users.findForLogin('login-read', 'nobody')).toEqual({ costClasses: expected });
+    // A username that cannot exist reads the classes alone.
+    expect(await users.findForLogin('login-read', undefined)).toEqual({ costClasses: expected });
+    expect((await users.findForLogin('login-read', user.username_key)).user).toEqual(user);
   });
 
   it('lists the users of one realm only', async () => {

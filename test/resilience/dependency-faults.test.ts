@@ -495,9 +495,26 @@ describe('a signing failure during a login', () => {
   });
 });
 
+describe('a signing failure during a refresh', () => {
+  it('answers 503 and undoes the rotation that landed beside it: the presented token works again', async () => {
+    const token = body(await login(await freshUser())).refresh_token;
+    const { result, fired } = await deployment.withFaults(
+      [{ operation: 'Sign', nth: 1, times: 4, fault: 'internal' }],
+      () => refresh(token),
+    );
+    faultPoints += 1;
+    expect(fired).toBeGreaterThan(0);
+    expect(result.statusCode).toBe(503);
+    const retried = await refresh(token);
+    expect(retried.statusCode).toBe(200);
+    expect((await refresh(body(retried).refresh_token)).statusCode).toBe(200);
+  });
+});
+
 describe('a dependency that hangs', () => {
   it('answers 503 well inside the Lambda timeout when DynamoDB or KMS stops answering', async () => {
-    for (const operation of ['GetItem', 'Sign']) {
+    // The login's read before the password, its sign-in write after it, and signing beside that.
+    for (const operation of ['BatchGetItem', 'TransactWriteItems', 'Sign']) {
       const username = await freshUser();
       const started = Date.now();
       const { result } = await deployment.withFaults([{ operation, nth: 1, times: 5, fault: 'hang' }], () =>

@@ -118,7 +118,7 @@ describe('the Lambda composition root', () => {
     const attempt = { id: 'a', now: 0, failuresUntil: 1, maxConsecutiveFailures: 10, maxFailuresPerDay: 100 };
     for (const call of [
       () => services.attempts.read(counter, 0),
-      () => services.attempts.charge(counter, { consecutiveFailures: 0, ipFailures: 0 }, attempt),
+      () => services.attempts.charge(counter, attempt),
       () => services.attempts.withdraw(counter, attempt),
       () => services.attempts.refund(counter, attempt),
       () => services.attempts.reserveIpDay(ipDay, attempt),
@@ -136,6 +136,33 @@ describe('the Lambda composition root', () => {
     expect(source).toHaveBeenCalledExactlyOnceWith(SECRET_ARN);
     expect(services.counterHashKey).toBe(key);
     expect(services.attempts).toBeInstanceOf(DynamoAttemptStore);
+  });
+
+  it("fetches the signing key beside the counters' secret, not after it, for the token function", async () => {
+    const order: string[] = [];
+    const keyId = vi.spyOn(KmsSigner.prototype, 'currentKeyId').mockImplementation(async () => {
+      order.push('signing key');
+      return 'kid';
+    });
+    try {
+      let secretArrives: (key: Uint8Array) => void = () => undefined;
+      const source = vi.fn(
+        () =>
+          new Promise<Uint8Array>((resolve) => {
+            order.push('secret asked');
+            secretArrives = resolve;
+          }),
+      );
+      const building = build(counterKeyEnvironment(), { counterHashKey: source, warmSigner: true });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(order).toEqual(['secret asked', 'signing key']); // both on their way, neither answered
+      secretArrives(new Uint8Array(64));
+      await building;
+      await build(counterKeyEnvironment(), { counterHashKey: async () => new Uint8Array(64) });
+      expect(keyId).toHaveBeenCalledTimes(1); // the other functions do not sign at once
+    } finally {
+      keyId.mockRestore();
+    }
   });
 
   it('names the secret variable too when a function that counts attempts lacks it', async () => {

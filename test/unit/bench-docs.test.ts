@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { costPerMillion, PRICES } from '../../bench/cost.ts';
 import { longestChain } from '../../bench/critical-path.ts';
 import { markers, withBenchBlock } from '../../bench/write-docs.ts';
 
@@ -34,11 +35,34 @@ describe('the bench writes its figures into the performance page', () => {
 });
 
 describe('sequential rounds from a log of calls', () => {
-  const call = (startMs: number, endMs: number) => ({ operation: 'x', startMs, endMs });
+  const call = (startMs: number, endMs: number) => ({ operation: 'x', startMs, endMs, items: 1 });
 
   it('counts calls side by side once and calls that waited for an answer each', () => {
     // Two reads side by side, a write after both, then two more side by side.
     expect(longestChain([call(0, 10), call(1, 11), call(12, 22), call(23, 33), call(23, 34)])).toBe(3);
     expect(longestChain([])).toBe(0);
+  });
+});
+
+describe('cost per million grants from the calls counted', () => {
+  it("bills a batch read by its keys and a transaction's writes at two write units each", () => {
+    const path = {
+      grant: 'login',
+      signing: 'kms-wrapped',
+      p50Ms: 0,
+      p50DelayedMs: 0,
+      delayMs: 10,
+      timedRounds: 2,
+      rounds: 2,
+      operations: { UpdateItem: 3, BatchGetItem: 1, TransactWriteItems: 1 },
+      items: { UpdateItem: 3, BatchGetItem: 2, TransactWriteItems: 4 },
+      dynamodbCalls: 5,
+      kmsCalls: 0,
+      secretsManagerCalls: 0,
+    } as const;
+    // 2 read units and 3 + 4 × 2 = 11 write units per grant.
+    expect(costPerMillion(path).dynamodb).toBeCloseTo(
+      2 * PRICES.dynamodbPerMillionReadUnits + 11 * PRICES.dynamodbPerMillionWriteUnits,
+    );
   });
 });

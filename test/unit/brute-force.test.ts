@@ -109,8 +109,8 @@ describe('brute-force protection', () => {
     expect([counters.state.consecutiveFailures, counters.state.ipFailures]).toEqual([0, 2]);
   });
 
-  it('refuses with 429, checking no password, when parallel guesses reached the limit since the read', async () => {
-    attempts.charge = async () => false;
+  it('refuses with 429, checking no password, when the run has reached its limit', async () => {
+    attempts.charge = async () => ({ charged: false, failuresUntil: Math.floor(clock.now() / 1000) + 60 });
     await expect(passwordGrant('right password')).rejects.toMatchObject({
       status: 429,
       error: 'too_many_attempts',

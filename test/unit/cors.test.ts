@@ -203,8 +203,8 @@ describe('CORS on actual requests', () => {
 
   it('lets the page read a 503 temporarily_unavailable', async () => {
     const { handler, services } = await setUp(tokenEndpoint);
-    services.users.findByUsername = async () => {
-      throw new DependencyUnavailableError('dynamodb', 'GetItem', new Error('down'));
+    services.users.findForLogin = async () => {
+      throw new DependencyUnavailableError('dynamodb', 'BatchGetItem', new Error('down'));
     };
     const response = await handler(tokenRequest(WEB_ORIGIN, WRONG_PASSWORD));
     expect(response.statusCode).toBe(503);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { translateDynamoError } from '../../functions/adapters/dynamodb/errors.ts';
 import { metadataEndpoint } from '../../functions/endpoints/metadata.ts';
 import { tokenEndpoint } from '../../functions/endpoints/token.ts';
 import { parseBody } from '../../functions/http/body.ts';
@@ -125,6 +126,17 @@ describe('error mapping', () => {
         cause: 'ThrottlingException',
       },
     ]);
+  });
+
+  it("answers a write that a sign-in's transaction turned away as 503, not 500", () => {
+    const conflict = translateDynamoError(
+      Object.assign(new Error('Transaction is ongoing for the item'), {
+        name: 'TransactionConflictException',
+      }),
+      'UpdateItem',
+    );
+    expect(conflict).toBeInstanceOf(DependencyUnavailableError);
+    expect(errorResponse(conflict, recordingLogger().logger, 'r4').statusCode).toBe(503);
   });
 
   it('hides unexpected errors behind server_error and logs them', () => {

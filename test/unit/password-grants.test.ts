@@ -264,32 +264,38 @@ describe('password grant with a failing dependency', () => {
   const later = <T>(ms: number, work: () => Promise<T>) =>
     new Promise<T>((resolve, reject) => setTimeout(() => work().then(resolve, reject), ms));
 
-  it('answers a signing failure only after the refund of the attempt landed', async () => {
-    const attempts = services.attempts;
-    const refund = attempts.refund.bind(attempts);
-    attempts.refund = (counter, attempt) => later(30, () => refund(counter, attempt));
+  it('answers a signing failure only after the sign-in write landed, and takes it back', async () => {
+    const signIns = services.signIns;
+    const record = signIns.record.bind(signIns);
+    signIns.record = (signIn) => later(30, () => record(signIn));
     services.signer.sign = () => Promise.reject(new Error('signing is down'));
 
-    await expect(request({ username: 'alice', password: 'secret-password' })).rejects.toThrow(
-      'signing is down',
-    );
-    // Read at the moment of the answer: the right password's attempt is already taken back.
-    const store = attempts as MemoryAttemptStore;
+    await expect(
+      request({ username: 'alice', password: 'secret-password', scope: 'offline_access' }),
+    ).rejects.toThrow('signing is down');
+    // Read at the moment of the answer: the right password's attempt is taken back on both
+    // limits, and the session and the login count, written beside the signing, are undone.
+    const store = services.attempts as MemoryAttemptStore;
     expect([...store.counters.values()].map((counter) => counter.failures)).toEqual([0]);
     expect([...store.ipDays.values()].map((held) => held.size)).toEqual([0]);
+    const tokens = services.refreshTokens as MemoryRefreshTokenStore;
+    expect([tokens.tokens.size, tokens.families.size]).toEqual([0, 0]);
+    expect((await users.findByUsername('customers', 'alice'))?.logins_count).toBe(0);
   });
 
-  it('answers a failed session write only after the other write landed, and takes that back', async () => {
-    const store = services.refreshTokens as MemoryRefreshTokenStore;
-    const putToken = store.putToken.bind(store);
-    store.putToken = (token) => later(30, () => putToken(token));
-    store.fail = (operation) => (operation === 'createFamily' ? new Error('table is down') : undefined);
+  it("answers a failed sign-in write only after the IP's day got its place back", async () => {
+    const attempts = services.attempts;
+    const release = attempts.releaseIpDay.bind(attempts);
+    attempts.releaseIpDay = (ipDay, attempt) => later(30, () => release(ipDay, attempt));
+    services.signIns.record = () => Promise.reject(new Error('table is down'));
 
     await expect(
       request({ username: 'alice', password: 'secret-password', scope: 'offline_access' }),
     ).rejects.toThrow('table is down');
-    // Nothing is left to land after the answer, and what landed was deleted once it had: a delete
-    // sent before the token's late write would have left the token behind.
-    expect([store.tokens.size, store.families.size]).toEqual([0, 0]);
+    // Nothing is left to land after the answer.
+    const store = attempts as MemoryAttemptStore;
+    expect([...store.ipDays.values()].map((held) => held.size)).toEqual([0]);
+    const tokens = services.refreshTokens as MemoryRefreshTokenStore;
+    expect([tokens.tokens.size, tokens.families.size]).toEqual([0, 0]);
   });
 });

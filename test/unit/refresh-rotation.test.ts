@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,13 +10,16 @@ import { parseConfig } from '../../functions/config/load.ts';
 import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
-import type { Signer } from '../../functions/oauth/ports.ts';
+import type { RefreshFamily, Signer } from '../../functions/oauth/ports.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import {
+  familySecretHash,
   hashRefreshToken,
-  newRefreshToken,
-  unsealSuccessor,
-} from '../../functions/oauth/sessions/refresh-tokens.ts';
+  newFamilySecret,
+  newRefreshTokenValue,
+  parseRefreshToken,
+} from '../../functions/oauth/sessions/refresh-token-format.ts';
+import { lookUpRefreshToken, unsealSuccessor } from '../../functions/oauth/sessions/refresh-tokens.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
 import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import {
@@ -24,6 +27,7 @@ import {
   MemoryAttemptStore,
   MemoryRateLimiter,
   MemoryRefreshTokenStore,
+  MemorySignInStore,
   MemoryTicketStore,
   MemoryUserStore,
   publicClient,
@@ -57,6 +61,7 @@ async function setup(
   const clock = new FixedClock();
   const users = new MemoryUserStore();
   const store = new MemoryRefreshTokenStore();
+  const attempts = new MemoryAttemptStore();
   const lines: LogLine[] = [];
   const services: Services = {
     config: parseConfig(
@@ -71,7 +76,8 @@ async function setup(
     ),
     users,
     refreshTokens: store,
-    attempts: new MemoryAttemptStore(),
+    attempts,
+    signIns: new MemorySignInStore(users, store, attempts),
     dpopProofs: memoryReplayStore(),
     counterHashKey: Buffer.alloc(32, 7),
     hasher: new RecordingHasher(),
@@ -116,10 +122,26 @@ async function setup(
     jkt?: string,
   ) => token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, clientId, jkt);
   const familyOf = (refreshToken: string) => {
-    const record = store.tokens.get(hashRefreshToken(refreshToken));
-    return record && store.families.get(record.family_id);
+    const parsed = parseRefreshToken(refreshToken);
+    const familyId =
+      parsed?.format === 'family'
+        ? parsed.familyId
+        : store.tokens.get(hashRefreshToken(refreshToken))?.family_id;
+    return familyId === undefined ? undefined : store.families.get(familyId);
   };
   return { clock, users, store, lines, services, user, login, refresh, familyOf };
+}
+
+/** The names of the store reads made from now on, in order. */
+function recordReads(store: MemoryRefreshTokenStore, users: MemoryUserStore): string[] {
+  const reads: string[] = [];
+  store.fail = (operation) => void reads.push(operation);
+  const findByUsername = users.findByUsername.bind(users);
+  users.findByUsername = (realm, key) => {
+    reads.push('findByUsername');
+    return findByUsername(realm, key);
+  };
+  return reads;
 }
 
 /** Refreshes must be refused with one public message; the reason is only in the private detail. */
@@ -133,18 +155,35 @@ async function expectRefused(promise: Promise<unknown>, detail: RegExp) {
 }
 
 const refreshTokenOf = (response: TokenResponse) => {
-  expect(response.refresh_token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(response.refresh_token).toMatch(/^[A-Za-z0-9_-]{100,}$/);
+  expect(parseRefreshToken(response.refresh_token as string)?.format).toBe('family');
   return response.refresh_token as string;
 };
 
+/** A token of a family with that family's secret, as the server would issue it, but never issued. */
+const neverIssued = (
+  family: { family_id: string; realm: string; username_key: string },
+  secret: Uint8Array = newFamilySecret(),
+) => newRefreshTokenValue(Buffer.alloc(32, 7), { ...family, secret });
+
 describe('refresh token issuance', () => {
   it('issues a refresh token only with offline_access, stored only as its SHA-256 hash', async () => {
-    const { login, store } = await setup();
+    const { login, store, familyOf } = await setup();
     expect((await login('openid read:orders')).refresh_token).toBeUndefined();
     const value = refreshTokenOf(await login());
-    expect(store.tokens.size).toBe(1);
-    expect(store.tokens.has(hashRefreshToken(value))).toBe(true);
-    expect(JSON.stringify([...store.tokens.values(), ...store.families.values()])).not.toContain(value);
+    // One item: the family, which holds the token's hash; no record per token.
+    expect([store.tokens.size, store.families.size]).toEqual([0, 1]);
+    expect(familyOf(value)?.current).toBe(hashRefreshToken(value));
+    expect(JSON.stringify([...store.families.values()])).not.toContain(value);
+  });
+
+  it("shows neither the username nor the family's secret hash in the value", async () => {
+    const { login, familyOf } = await setup();
+    const value = refreshTokenOf(await login());
+    const bytes = Buffer.from(value, 'base64url');
+    expect(bytes.includes(Buffer.from('alice'))).toBe(false);
+    expect(bytes.includes(Buffer.from('customers'))).toBe(false);
+    expect(value).not.toContain(familyOf(value)?.secret_hash);
   });
 
   it('issues none where the API does not allow offline access', async () => {
@@ -232,19 +271,77 @@ describe('refresh_token grant: rotation', () => {
   it('reads as much for a token never issued as for a stored one, so the time tells nothing', async () => {
     const { login, refresh, store, users } = await setup();
     const value = refreshTokenOf(await login());
-    const reads: string[] = [];
-    store.fail = (operation) => void reads.push(operation);
-    const findByUsername = users.findByUsername.bind(users);
-    users.findByUsername = (realm, key) => {
-      reads.push('findByUsername');
-      return findByUsername(realm, key);
-    };
+    const reads = recordReads(store, users);
     await expectRefused(refresh(value, {}, 'backoffice'), /of client mobile-app/);
     const stored = reads.splice(0).sort();
-    await expectRefused(refresh(newRefreshToken(), {}, 'backoffice'), /unknown refresh token/);
+    const unknownFamily = { family_id: 'AAAAAAAAAAAAAAAAAAAAAA', realm: 'customers', username_key: 'nobody' };
+    await expectRefused(refresh(neverIssued(unknownFamily), {}, 'backoffice'), /unknown refresh token/);
     // The same reads (the family and the user side by side, in either order).
     expect(reads.sort()).toEqual(stored);
-    expect(stored).toEqual(['findByUsername', 'findFamily', 'findToken']);
+    expect(stored).toEqual(['findByUsername', 'findFamily']);
+  });
+
+  it('refreshes a token whose user key was sealed under another server secret, reading the user after the family', async () => {
+    const { login, services } = await setup();
+    const value = refreshTokenOf(await login());
+    const reads: string[] = [];
+    const findByUsername = services.users.findByUsername.bind(services.users);
+    const rekeyed = {
+      ...services,
+      counterHashKey: Buffer.alloc(32, 9),
+      users: Object.assign(Object.create(services.users), {
+        findByUsername: (realm: string, key: string) => {
+          reads.push(`${realm}/${key}`);
+          return findByUsername(realm, key);
+        },
+      }),
+    };
+    const response = await handleTokenRequest(
+      { grant_type: 'refresh_token', refresh_token: value },
+      publicClient,
+      requestInfo({ issuer: ISSUER }),
+      rekeyed,
+    );
+    expect(refreshTokenOf(response)).not.toBe(value);
+    // First the sealed hint, which no longer opens (a key no user has), then the family's user.
+    expect(reads).toEqual([expect.stringMatching(/^#absent\//), 'customers/alice']);
+  });
+
+  it('reads as much to introspect a forged or unknown value as a genuine one, so the time tells nothing', async () => {
+    const { login, refresh, familyOf, services, store, users } = await setup();
+    const rotatedOut = refreshTokenOf(await login());
+    refreshTokenOf(await refresh(rotatedOut));
+    const family = familyOf(rotatedOut) as RefreshFamily;
+    const reads = recordReads(store, users);
+    const readsFor = async (value: string) => {
+      await lookUpRefreshToken(services, value, { user: 'after' });
+      return reads.splice(0);
+    };
+    const genuine = await readsFor(rotatedOut);
+    expect(genuine).toEqual(['findFamily', 'findByUsername']);
+    expect(await readsFor(neverIssued(family))).toEqual(genuine);
+    expect(await readsFor(neverIssued({ ...family, family_id: 'AAAAAAAAAAAAAAAAAAAAAA' }))).toEqual(genuine);
+  });
+
+  it("refuses a token naming a family without that family's secret, and ends nothing", async () => {
+    const { login, refresh, familyOf } = await setup();
+    const value = refreshTokenOf(await login());
+    const family = familyOf(value);
+    // The family id is in the logs: naming it proves nothing, so this is no reuse.
+    await expectRefused(refresh(neverIssued(family as never)), /unknown refresh token/);
+    expect(familyOf(value)?.revoked).toBe(false);
+    expect(refreshTokenOf(await refresh(value))).not.toBe(value);
+  });
+
+  it("treats a token with the family's secret that is not its current one as reuse", async () => {
+    const { login, refresh, familyOf, store } = await setup();
+    const value = refreshTokenOf(await login());
+    const family = familyOf(value);
+    const secret = parseRefreshToken(value);
+    if (secret?.format !== 'family') throw new Error('not a family token');
+    expect(familySecretHash(secret.familySecret)).toBe(family?.secret_hash);
+    await expectRefused(refresh(neverIssued(family as never, secret.familySecret)), /presented again/);
+    expect(store.families.get(family?.family_id as string)?.revoked).toBe(true);
   });
 });
 
@@ -291,7 +388,7 @@ describe('refresh_token grant: reuse detection', () => {
     expect(again.refresh_token).toBe(second);
     expect(decodeJwt(again.access_token).gty).toBe('refresh_token');
     expect(familyOf(second)?.current).toBe(hashRefreshToken(second));
-    expect(store.tokens.size).toBe(2);
+    expect([store.tokens.size, store.families.size]).toEqual([0, 1]);
     clock.advance(1);
     await expectRefused(refresh(first), /presented again: family revoked/);
     await expectRefused(refresh(second), /revoked/);
@@ -437,9 +534,8 @@ describe('refresh_token grant: races and crashes', () => {
     }
     // The losers came with a token that was rotated out by then: reuse, so the family ends.
     expect(store.families.get(family?.family_id as string)?.revoked).toBe(true);
-    expect([...store.tokens.values()].filter((token) => token.family_id === family?.family_id)).toHaveLength(
-      2,
-    );
+    const winner = (won[0] as PromiseFulfilledResult<TokenResponse>).value.refresh_token as string;
+    expect(store.families.get(family?.family_id as string)?.current).toBe(hashRefreshToken(winner));
   });
 
   it('gives all parallel refreshes the same successor within the leeway', async () => {
@@ -453,7 +549,7 @@ describe('refresh_token grant: races and crashes', () => {
     expect(familyOf(value)?.revoked).toBe(false);
   });
 
-  it.each(['putToken', 'advanceFamily'] as const)(
+  it.each(['findFamily', 'rotateFamily'] as const)(
     'keeps the presented token working when the store fails at %s',
     async (operation) => {
       const { login, refresh, store } = await setup();
@@ -466,7 +562,7 @@ describe('refresh_token grant: races and crashes', () => {
     },
   );
 
-  it('writes nothing when signing fails', async () => {
+  it('leaves the family as it was when signing fails after the rotation landed', async () => {
     const s = await setup();
     const value = refreshTokenOf(await s.login());
     const tokens = new Map(s.store.tokens);
@@ -476,7 +572,14 @@ describe('refresh_token grant: races and crashes', () => {
       signer: {
         currentKeyId: () => signer.currentKeyId(),
         publicJwks: () => signer.publicJwks(),
-        sign: () => Promise.reject(new DependencyUnavailableError('kms', 'Sign', new Error('KMS down'))),
+        // Fails after the rotation beside it has landed: the rotation is undone.
+        sign: () =>
+          new Promise<never>((_, reject) =>
+            setTimeout(
+              () => reject(new DependencyUnavailableError('kms', 'Sign', new Error('KMS down'))),
+              20,
+            ),
+          ),
       },
     };
     await expect(
@@ -495,13 +598,80 @@ describe('refresh_token grant: races and crashes', () => {
   it('counts a rotation whose success report was lost (an SDK retry of a committed write)', async () => {
     const { login, refresh, store, familyOf } = await setup();
     const value = refreshTokenOf(await login());
-    const advance = store.advanceFamily.bind(store);
-    store.advanceFamily = async (familyId, change) => {
-      await advance(familyId, change); // committed, but the retry's condition fails
+    const rotate = store.rotateFamily.bind(store);
+    store.rotateFamily = async (familyId, from, rotation) => {
+      await rotate(familyId, from, rotation); // committed, but the retry's condition fails
       return false;
     };
     const next = refreshTokenOf(await refresh(value));
     expect(familyOf(value)?.current).toBe(hashRefreshToken(next));
     expect(familyOf(value)?.revoked).toBe(false);
+  });
+});
+
+describe('refresh_token grant: tokens issued before tokens named their family', () => {
+  /** A session as the earlier format stored it: a family without a secret, and a record per token. */
+  function legacySession(s: Awaited<ReturnType<typeof setup>>, { idleSeconds = 15 * DAY } = {}) {
+    const value = randomBytes(32).toString('base64url');
+    const now = s.clock.now();
+    const family = {
+      family_id: randomBytes(16).toString('base64url'),
+      client_id: 'mobile-app',
+      realm: 'customers',
+      user_id: s.user.user_id,
+      username_key: 'alice',
+      session_epoch: 0,
+      audience: 'https://api.example.com/',
+      scope: ['openid', 'profile', 'offline_access', 'read:orders'],
+      created_at: now,
+      absolute_expires_at: now + 30 * DAY * 1000,
+      current: hashRefreshToken(value),
+      revoked: false,
+    };
+    s.store.families.set(family.family_id, family);
+    s.store.tokens.set(family.current, {
+      token_hash: family.current,
+      family_id: family.family_id,
+      realm: 'customers',
+      username_key: 'alice',
+      issued_at: now,
+      idle_expires_at: now + idleSeconds * 1000,
+      absolute_expires_at: family.absolute_expires_at,
+    });
+    return value;
+  }
+
+  it('refreshes them for their lifetime, answering with a token of the current format', async () => {
+    const s = await setup();
+    const old = legacySession(s);
+    s.clock.advance(60);
+    const next = refreshTokenOf(await s.refresh(old));
+    const family = s.familyOf(next);
+    expect(family?.current).toBe(hashRefreshToken(next));
+    expect(family?.secret_hash).toEqual(expect.any(String));
+    expect(family?.idle_expires_at).toBe(s.clock.now() + 15 * DAY * 1000);
+    expect(refreshTokenOf(await s.refresh(next))).not.toBe(next);
+  });
+
+  it('still recognises one presented again after its rotation as reuse', async () => {
+    const s = await setup();
+    const old = legacySession(s);
+    const next = refreshTokenOf(await s.refresh(old));
+    await expectRefused(s.refresh(old), /presented again: family revoked/);
+    await expectRefused(s.refresh(next), /revoked/);
+  });
+
+  it('answers one within the leeway with the same successor', async () => {
+    const s = await setup({ reuseLeewaySeconds: 10 });
+    const old = legacySession(s);
+    const next = refreshTokenOf(await s.refresh(old));
+    expect((await s.refresh(old)).refresh_token).toBe(next);
+  });
+
+  it("keeps their record's idle lifetime", async () => {
+    const s = await setup();
+    const old = legacySession(s, { idleSeconds: 60 });
+    s.clock.advance(60);
+    await expectRefused(s.refresh(old), /idle/);
   });
 });

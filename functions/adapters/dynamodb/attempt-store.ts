@@ -1,3 +1,4 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -6,6 +7,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { allLanded } from '../../oauth/all-landed.ts';
 import type {
   AttemptStore,
@@ -13,8 +15,15 @@ import type {
   IpDayCounter,
   LoginCounter,
   LoginCounterState,
+  RunCharge,
 } from '../../oauth/ports.ts';
-import { conditionalWrite, contentionError, dynamoCall } from './errors.ts';
+import {
+  conditionalWrite,
+  contentionError,
+  dynamoCall,
+  isConditionalCheckFailed,
+  translateDynamoError,
+} from './errors.ts';
 
 /** A run item or an IP-day item as stored (see store-schema.ts). */
 interface CounterItem {
@@ -28,18 +37,38 @@ const RESET_BATCH = 25;
 /** Rounds of re-reading after lost races before the store reports contention as throttling (503). */
 const MAX_ROUNDS = 8;
 
-/** A live run takes another charge only below the limit: the check and the count are one write. */
-const LIVE = 'failures_until > :now AND failures < :max';
+/**
+ * A charge counts on from the item unless it holds a lapsed run's failures: the check (below the
+ * limit) and the count are one write.
+ */
+const CONTINUES =
+  '(attribute_not_exists(failures) OR failures = :zero OR (failures_until > :now AND failures < :max))';
 const LAPSED = '(attribute_not_exists(failures_until) OR failures_until <= :now)';
 const NOT_CHARGED = 'NOT contains(charges, :id)';
 const CHARGED = 'contains(charges, :id)';
 
 /**
+ * The right password ends the run (AttemptStore.refund, and the sign-in's transaction), so the
+ * run's attempt ids go too: `charges` never holds more than the failures of one run, which the
+ * limit caps. Only while the attempt's charge is there: a same-pair attempt still in flight then
+ * finds its id gone, and its own refund (had it been right too) changes nothing.
+ */
+export function refundRun(tableName: string, counter: LoginCounter, attempt: ChargedAttempt) {
+  return {
+    TableName: tableName,
+    Key: { pk: counter.key },
+    UpdateExpression: 'SET failures = :zero REMOVE charges',
+    ConditionExpression: CHARGED,
+    ExpressionAttributeValues: { ':zero': 0, ':id': attempt.id },
+  };
+}
+
+/**
  * Brute-force counters in DynamoDB, two kinds of item, each changed by one conditional
  * single-item write:
- * - a run (`ui#…`): the consecutive failures of one username from one IP. A charge has two shapes
- *   (run live or lapsed); each one's condition says exactly when it applies, so a write lands only
- *   on the state it was computed for, and a lost race re-reads and tries again.
+ * - a run (`ui#…`): the consecutive failures of one username from one IP. A charge is written
+ *   without a read, in the shape that fits every run but a lapsed one that still holds failures;
+ *   a refusal returns the item, which says whether the limit refused it or the other shape fits.
  * - an IP's day (`ip#…#<day>`): the attempts the IP holds on one UTC day. A reservation's condition
  *   is the limit itself, so it needs no read and no retry: it lands or the day is full.
  * `charges` holds the ids of the attempts an item counts: a retry whose first try did land (a
@@ -59,15 +88,20 @@ export class DynamoAttemptStore implements AttemptStore {
     return { ...stateOf(item, now), ipFailures: Number(ipDay?.failures ?? 0) };
   }
 
-  async charge(counter: LoginCounter, observed: LoginCounterState, attempt: ChargedAttempt) {
-    let failuresUntil = observed.failuresUntil;
+  async charge(counter: LoginCounter, attempt: ChargedAttempt): Promise<RunCharge> {
+    let shape: 'continue' | 'restart' = 'continue';
     for (let round = 0; round < MAX_ROUNDS; round += 1) {
-      if (await this.chargeAs(counter, (failuresUntil ?? 0) > attempt.now, attempt)) return true;
-      const item = await this.item(counter.key);
-      if (item?.charges?.has(attempt.id)) return true; // an earlier try of this charge landed
+      const refused = await this.chargeAs(counter, shape, attempt);
+      if (refused === undefined) return { charged: true };
+      // The item as the refused write found it: in the refusal (DynamoDB), or read (dynalite).
+      const item = refused.item ?? (await this.item(counter.key));
+      if (item?.charges?.has(attempt.id)) return { charged: true }; // an earlier try of this charge landed
       const current = stateOf(item, attempt.now);
-      if (current.consecutiveFailures >= attempt.maxConsecutiveFailures) return false;
-      failuresUntil = current.failuresUntil;
+      if (current.consecutiveFailures >= attempt.maxConsecutiveFailures) {
+        return { charged: false, failuresUntil: current.failuresUntil ?? attempt.now };
+      }
+      shape =
+        current.failuresUntil !== undefined && current.failuresUntil > attempt.now ? 'continue' : 'restart';
     }
     throw contentionError('UpdateItem', 'login counter charge');
   }
@@ -77,14 +111,9 @@ export class DynamoAttemptStore implements AttemptStore {
   }
 
   async refund(counter: LoginCounter, attempt: ChargedAttempt) {
-    // The right password ends the run, so the run's attempt ids go too: `charges` never holds more
-    // than the failures of one run, which the limit caps. A same-pair attempt still in flight then
-    // finds its id gone, and its own refund (had it been right too) changes nothing.
-    await this.update('refund', counter.key, {
-      UpdateExpression: 'SET failures = :zero REMOVE charges',
-      ConditionExpression: CHARGED,
-      ExpressionAttributeValues: { ':zero': 0, ':id': attempt.id },
-    });
+    await conditionalWrite('UpdateItem (refund)', () =>
+      this.db.send(new UpdateCommand(refundRun(this.tableName, counter, attempt))),
+    );
   }
 
   async reserveIpDay(ipDay: IpDayCounter, attempt: ChargedAttempt) {
@@ -126,23 +155,48 @@ export class DynamoAttemptStore implements AttemptStore {
     }
   }
 
-  /** One charge of the run, written as the `live` or lapsed shape; false when the item is no longer in it. */
-  private chargeAs(counter: LoginCounter, live: boolean, attempt: ChargedAttempt): Promise<boolean> {
+  /**
+   * One charge of the run, without reading it first. `continue` counts on from what the item
+   * holds: it applies to a new item, a run with no failures left (a refund or a reset ended it,
+   * lapsed or not) and a live run below the limit, which is every run but one: a lapsed run that
+   * still holds failures, which `restart` starts again at 1. Each shape's condition says exactly
+   * when it applies, so a write lands only on the state it was made for. Undefined when written;
+   * otherwise the item as the refused write found it, when the engine returns it.
+   */
+  private async chargeAs(
+    counter: LoginCounter,
+    shape: 'continue' | 'restart',
+    attempt: ChargedAttempt,
+  ): Promise<{ item?: CounterItem } | undefined> {
     const set = ['failures_until = :until', 'expires_at = :until', 'user_ref = :ref'];
-    return this.update('charge', counter.key, {
-      UpdateExpression: live
-        ? `SET ${set.join(', ')} ADD failures :one, charges :ids`
-        : `SET ${set.join(', ')}, failures = :one, charges = :ids`,
-      ConditionExpression: live ? `${LIVE} AND ${NOT_CHARGED}` : LAPSED,
-      ExpressionAttributeValues: {
-        ':one': 1,
-        ':ids': new Set([attempt.id]),
-        ':now': attempt.now,
-        ':until': attempt.failuresUntil,
-        ':ref': counter.userRef,
-        ...(live ? { ':id': attempt.id, ':max': attempt.maxConsecutiveFailures } : {}),
-      },
-    });
+    const continuing = shape === 'continue';
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: counter.key },
+          UpdateExpression: continuing
+            ? `SET ${set.join(', ')}, failures = if_not_exists(failures, :zero) + :one ADD charges :ids`
+            : `SET ${set.join(', ')}, failures = :one, charges = :ids`,
+          ConditionExpression: continuing ? `${CONTINUES} AND ${NOT_CHARGED}` : LAPSED,
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':ids': new Set([attempt.id]),
+            ':now': attempt.now,
+            ':until': attempt.failuresUntil,
+            ':ref': counter.userRef,
+            ...(continuing ? { ':id': attempt.id, ':max': attempt.maxConsecutiveFailures, ':zero': 0 } : {}),
+          },
+          // DynamoDB answers a refused write with the item it found: no read to learn why.
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw translateDynamoError(error, 'UpdateItem (charge)');
+      const found = (error as { Item?: Record<string, AttributeValue> }).Item;
+      return { item: found && (unmarshall(found) as CounterItem) };
+    }
   }
 
   /** Takes one counted attempt back; one not there (taken back already, or its run ended) stays so. */

@@ -12,6 +12,9 @@ const THROTTLING = new Set([
   'ThrottlingException',
   'RequestLimitExceeded',
   'LimitExceededException',
+  // A single-item write to an item a transaction holds (a sign-in's, sign-in-store.ts) is turned
+  // away while it runs: contention, retried by the client like throttling.
+  'TransactionConflictException',
 ]);
 
 export function isConditionalCheckFailed(error: unknown): boolean {

@@ -6,14 +6,45 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore } from '../../oauth/ports.ts';
+import type {
+  FamilyRotation,
+  RefreshFamily,
+  RefreshTokenRecord,
+  RefreshTokenStore,
+} from '../../oauth/ports.ts';
 import { conditionalWrite, dynamoCall } from './errors.ts';
 
 const tokenKey = (tokenHash: string) => ({ pk: `token#${tokenHash}` });
-const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
+export const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
+
+/** The fields a rotation sets (or removes), in the order they are written. */
+const ROTATION_FIELDS = [
+  'current',
+  'idle_expires_at',
+  'secret_hash',
+  'previous',
+  'rotated_at',
+  'successor_seal',
+] as const satisfies readonly (keyof FamilyRotation)[];
 
 /** DynamoDB TTL wants epoch seconds; the records keep milliseconds. */
 const ttlSeconds = (epochMs: number) => Math.ceil(epochMs / 1000);
+
+/** A new item, as PutItem and a transaction's Put take it: written only where no item is. */
+export interface NewItemPut {
+  readonly TableName: string;
+  readonly Item: Record<string, unknown>;
+  readonly ConditionExpression: string;
+}
+
+/** A session's one write, its family (also the sign-in's transaction, SignInStore). */
+export function newFamily(tableName: string, family: RefreshFamily): NewItemPut {
+  return {
+    TableName: tableName,
+    Item: { ...family, ...familyKey(family.family_id), expires_at: ttlSeconds(family.absolute_expires_at) },
+    ConditionExpression: 'attribute_not_exists(pk)',
+  };
+}
 
 function withoutStorageFields<T>(item: Record<string, unknown>): T {
   const { pk: _pk, expires_at: _ttl, ...record } = item;
@@ -42,16 +73,9 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
     return this.get(familyKey(familyId));
   }
 
-  private async putNew(key: { pk: string }, record: object, absoluteExpiresAt: number): Promise<void> {
-    const written = await conditionalWrite('PutItem', () =>
-      this.db.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...record, ...key, expires_at: ttlSeconds(absoluteExpiresAt) },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      ),
-    );
+  private async putNew(put: NewItemPut, record: object): Promise<void> {
+    const key = { pk: String(put.Item.pk) };
+    const written = await conditionalWrite('PutItem', () => this.db.send(new PutCommand(put)));
     if (written) return;
     // 256-bit random keys do not collide, so the item found is this write's own first try, whose
     // answer was lost and which the SDK sent again. Should a key ever collide, refuse, never overwrite.
@@ -65,32 +89,28 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
   }
 
   createFamily(family: RefreshFamily): Promise<void> {
-    return this.putNew(familyKey(family.family_id), family, family.absolute_expires_at);
+    return this.putNew(newFamily(this.tableName, family), family);
   }
 
-  putToken(token: RefreshTokenRecord): Promise<void> {
-    return this.putNew(tokenKey(token.token_hash), token, token.absolute_expires_at);
-  }
-
-  advanceFamily(
-    familyId: string,
-    change: { from: string; to: string; at: number; successorSeal?: string },
-  ): Promise<boolean> {
-    const sealed = change.successorSeal !== undefined;
+  rotateFamily(familyId: string, from: string, rotation: FamilyRotation): Promise<boolean> {
+    // Every field of a rotation is written: those it leaves out are removed (a seal from before the
+    // leeway was set to 0, say), so an undo puts back exactly the state it read.
+    const fields = ROTATION_FIELDS.map((name) => [name, rotation[name]] as const);
+    const set = fields.filter(([, value]) => value !== undefined);
+    const removed = fields.filter(([, value]) => value === undefined).map(([name]) => `#${name}`);
     return conditionalWrite('UpdateItem', () =>
       this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: familyKey(familyId),
-          // Without a seal, an earlier one (from before the leeway was set to 0) is removed.
-          UpdateExpression: `SET #current = :to, previous = :from, rotated_at = :at${sealed ? ', successor_seal = :seal' : ' REMOVE successor_seal'}`,
+          UpdateExpression: `SET ${set.map(([name]) => `#${name} = :${name}`).join(', ')}${
+            removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : ''
+          }`,
           ConditionExpression: '#current = :from AND revoked = :false',
-          ExpressionAttributeNames: { '#current': 'current' },
+          ExpressionAttributeNames: Object.fromEntries(fields.map(([name]) => [`#${name}`, name])),
           ExpressionAttributeValues: {
-            ':to': change.to,
-            ':from': change.from,
-            ':at': change.at,
-            ...(sealed ? { ':seal': change.successorSeal } : {}),
+            ...Object.fromEntries(set.map(([name, value]) => [`:${name}`, value])),
+            ':from': from,
             ':false': false,
           },
         }),
@@ -111,10 +131,6 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
         }),
       ),
     );
-  }
-
-  async deleteToken(tokenHash: string): Promise<void> {
-    await this.delete(tokenKey(tokenHash));
   }
 
   async deleteFamily(familyId: string): Promise<void> {

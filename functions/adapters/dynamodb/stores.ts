@@ -6,6 +6,7 @@ import { DynamoDpopReplayStore } from './dpop-replay-store.ts';
 import { DynamoMfaStore } from './mfa-store.ts';
 import { DynamoRateLimiter } from './rate-limiter.ts';
 import { DynamoRefreshTokenStore } from './refresh-token-store.ts';
+import { DynamoSignInStore } from './sign-in-store.ts';
 import { DynamoTicketStore } from './ticket-store.ts';
 import { DynamoUserStore } from './user-store.ts';
 
@@ -13,10 +14,14 @@ import { DynamoUserStore } from './user-store.ts';
 export function dynamoStores(
   db: DynamoDBDocumentClient,
   names: TableNames,
-): Pick<Services, 'users' | 'refreshTokens' | 'attempts' | 'mfa' | 'dpopProofs' | 'tickets' | 'limiter'> {
+): Pick<
+  Services,
+  'users' | 'refreshTokens' | 'signIns' | 'attempts' | 'mfa' | 'dpopProofs' | 'tickets' | 'limiter'
+> {
   return {
     users: new DynamoUserStore(db, names.users),
     refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
+    signIns: new DynamoSignInStore(db, names),
     attempts: new DynamoAttemptStore(db, names.attempts),
     mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),
     dpopProofs: new DynamoDpopReplayStore(db, names['dpop-proofs']),

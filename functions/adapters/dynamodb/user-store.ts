@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -8,6 +9,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import {
+  type LoginLookup,
   type NewUser,
   type RealmHashCostClasses,
   UserExistsError,
@@ -15,7 +17,13 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
+import {
+  conditionalWrite,
+  contentionError,
+  dynamoCall,
+  isConditionalCheckFailed,
+  translateDynamoError,
+} from './errors.ts';
 
 export const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
@@ -31,12 +39,21 @@ type StoredUser = UserRecord & { pk: string; user_ref: string };
 
 /**
  * recordLogin's receipts: recent login ids, one attribute per slot, the slot picked by the id, so
- * a retried count can tell that its first try landed.
+ * that a count can be taken back (forgetLogin) and a retried count can tell that its first try
+ * landed.
  */
 const RECEIPTS = 8;
 const receiptSlot = (slot: number) => `login_receipt_${slot}`;
 const slotOf = (loginId: string) =>
   [...loginId].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 0) % RECEIPTS;
+
+/** Times BatchGetItem is asked again for keys it left unprocessed, before a 503. */
+const MAX_BATCH_ROUNDS = 4;
+
+const costClassesOf = (item: Record<string, unknown> | undefined): RealmHashCostClasses => ({
+  classes: [...((item?.classes as Set<string> | undefined) ?? [])],
+  version: (item?.version as number | undefined) ?? 0,
+});
 
 /** The MFA attributes (mfa-store.ts) other than `mfa_active`: never part of a UserRecord. */
 export const MFA_ATTRIBUTE = /^mfa_(?!active$)/;
@@ -49,6 +66,58 @@ export function toRecord(item: Record<string, unknown>): UserRecord {
   return user;
 }
 
+/** One update of a user item, as UpdateItem and a transaction's Update both take it. */
+export interface UserUpdate {
+  readonly TableName: string;
+  readonly Key: { pk: string };
+  readonly UpdateExpression: string;
+  readonly ConditionExpression: string;
+  readonly ExpressionAttributeNames: Record<string, string>;
+  readonly ExpressionAttributeValues: Record<string, unknown>;
+}
+
+/**
+ * Counts a successful login (SignInStore). One ADD, so logins of one user at the same moment do not
+ * overwrite each other. The write leaves its id in its receipt slot, where `forgetLogin` finds it.
+ * Only the same user: never resurrect a deleted one or count for a re-created namesake.
+ */
+export function recordLogin(tableName: string, user: UserRecord, at: string, loginId: string): UserUpdate {
+  return {
+    TableName: tableName,
+    Key: userKey(user.realm, user.username_key),
+    UpdateExpression: 'SET last_login = :at, #receipt = :login ADD logins_count :one',
+    ConditionExpression: 'user_id = :id AND (attribute_not_exists(#receipt) OR #receipt <> :login)',
+    ExpressionAttributeNames: { '#receipt': receiptSlot(slotOf(loginId)) },
+    ExpressionAttributeValues: { ':at': at, ':one': 1, ':login': loginId, ':id': user.user_id },
+  };
+}
+
+/**
+ * Takes back the count of login `loginId` and puts `last_login` back to `previous`, only while its
+ * receipt is there: a retry, or a count that never landed, finds none. A login of the same user
+ * that landed in between has its last_login replaced by the earlier one; the count stays exact.
+ */
+export function forgetLogin(
+  tableName: string,
+  user: UserRecord,
+  loginId: string,
+  previous: string | undefined,
+): UserUpdate {
+  return {
+    TableName: tableName,
+    Key: userKey(user.realm, user.username_key),
+    UpdateExpression: `${previous === undefined ? 'REMOVE last_login, #receipt' : 'SET last_login = :previous REMOVE #receipt'} ADD logins_count :minusOne`,
+    ConditionExpression: 'user_id = :id AND #receipt = :login',
+    ExpressionAttributeNames: { '#receipt': receiptSlot(slotOf(loginId)) },
+    ExpressionAttributeValues: {
+      ':minusOne': -1,
+      ':login': loginId,
+      ':id': user.user_id,
+      ...(previous === undefined ? {} : { ':previous': previous }),
+    },
+  };
+}
+
 /** Users in DynamoDB: one item per (realm, normalised username), see store-schema.ts. */
 export class DynamoUserStore implements UserStore {
   constructor(
@@ -59,6 +128,16 @@ export class DynamoUserStore implements UserStore {
   async findByUsername(realm: string, usernameKey: string): Promise<UserRecord | undefined> {
     const Item = await this.storedItem(userKey(realm, usernameKey));
     return Item ? toRecord(Item) : undefined;
+  }
+
+  async findForLogin(realm: string, usernameKey: string | undefined): Promise<LoginLookup> {
+    const userPk = usernameKey === undefined ? undefined : userKey(realm, usernameKey).pk;
+    const items = await this.storedItems([costClassesKey(realm).pk, ...(userPk ? [userPk] : [])]);
+    const user = userPk === undefined ? undefined : items.get(userPk);
+    return {
+      user: user && toRecord(user),
+      costClasses: costClassesOf(items.get(costClassesKey(realm).pk)),
+    };
   }
 
   async findById(realm: string, userId: string): Promise<UserRecord | undefined> {
@@ -169,32 +248,8 @@ export class DynamoUserStore implements UserStore {
     }
   }
 
-  async recordLogin(user: UserRecord, at: string, loginId: string): Promise<void> {
-    // One atomic ADD, so logins of one user at the same moment never contend (a shared account
-    // on a fleet of devices). The write leaves its id in its receipt slot; a retry whose first try
-    // landed finds it there and writes nothing. Only a retry whose slot another login of the same
-    // user took in those milliseconds would count twice.
-    await conditionalWrite('UpdateItem', () =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: userKey(user.realm, user.username_key),
-          UpdateExpression: 'SET last_login = :at, #receipt = :login ADD logins_count :one',
-          // Only the same user: never resurrect a deleted one or count for a re-created namesake.
-          ConditionExpression: 'user_id = :id AND (attribute_not_exists(#receipt) OR #receipt <> :login)',
-          ExpressionAttributeNames: { '#receipt': receiptSlot(slotOf(loginId)) },
-          ExpressionAttributeValues: { ':at': at, ':one': 1, ':login': loginId, ':id': user.user_id },
-        }),
-      ),
-    );
-  }
-
   async hashCostClasses(realm: string): Promise<RealmHashCostClasses> {
-    const item = await this.storedItem(costClassesKey(realm));
-    return {
-      classes: [...((item?.classes as Set<string> | undefined) ?? [])],
-      version: (item?.version as number | undefined) ?? 0,
-    };
+    return costClassesOf(await this.storedItem(costClassesKey(realm)));
   }
 
   addHashCostClasses(realm: string, classes: readonly string[], version: number): Promise<boolean> {
@@ -238,6 +293,28 @@ export class DynamoUserStore implements UserStore {
       this.db.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
     );
     return Item;
+  }
+
+  /**
+   * Items of this table by key, in one strongly consistent BatchGetItem; keys absent from the map
+   * have no item. Keys the service left unprocessed (under throttling) are asked for again.
+   */
+  private async storedItems(keys: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const found = new Map<string, Record<string, unknown>>();
+    let pending: Record<string, unknown>[] = keys.map((pk) => ({ pk }));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round === MAX_BATCH_ROUNDS) throw contentionError('BatchGetItem', 'user read');
+      const { Responses, UnprocessedKeys } = await dynamoCall('BatchGetItem', () =>
+        this.db.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        ),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) found.set(String(item.pk), item);
+      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return found;
   }
 
   private async update(

@@ -12,14 +12,13 @@ import type { TokenRequest } from '../grants/grant.ts';
 import { loginApi, loginScopes } from '../mfa/enroll-api.ts';
 import { secondFactorNeeded } from '../mfa/policy.ts';
 import { requireSecondFactor } from '../mfa/second-factor.ts';
-import type { ChargedAttempt, UserRecord } from '../ports.ts';
+import type { ChargedAttempt, RealmHashCostClasses, UserRecord } from '../ports.ts';
 import {
   chargeAttempt,
-  type LimitReached,
   type LoginCounters,
-  limitReached,
-  readLoginCounters,
+  loginCounter,
   refundAttempt,
+  releaseReservation,
   tooManyAttempts,
 } from '../protection/brute-force.ts';
 import { clientIp } from '../protection/client-ip.ts';
@@ -106,10 +105,11 @@ export async function passwordLogin(
     },
     {
       at: now,
-      alongside: [
-        refundAttempt(services, counters, attempt),
-        upgradePasswordHashIfOutdated(services, user, normalized),
-      ],
+      refund: { counter: counters.counter, attempt },
+      alongside: [releaseReservation(services, counters, attempt)],
+      // After the sign-in's transaction, which holds the user item while it runs: a write to that
+      // item meanwhile would be turned away. Only the first login on an outdated hash waits for it.
+      lastly: () => upgradePasswordHashIfOutdated(services, user, normalized),
     },
   );
   event('s', 'Successful login', user);
@@ -133,29 +133,25 @@ async function verifyCredentials(
 ): Promise<{ user: UserRecord; counters: LoginCounters; attempt: ChargedAttempt }> {
   const key = usernameKey(username);
   const now = Math.floor(services.clock.now() / 1000);
-  const [counters, user] = await Promise.all([
-    readLoginCounters(services, realm, key, ip, now),
-    usernameProblem(username) ? undefined : services.users.findByUsername(realm.name, key),
+  const counters = loginCounter(services, realm, key, ip, now);
+  // One round before the password: the charge is the limits' check, and the user is read beside
+  // it. A read that fails leaves the attempt counted (fail closed), never checked.
+  const [attempt, { user, costClasses }] = await allLanded([
+    chargeAttempt(services, realm, counters, now),
+    services.users.findForLogin(realm.name, usernameProblem(username) ? undefined : key),
   ]);
-  const refuse = (limit: LimitReached, retryAfterSeconds: number) => {
+  if ('limit' in attempt) {
+    const { limit, retryAfterSeconds } = attempt;
     event(limit, limit === 'limit_mu' ? 'IP address throttled' : 'Blocked for this user and IP', user);
-    return tooManyAttempts(limit, retryAfterSeconds);
-  };
-  const limit = limitReached(counters, realm, services.config.ipThrottling.maxFailuresPerDay);
-  // The block lifts when the run lapses, `blockSeconds` after its last failure (RFC 9110 §10.2.3).
-  if (limit === 'limit_mu') throw refuse(limit, counters.ipDayEnd - now);
-  if (limit) throw refuse(limit, (counters.state.failuresUntil ?? now + realm.bruteForce.blockSeconds) - now);
-  const attempt = await chargeAttempt(services, realm, counters, now);
-  // Parallel guesses reached a limit since the read: the run's last failure was a moment ago.
-  if (attempt === 'limit_mu') throw refuse(attempt, counters.ipDayEnd - now);
-  if (attempt === 'limit_wc') throw refuse(attempt, realm.bruteForce.blockSeconds);
+    throw tooManyAttempts(limit, retryAfterSeconds);
+  }
   if (!user) {
-    await spendTheRealmsVerifies(services, realm, password);
+    await spendTheRealmsVerifies(services, realm, password, costClasses);
     event('fu', 'Wrong username or password');
     throw invalidGrant(WRONG_CREDENTIALS);
   }
   if (!(await services.hasher.verify(user.password_hash, password))) {
-    await spendTheRealmsVerifies(services, realm, password, user.password_hash);
+    await spendTheRealmsVerifies(services, realm, password, costClasses, user.password_hash);
     event('fp', user.blocked ? 'Wrong password (user is blocked)' : 'Wrong username or password', user);
     throw invalidGrant(WRONG_CREDENTIALS);
   }
@@ -180,7 +176,8 @@ async function verifyCredentials(
  * of the account's own hash, already spent. Imported users keep their legacy hash until their
  * first login (bcrypt at cost 10 takes ~4× argon2id's time here), so without this a wrong password
  * would answer at a pace that tells the account exists. In a realm without imports the only class
- * is argon2id's current one: a failed login costs one read more, and no verify. A class found on an account
+ * is argon2id's current one: a failed login costs no verify more. The classes come with the user's
+read (UserStore.findForLogin). A class found on an account
  * but not yet recorded (argon2id from before a parameter change, say) is recorded now, so that the
  * next failed logins spend it too.
  */
@@ -188,11 +185,11 @@ async function spendTheRealmsVerifies(
   services: Services,
   realm: RealmConfig,
   password: string,
+  recorded: RealmHashCostClasses,
   storedHash?: string,
 ): Promise<void> {
   const { hasher, users } = services;
   const own = storedHash === undefined ? undefined : hasher.costClassOf(storedHash);
-  const recorded = await users.hashCostClasses(realm.name);
   const classes = new Set([hasher.currentCostClass, ...recorded.classes]);
   const dummies = async () => {
     for (const costClass of classes) if (costClass !== own) await hasher.verifyDummy(password, costClass);

@@ -2,16 +2,15 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { RealmConfig } from '../../config/schema.ts';
 import { allLanded } from '../all-landed.ts';
 import { OAuthError } from '../errors.ts';
-import type { ChargedAttempt, LoginCounter, LoginCounterState } from '../ports.ts';
+import type { ChargedAttempt, LoginCounter, LoginCounterState, RunCharge } from '../ports.ts';
 import type { Services } from '../services.ts';
 import { countedIp, isAllowlisted } from './client-ip.ts';
 
 const DAY = 86_400;
 
-/** The counters one password attempt reads, charges and maybe refunds, with what was read. */
+/** The counters one password attempt charges and maybe refunds. */
 export interface LoginCounters {
   readonly counter: LoginCounter;
-  readonly state: LoginCounterState;
   /** End of the UTC day whose count the IP limit reads: when a refused IP may try again. */
   readonly ipDayEnd: number;
 }
@@ -26,17 +25,17 @@ export const userCounterRef = (secret: Uint8Array, realm: string, usernameKey: s
   `u#${keyedHash(secret, realm, usernameKey)}`;
 
 /**
- * Reads both limits before any password hashing, so blocked traffic costs no argon2 CPU. The
- * username counter exists for unknown usernames too: a block reveals nothing about who exists.
- * `ip` is the client's (clientIp); an IPv6 address counts under its /64 (countedIp).
+ * The counters of one username from one IP, keys hashed with the counters' secret. The username
+ * counter exists for unknown usernames too: a block reveals nothing about who exists. `ip` is the
+ * client's (clientIp); an IPv6 address counts under its /64 (countedIp).
  */
-export async function readLoginCounters(
-  services: Pick<Services, 'config' | 'attempts' | 'counterHashKey'>,
+export function loginCounter(
+  services: Pick<Services, 'config' | 'counterHashKey'>,
   realm: RealmConfig,
   usernameKey: string,
   ip: string,
   now: number,
-): Promise<LoginCounters> {
+): LoginCounters {
   const secret = services.counterHashKey;
   const day = Math.floor(now / DAY);
   const ipDayEnd = (day + 1) * DAY;
@@ -48,23 +47,22 @@ export async function readLoginCounters(
       ? {}
       : { ipDay: { key: `ip#${keyedHash(secret, counted)}#${day}`, endsAt: ipDayEnd } }),
   };
-  const state = await services.attempts.read(counter, now);
-  return { counter, state, ipDayEnd };
+  return { counter, ipDayEnd };
+}
+
+/** Both counters as they stand (operators and tests look at them; a login never reads them first). */
+export async function readLoginCounters(
+  services: Pick<Services, 'config' | 'attempts' | 'counterHashKey'>,
+  realm: RealmConfig,
+  usernameKey: string,
+  ip: string,
+  now: number,
+): Promise<LoginCounters & { readonly state: LoginCounterState }> {
+  const counters = loginCounter(services, realm, usernameKey, ip, now);
+  return { ...counters, state: await services.attempts.read(counters.counter, now) };
 }
 
 export type LimitReached = 'limit_mu' | 'limit_wc';
-
-/** Which limit, if any, refuses this attempt: the IP's daily limit first, then the user's block. */
-export function limitReached(
-  counters: LoginCounters,
-  realm: RealmConfig,
-  maxFailuresPerDay: number,
-): LimitReached | undefined {
-  // An allowlisted IP has no daily count (no `ipDay`): it reads as 0 and never reaches the limit.
-  if (counters.state.ipFailures >= maxFailuresPerDay) return 'limit_mu';
-  if (counters.state.consecutiveFailures >= realm.bruteForce.maxConsecutiveFailures) return 'limit_wc';
-  return undefined;
-}
 
 export function tooManyAttempts(limit: LimitReached, retryAfterSeconds: number): OAuthError {
   return new OAuthError(
@@ -78,9 +76,11 @@ export function tooManyAttempts(limit: LimitReached, retryAfterSeconds: number):
   );
 }
 
-const landed = (result: PromiseSettledResult<boolean>) => result.status === 'fulfilled' && result.value;
-/** A write that failed may still have landed (its answer lost): taking it back is a no-op if not. */
-const mayHaveLanded = (result: PromiseSettledResult<boolean>) => result.status === 'rejected' || result.value;
+/** An attempt refused by a limit, and how long the client should wait (RFC 9110 §10.2.3). */
+export interface Refused {
+  readonly limit: LimitReached;
+  readonly retryAfterSeconds: number;
+}
 
 /**
  * Charges the attempt as a failure on both limits before its password is verified: RFC 6749
@@ -88,21 +88,22 @@ const mayHaveLanded = (result: PromiseSettledResult<boolean>) => result.status =
  * cannot be written the password is never checked (503), so a store that refuses writes, say under
  * throttling an attacker provoked, cannot hand out uncounted guesses.
  *
- * The two charges are written at the same time, each a conditional write that is both the check
- * and the count: the user/IP run takes it only below `maxConsecutiveFailures`, the IP's day only
- * below `maxFailuresPerDay`. So however many guesses arrive at once, at most that many passwords
- * are checked. When one limit refuses (or a write fails), what may have landed is taken back,
- * so a refused attempt counts on neither. The run lapses `blockSeconds` after its last failure; the
- * IP's day at the end of its UTC day.
+ * Nothing is read first: the two charges are written at the same time, each a conditional write
+ * that is both the check and the count: the user/IP run takes it only below
+ * `maxConsecutiveFailures`, the IP's day only below `maxFailuresPerDay`. So however many guesses
+ * arrive at once, at most that many passwords are checked, and a login spends one round on its
+ * counters. When one limit refuses (or a write fails), what may have landed is taken back, so a
+ * refused attempt counts on neither; the IP's daily limit answers first. The run lapses
+ * `blockSeconds` after its last failure; the IP's day at the end of its UTC day.
  */
 export async function chargeAttempt(
   services: Pick<Services, 'attempts' | 'config'>,
   realm: RealmConfig,
   counters: LoginCounters,
   now: number,
-): Promise<ChargedAttempt | LimitReached> {
+): Promise<ChargedAttempt | Refused> {
   const { attempts } = services;
-  const { counter, state } = counters;
+  const { counter } = counters;
   const attempt: ChargedAttempt = {
     // 96 random bits, short: the IP's day keeps the ids of its attempts (one per failure).
     id: randomBytes(12).toString('base64url'),
@@ -113,31 +114,54 @@ export async function chargeAttempt(
   };
   const ipDay = counter.ipDay;
   const [charged, reserved] = await Promise.allSettled([
-    attempts.charge(counter, state, attempt),
+    attempts.charge(counter, attempt),
     ipDay === undefined ? true : attempts.reserveIpDay(ipDay, attempt),
   ]);
-  if (landed(charged) && landed(reserved)) return attempt;
+  // A write that failed may still have landed (its answer lost): taking it back is a no-op if not.
+  const chargeMayHaveLanded = charged.status === 'rejected' || charged.value.charged;
+  const reserveMayHaveLanded = reserved.status === 'rejected' || reserved.value;
+  if (
+    charged.status === 'fulfilled' &&
+    charged.value.charged &&
+    reserved.status === 'fulfilled' &&
+    reserved.value
+  )
+    return attempt;
   await allLanded([
-    mayHaveLanded(charged) ? attempts.withdraw(counter, attempt) : undefined,
-    mayHaveLanded(reserved) && ipDay !== undefined ? attempts.releaseIpDay(ipDay, attempt) : undefined,
+    chargeMayHaveLanded ? attempts.withdraw(counter, attempt) : undefined,
+    reserveMayHaveLanded && ipDay !== undefined ? attempts.releaseIpDay(ipDay, attempt) : undefined,
   ]);
   if (charged.status === 'rejected') throw charged.reason;
   if (reserved.status === 'rejected') throw reserved.reason;
-  return reserved.value ? 'limit_wc' : 'limit_mu';
+  if (!reserved.value) return { limit: 'limit_mu', retryAfterSeconds: counters.ipDayEnd - now };
+  const run = charged.value as Extract<RunCharge, { charged: false }>;
+  // The block lifts when the run lapses, `blockSeconds` after its last failure.
+  return { limit: 'limit_wc', retryAfterSeconds: run.failuresUntil - now };
 }
 
 /**
  * The right password: the run ends and the IP's day gets its reservation back, since the daily
- * limit counts failures (a NAT's many users who sign in at their first try never use it up).
+ * limit counts failures (a NAT's many users who sign in at their first try never use it up). A
+ * sign-in that answers with tokens ends the run in its own write (SignInStore) and gives the day
+ * back with releaseReservation.
  */
 export async function refundAttempt(
   services: Pick<Services, 'attempts'>,
   counters: LoginCounters,
   attempt: ChargedAttempt,
 ): Promise<void> {
-  const { counter } = counters;
   await allLanded([
-    services.attempts.refund(counter, attempt),
-    counter.ipDay === undefined ? undefined : services.attempts.releaseIpDay(counter.ipDay, attempt),
+    services.attempts.refund(counters.counter, attempt),
+    releaseReservation(services, counters, attempt),
   ]);
+}
+
+/** Gives the attempt's place on the IP's day back (an allowlisted IP has none). */
+export async function releaseReservation(
+  services: Pick<Services, 'attempts'>,
+  counters: LoginCounters,
+  attempt: ChargedAttempt,
+): Promise<void> {
+  const { ipDay } = counters.counter;
+  if (ipDay !== undefined) await services.attempts.releaseIpDay(ipDay, attempt);
 }

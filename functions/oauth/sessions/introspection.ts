@@ -32,14 +32,14 @@ export async function handleIntrospection(
   const token = params.token;
   if (token === undefined) throw invalidRequest('token is required.');
 
-  const found = await lookUpRefreshToken(services, token);
-  if (found.token) {
+  // Introspection holds no server secret: the user's key comes from the family, read first.
+  const found = await lookUpRefreshToken(services, token, { user: 'after' });
+  if (found.family) {
     const now = services.clock.now();
     // No leeway: only the current token of a family is active.
     const presented = classifyRefreshToken(
       { value: token, hash: found.hash },
-      found.token,
-      found.family,
+      found,
       client.clientId,
       now,
       { ...services.config.refreshTokens, reuseLeewaySeconds: 0 },
@@ -57,8 +57,8 @@ export async function handleIntrospection(
       sub: subjectOf(family),
       aud: family.audience,
       iss: info.issuer,
-      iat: seconds(presented.token.issued_at),
-      exp: seconds(presented.token.idle_expires_at),
+      iat: seconds(presented.issuedAt),
+      exp: seconds(presented.idleExpiresAt),
       ...(family.jkt === undefined ? {} : { cnf: { jkt: family.jkt } }),
     };
   }

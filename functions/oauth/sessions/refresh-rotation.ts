@@ -1,23 +1,27 @@
 import type { ClientConfig } from '../../config/schema.ts';
-import { allLanded } from '../all-landed.ts';
 import { audit } from '../audit.ts';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
-import type { RefreshFamily, UserRecord } from '../ports.ts';
+import type { FamilyRotation, RefreshFamily, UserRecord } from '../ports.ts';
 import { clientIp } from '../protection/client-ip.ts';
 import { grantScopes, parseScope, resolveApi } from '../scopes.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import { type Authorization, mintTokens, type TokenResponse } from '../tokens.ts';
 import {
-  classifyRefreshToken,
+  familySecretHash,
   hashRefreshToken,
+  newFamilySecret,
+  newRefreshTokenValue,
+} from './refresh-token-format.ts';
+import {
+  classifyRefreshToken,
+  type FoundRefreshToken,
+  idleExpiry,
   lookUpRefreshToken,
-  newRefreshToken,
   offersRefreshToken,
   refreshLifetimes,
   sealSuccessor,
   sessionUserProblem,
-  tokenRecord,
 } from './refresh-tokens.ts';
 
 /** One public message for every refused refresh token; the reason goes to the log only. */
@@ -29,16 +33,20 @@ const refused = (detail: string) => invalidGrant(REFRESH_TOKEN_REFUSED, detail);
 const MAX_ATTEMPTS = 3;
 
 /**
- * The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+ * The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2), in
+ * two rounds of store calls: the family and its user are read side by side (the token names both),
+ * then the family is rotated while the tokens are signed.
  *
- * Crash safety, with single-item conditional writes only: (1) the successor's record is put while
- * the tokens are signed (a KMS failure leaves only that unreachable record), then (2) the family's `current` is
- * moved from the presented token to the successor on the condition that it still is the presented
- * one. Before (2) the presented token is still the live one and the successor is unreachable; (2)
- * is the single point at which the rotation happens, and only then is the successor sent out.
- * N requests racing with one token all reach (2) and exactly one passes its condition; every
- * other one re-reads the family and is judged as if it had come after: within the reuse leeway it
- * is answered with the winner's successor (never a second live token), after it the family ends.
+ * Crash safety, with single-item conditional writes only: the rotation is one conditional write
+ * that moves the family's `current` from the presented token to the successor on the condition
+ * that it still is the presented one. It is the single point at which the rotation happens, and the
+ * successor is sent out only after it. Should the signing beside it fail, the rotation is undone
+ * with the same conditional write in reverse (the successor, never sent, is still current), so the
+ * presented token works again; were the undo to fail too, the app holds a rotated-out token (see
+ * docs/sessions.md). N requests racing with one token all reach the rotation and exactly one passes
+ * its condition; every other one re-reads the family and is judged as if it had come after: within
+ * the reuse leeway it is answered with the winner's successor (never a second live token), after it
+ * the family ends.
  */
 export async function refreshAccess(request: TokenRequest, services: Services): Promise<TokenResponse> {
   const { client, info } = request;
@@ -78,15 +86,14 @@ async function rotate(
       ? undefined
       : resolveApi(services.config, params.audience, params.resource).identifier;
 
-  const found = await lookUpRefreshToken(services, value);
+  const found = await lookUpRefreshToken(services, value, { user: 'beside' });
   let family = found.family;
   let minted: TokenResponse | undefined;
   for (let attempt = 1; ; attempt++) {
     const now = services.clock.now();
     const presented = classifyRefreshToken(
       { value, hash: found.hash },
-      found.token,
-      family,
+      { ...found, family },
       client.clientId,
       now,
       refreshLifetimes(services.config, client.clientId),
@@ -118,40 +125,70 @@ async function rotate(
       return { ...minted, refresh_token: presented.successor };
     }
 
-    const next = newRefreshToken();
-    const nextHash = hashRefreshToken(next);
-    // (1) Harmless alone: not current, and nobody holds its value; so it is written while the
-    // tokens are signed. A signing failure takes it back (and were that to fail too, the record
-    // stays unreachable until its TTL).
-    const successor = services.refreshTokens.putToken(
-      tokenRecord(services.config, presented.family, nextHash, now),
-    );
-    try {
-      [minted] = await allLanded([minted ?? mintTokens(services.signer, authorization), successor]);
-    } catch (error) {
-      await successor.then(() => services.refreshTokens.deleteToken(nextHash)).catch(() => undefined);
-      throw error;
+    const { next, rotation } = successorOf(services, found, presented.family, value, now);
+    const signing = minted ?? mintTokens(services.signer, authorization);
+    const [signed, rotated] = await Promise.allSettled([
+      signing,
+      services.refreshTokens.rotateFamily(presented.family.family_id, found.hash, rotation),
+    ]);
+    if (signed.status === 'rejected') {
+      // The successor was never sent: a rotation that landed is undone, and the presented token is current again.
+      if (rotated.status === 'fulfilled' && rotated.value) {
+        await services.refreshTokens
+          .rotateFamily(presented.family.family_id, rotation.current, rotationOf(presented.family))
+          .catch(() => undefined);
+      }
+      throw signed.reason;
     }
-    // (2) The rotation itself.
-    const advanced = await services.refreshTokens.advanceFamily(presented.family.family_id, {
-      from: found.hash,
-      to: nextHash,
-      at: now,
-      // Only a leeway needs the successor again; without one, nothing about it is stored.
-      successorSeal:
-        services.config.refreshTokens.reuseLeewaySeconds > 0
-          ? sealSuccessor(services.counterHashKey, value, next)
-          : undefined,
-    });
-    if (advanced) return { ...minted, refresh_token: next };
+    minted = signed.value;
+    if (rotated.status === 'rejected') throw rotated.reason;
+    if (rotated.value) return { ...minted, refresh_token: next };
     family = await services.refreshTokens.findFamily(presented.family.family_id);
     // An SDK retry of our own committed write fails its condition: the rotation did happen.
-    if (family?.current === nextHash) return { ...minted, refresh_token: next };
-    // Never sent out and never current, so unusable either way; removing it only saves space.
-    await services.refreshTokens.deleteToken(nextHash).catch(() => undefined);
+    if (family?.current === rotation.current) return { ...minted, refresh_token: next };
     if (attempt >= MAX_ATTEMPTS) throw refused('the family kept moving under this request');
   }
 }
+
+/**
+ * The successor's value and the rotation that makes it current. A family whose tokens were all of
+ * the earlier format gets its family secret here, with its first token that names it.
+ */
+function successorOf(
+  services: Services,
+  found: FoundRefreshToken,
+  family: RefreshFamily,
+  value: string,
+  now: number,
+): { next: string; rotation: FamilyRotation } {
+  const secret = found.familySecret ?? newFamilySecret();
+  const next = newRefreshTokenValue(services.counterHashKey, { ...family, secret });
+  return {
+    next,
+    rotation: {
+      current: hashRefreshToken(next),
+      idle_expires_at: idleExpiry(services.config, family, now),
+      secret_hash: found.familySecret ? family.secret_hash : familySecretHash(secret),
+      previous: found.hash,
+      rotated_at: now,
+      // Only a leeway needs the successor again; without one, nothing about it is stored.
+      successor_seal:
+        services.config.refreshTokens.reuseLeewaySeconds > 0
+          ? sealSuccessor(services.counterHashKey, value, next)
+          : undefined,
+    },
+  };
+}
+
+/** The rotation state a family holds now: what an undo puts back. */
+const rotationOf = (family: RefreshFamily): FamilyRotation => ({
+  current: family.current,
+  idle_expires_at: family.idle_expires_at,
+  secret_hash: family.secret_hash,
+  previous: family.previous,
+  rotated_at: family.rotated_at,
+  successor_seal: family.successor_seal,
+});
 
 /**
  * What the new access token (and ID token) carry: the family's audience and scope, narrowed on

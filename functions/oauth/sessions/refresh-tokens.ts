@@ -1,44 +1,49 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { defaults } from '../../config/defaults.ts';
+import { createHmac, randomBytes } from 'node:crypto';
 import { GRANT_REFRESH_TOKEN } from '../../config/grant-types.ts';
 import type { ApiConfig, ClientConfig, TenantConfig } from '../../config/schema.ts';
-import { allLanded } from '../all-landed.ts';
-import type { RefreshFamily, RefreshTokenRecord, RefreshTokenStore, UserRecord } from '../ports.ts';
+import type { RefreshFamily, RefreshTokenRecord, UserRecord } from '../ports.ts';
 import type { RequestInfo, Services } from '../services.ts';
-
-/** 256 bits in base64url without padding: exactly 43 characters. */
-const WELL_FORMED = /^[A-Za-z0-9_-]{43}$/;
-
-export const isWellFormedRefreshToken = (value: string) => WELL_FORMED.test(value);
-
-export const newRefreshToken = () => randomBytes(defaults.refreshTokenBytes).toString('base64url');
-
-/** Only this hash is stored: a copy of the table gives no usable token. */
-export const hashRefreshToken = (value: string) =>
-  createHash('sha256').update(value, 'utf8').digest('base64url');
+import {
+  familySecretHash,
+  hashRefreshToken,
+  newFamilySecret,
+  newRefreshTokenValue,
+  openUserKey,
+  parseRefreshToken,
+  provesFamily,
+} from './refresh-token-format.ts';
 
 /**
  * The successor of a rotated token, sealed so that only the server, shown the rotated token, can
- * open it: XOR with HMAC-SHA-256 keyed by the server's secret (the counters' key: a Secrets Manager
- * secret on AWS, a key file locally) over that token's value, which the store never sees. A copy
- * of the table with a stolen old token is not enough. It lets the server answer a retry within the
- * reuse leeway with the same successor, never a second live token, so it is only written where a
- * leeway is set.
+ * open it: XOR with HMAC-SHA-256 blocks keyed by the server's secret (the counters' key: a Secrets
+ * Manager secret on AWS, a key file locally) over that token's value, which the store never sees. A
+ * copy of the table with a stolen old token is not enough. It lets the server answer a retry within
+ * the reuse leeway with the same successor, never a second live token, so it is only written where
+ * a leeway is set.
  */
-function successorPad(secret: Uint8Array, previous: string): Buffer {
-  return createHmac('sha256', secret)
-    .update('passgate refresh token successor\0')
-    .update(Buffer.from(previous, 'base64url'))
-    .digest();
+function successorPad(secret: Uint8Array, previous: string, length: number): Buffer {
+  const blocks: Buffer[] = [];
+  for (let block = 0; blocks.length * 32 < length; block++) {
+    const hmac = createHmac('sha256', secret)
+      .update('passgate refresh token successor\0')
+      .update(Buffer.from(previous, 'base64url'));
+    // The first block is the whole pad of a 256-bit successor, as sealed before tokens named their family.
+    if (block > 0) hmac.update(Buffer.from([block]));
+    blocks.push(hmac.digest());
+  }
+  return Buffer.concat(blocks);
 }
 
-const xor = (a: Buffer, b: Buffer) => Buffer.from(a.map((byte, i) => byte ^ (b[i] ?? 0)));
+const xorPad = (secret: Uint8Array, previous: string, data: Buffer) => {
+  const pad = successorPad(secret, previous, data.length);
+  return Buffer.from(data.map((byte, i) => byte ^ (pad[i] as number))).toString('base64url');
+};
 
 export const sealSuccessor = (secret: Uint8Array, previous: string, successor: string) =>
-  xor(Buffer.from(successor, 'base64url'), successorPad(secret, previous)).toString('base64url');
+  xorPad(secret, previous, Buffer.from(successor, 'base64url'));
 
 export const unsealSuccessor = (secret: Uint8Array, previous: string, seal: string) =>
-  xor(Buffer.from(seal, 'base64url'), successorPad(secret, previous)).toString('base64url');
+  xorPad(secret, previous, Buffer.from(seal, 'base64url'));
 
 /** docs/sessions.md, "Getting a refresh token": `offline_access` granted, the API allows offline access, the client has the grant. */
 export function offersRefreshToken(client: ClientConfig, api: ApiConfig, scopes: readonly string[]): boolean {
@@ -72,35 +77,25 @@ export function refreshLifetimes(config: TenantConfig, clientId: string): Tenant
 export const refreshBinding = (client: ClientConfig, info: RequestInfo): string | undefined =>
   client.clientSecretHash === undefined ? info.dpop?.jkt : undefined;
 
-/** A new token record of a family: idle lifetime from now, never past the family's absolute expiry. */
-export function tokenRecord(
+/** When a token of the family issued at `now` falls idle: never past the family's absolute expiry. */
+export function idleExpiry(
   config: TenantConfig,
-  family: RefreshFamily,
-  tokenHash: string,
+  family: Pick<RefreshFamily, 'client_id' | 'absolute_expires_at'>,
   now: number,
-): RefreshTokenRecord {
+): number {
   const { idleTtlSeconds } = refreshLifetimes(config, family.client_id);
-  return {
-    token_hash: tokenHash,
-    family_id: family.family_id,
-    realm: family.realm,
-    username_key: family.username_key,
-    issued_at: now,
-    idle_expires_at: Math.min(now + seconds(idleTtlSeconds), family.absolute_expires_at),
-    absolute_expires_at: family.absolute_expires_at,
-  };
+  return Math.min(now + seconds(idleTtlSeconds), family.absolute_expires_at);
 }
 
 /** A new rotation family and its first token, not stored yet; `value` is what the app gets. */
 export interface NewSession {
   readonly value: string;
   readonly family: RefreshFamily;
-  readonly token: RefreshTokenRecord;
 }
 
 /** Makes a rotation family and its first token (nothing is written here). */
 export function newSession(
-  config: TenantConfig,
+  services: Pick<Services, 'config' | 'counterHashKey'>,
   session: {
     client: ClientConfig;
     api: ApiConfig;
@@ -112,8 +107,9 @@ export function newSession(
     jkt: string | undefined;
   },
 ): NewSession {
-  const value = newRefreshToken();
-  const family: RefreshFamily = {
+  const { config } = services;
+  const secret = newFamilySecret();
+  const started = {
     family_id: randomBytes(16).toString('base64url'),
     client_id: session.client.clientId,
     realm: session.user.realm,
@@ -125,63 +121,51 @@ export function newSession(
     created_at: session.now,
     absolute_expires_at:
       session.now + seconds(refreshLifetimes(config, session.client.clientId).absoluteTtlSeconds),
-    current: hashRefreshToken(value),
+    secret_hash: familySecretHash(secret),
     revoked: false,
     ...(session.amr ? { amr: [...session.amr] } : {}),
     ...(session.jkt === undefined ? {} : { jkt: session.jkt }),
   };
-  return { value, family, token: tokenRecord(config, family, family.current, session.now) };
-}
-
-/**
- * Writes the family and its first token side by side. Until the value is sent nobody can use
- * them, so what landed of a failed write is removed with `removeSession`, never left behind.
- */
-export async function storeSession(store: RefreshTokenStore, session: NewSession): Promise<void> {
-  await allLanded([store.createFamily(session.family), store.putToken(session.token)]);
-}
-
-/**
- * Takes back a session whose value was never sent (its writes or the signing beside them failed):
- * both records are deleted, and absent ones are fine. Should the store fail here too, the records
- * are unreachable (nobody holds the value) and expire with the family.
- */
-export async function removeSession(store: RefreshTokenStore, session: NewSession): Promise<void> {
-  await allLanded([
-    store.deleteFamily(session.family.family_id),
-    store.deleteToken(session.token.token_hash),
-  ]);
+  const value = newRefreshTokenValue(services.counterHashKey, { ...started, secret });
+  const family: RefreshFamily = {
+    ...started,
+    current: hashRefreshToken(value),
+    idle_expires_at: idleExpiry(config, started, session.now),
+  };
+  return { value, family };
 }
 
 /** What a presented refresh token turned out to be, before the user is looked at. */
 export type PresentedRefreshToken =
-  | { readonly state: 'current'; readonly token: RefreshTokenRecord; readonly family: RefreshFamily }
-  /** The token rotated out moments ago, within the reuse leeway: answer with its successor. */
   | {
-      readonly state: 'grace';
-      readonly token: RefreshTokenRecord;
+      readonly state: 'current';
       readonly family: RefreshFamily;
-      readonly successor: string;
+      /** When this token was issued and when it falls idle (epoch ms). */
+      readonly issuedAt: number;
+      readonly idleExpiresAt: number;
     }
+  /** The token rotated out moments ago, within the reuse leeway: answer with its successor. */
+  | { readonly state: 'grace'; readonly family: RefreshFamily; readonly successor: string }
   /** A rotated-out token presented again after the leeway: the family must end. */
-  | { readonly state: 'reused'; readonly token: RefreshTokenRecord; readonly family: RefreshFamily }
+  | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid'; readonly detail: string };
 
 /**
- * Classifies a presented token against its family (pure; `now` in epoch ms). Only a token of the
- * authenticating client counts at all: another client's token is `invalid` and changes nothing.
+ * Classifies a presented token against its family (pure; `now` in epoch ms). `found` is what
+ * `lookUpRefreshToken` proved: the family the token belongs to, and for a token of the format
+ * before tokens named their family, its record. Only a token of the authenticating client counts
+ * at all: another client's token is `invalid` and changes nothing.
  */
 export function classifyRefreshToken(
   presented: { value: string; hash: string },
-  token: RefreshTokenRecord | undefined,
-  family: RefreshFamily | undefined,
+  found: Pick<FoundRefreshToken, 'family' | 'legacyToken'>,
   clientId: string,
   now: number,
   lifetimes: Pick<TenantConfig['refreshTokens'], 'idleTtlSeconds' | 'reuseLeewaySeconds'>,
   sealKey: Uint8Array,
 ): PresentedRefreshToken {
-  if (!token) return { state: 'invalid', detail: 'unknown refresh token' };
-  if (!family) return { state: 'invalid', detail: 'refresh token family not found' };
+  const { family, legacyToken } = found;
+  if (!family) return { state: 'invalid', detail: 'unknown refresh token' };
   if (family.client_id !== clientId) {
     return { state: 'invalid', detail: `refresh token of client ${family.client_id}` };
   }
@@ -190,8 +174,11 @@ export function classifyRefreshToken(
     return { state: 'invalid', detail: 'refresh token past its absolute lifetime' };
   }
   if (presented.hash === family.current) {
-    if (now >= token.idle_expires_at) return { state: 'invalid', detail: 'refresh token idle too long' };
-    return { state: 'current', token, family };
+    // A family not rotated since tokens named their family keeps its current token's times in the token's record.
+    const issuedAt = family.rotated_at ?? legacyToken?.issued_at ?? family.created_at;
+    const idleExpiresAt = family.idle_expires_at ?? legacyToken?.idle_expires_at ?? 0;
+    if (now >= idleExpiresAt) return { state: 'invalid', detail: 'refresh token idle too long' };
+    return { state: 'current', family, issuedAt, idleExpiresAt };
   }
   // The successor was issued at `rotated_at`: it must itself still be inside its idle lifetime.
   const withinLeeway =
@@ -201,9 +188,9 @@ export function classifyRefreshToken(
     now - family.rotated_at < seconds(Math.min(lifetimes.reuseLeewaySeconds, lifetimes.idleTtlSeconds));
   if (withinLeeway) {
     const successor = unsealSuccessor(sealKey, presented.value, family.successor_seal as string);
-    if (hashRefreshToken(successor) === family.current) return { state: 'grace', token, family, successor };
+    if (hashRefreshToken(successor) === family.current) return { state: 'grace', family, successor };
   }
-  return { state: 'reused', token, family };
+  return { state: 'reused', family };
 }
 
 /**
@@ -218,24 +205,59 @@ export function sessionUserProblem(family: RefreshFamily, user: UserRecord | und
   return undefined;
 }
 
-/** The token, its family and the family's user, read as a refresh, revocation or introspection needs. */
+/** A presented value and what the store holds of it. */
+export interface FoundRefreshToken {
+  readonly hash: string;
+  /** The family the token is proven to belong to; absent for an unknown, forged or foreign-format value. */
+  readonly family?: RefreshFamily;
+  readonly user?: UserRecord;
+  /** The record of a token of the format before tokens named their family. */
+  readonly legacyToken?: RefreshTokenRecord;
+  /** The family secret the token carries (undefined for the older format). */
+  readonly familySecret?: Buffer;
+}
+
+/**
+ * The token's family and the family's user, read as a refresh (`user: 'beside'`), an introspection
+ * (`'after'`: without the server's secret the user's key comes from the family) or a revocation
+ * (`'none'`: it ends the family whoever its user is) needs.
+ *
+ * A token names its family and carries its user's key sealed, so a refresh reads both side by side:
+ * one round. A token of the earlier format (256 random bits, found through its record, issued
+ * until families were named in the value) still works for its lifetime: its record is read first.
+ * Values that name no stored family read keys no item has, so that answering them takes the time
+ * a stored one's does: the time must not tell whether a token exists (RFC 7009 §2.2's concern).
+ */
 export async function lookUpRefreshToken(
-  stores: Pick<Services, 'refreshTokens' | 'users'>,
+  stores: Pick<Services, 'refreshTokens' | 'users' | 'counterHashKey'>,
   value: string,
-  // Revocation ends the family whoever its user is: it skips that strongly consistent read.
-  { withUser = true }: { withUser?: boolean } = {},
-): Promise<{ hash: string; token?: RefreshTokenRecord; family?: RefreshFamily; user?: UserRecord }> {
+  { user: reading }: { user: 'beside' | 'after' | 'none' },
+): Promise<FoundRefreshToken> {
   const hash = hashRefreshToken(value);
-  if (!isWellFormedRefreshToken(value)) return { hash };
-  const token = await stores.refreshTokens.findToken(hash);
-  // The token carries the user's key, so the family and the user are read side by side. A token
-  // never issued (or gone) reads keys no item has, so that answering it takes the time a stored
-  // one's does: the time must not tell whether a token exists (RFC 7009 §2.2's concern).
-  const [family, user] = await Promise.all([
-    stores.refreshTokens.findFamily(token?.family_id ?? `absent-${hash}`),
-    withUser
-      ? stores.users.findByUsername(token?.realm ?? '#absent', token?.username_key ?? hash)
-      : undefined,
+  const parsed = parseRefreshToken(value);
+  if (!parsed) return { hash };
+  const readUser = (key: { realm: string; username_key: string } | undefined) =>
+    reading === 'none'
+      ? undefined
+      : stores.users.findByUsername(key?.realm ?? '#absent', key?.username_key ?? hash);
+  if (parsed.format === 'legacy') {
+    const token = await stores.refreshTokens.findToken(hash);
+    const [family, user] = await Promise.all([
+      stores.refreshTokens.findFamily(token?.family_id ?? `absent-${hash}`),
+      readUser(token),
+    ]);
+    return token && family ? { hash, family, user, legacyToken: token } : { hash };
+  }
+  const hint = reading === 'beside' ? openUserKey(stores.counterHashKey, parsed.sealedUser) : undefined;
+  const [family, hinted] = await Promise.all([
+    stores.refreshTokens.findFamily(parsed.familyId),
+    reading === 'beside' ? readUser(hint) : undefined,
   ]);
-  return token ? { hash, token, family, user } : { hash };
+  const proven = family !== undefined && provesFamily(parsed.familySecret, family.secret_hash);
+  if (reading === 'none') return proven ? { hash, family, familySecret: parsed.familySecret } : { hash };
+  const sameUser = proven && hint?.realm === family.realm && hint.username_key === family.username_key;
+  // Without the hint (another server secret, or an introspection) the user is read after the
+  // family; a value that proves no family reads an absent key instead, in the same time.
+  const user = sameUser || (!proven && hint) ? hinted : await readUser(proven ? family : undefined);
+  return proven ? { hash, family, user, familySecret: parsed.familySecret } : { hash };
 }

@@ -25,7 +25,7 @@ export async function handleRevocation(
   const token = params.token;
   if (token === undefined) throw invalidRequest('token is required.');
 
-  const found = await lookUpRefreshToken(services, token, { withUser: false });
+  const found = await lookUpRefreshToken(services, token, { user: 'none' });
   if (found.family) {
     if (found.family.client_id === client.clientId) {
       await services.refreshTokens.revokeFamily(found.family.family_id, services.clock.now());
