@@ -5,17 +5,20 @@
  */
 import { Argon2Hasher } from '../adapters/passwords/argon2-hasher.ts';
 import { tokenEndpoint } from '../endpoints/token.ts';
-import { proxyHandler } from '../http/handler.ts';
+import { proxyHandler, startedAtInit } from '../http/handler.ts';
 import { awsServices } from '../runtime/aws-services.ts';
 import { counterHashKeyFromSecretsManager } from '../runtime/counter-hash-key.ts';
 
-// Cold start: the signing key is fetched beside the counters' secret, and so is ready long before
-// the first login signs: the secret, then the login's two rounds, are all it waits for in a row.
+// Cold start: the services are built during Lambda's init phase, so the counters' secret and the
+// signing key (fetched beside it, ready long before the first login signs) are on their way while
+// the runtime fetches the first event; the secret, then the login's two rounds, are all it waits for.
 export const handler = proxyHandler(
   tokenEndpoint,
-  awsServices({
-    hasher: new Argon2Hasher(),
-    counterHashKey: counterHashKeyFromSecretsManager,
-    warmSigner: true,
-  }),
+  startedAtInit(
+    awsServices({
+      hasher: new Argon2Hasher(),
+      counterHashKey: counterHashKeyFromSecretsManager,
+      warmSigner: true,
+    }),
+  ),
 );

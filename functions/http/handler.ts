@@ -34,6 +34,23 @@ export type ProxyHandler = (
 export const DEADLINE_MARGIN_MS = 1000;
 
 /**
+ * Starts building the services at once, during Lambda's init phase, and hands that build to the
+ * first request: the cold start's first SDK calls (the counters' secret, the signing key) are then
+ * in flight while the runtime fetches the first event, instead of after it. A build that fails at
+ * init is tried once more at once, so that a blip then costs the first request time, not a 503;
+ * later calls (after a failed first request) build anew.
+ */
+export function startedAtInit(services: () => Promise<Services>): () => Promise<Services> {
+  let started: Promise<Services> | undefined = services().catch(() => services());
+  started.catch(() => undefined); // answered by the first request
+  return () => {
+    const build = started ?? services();
+    started = undefined;
+    return build;
+  };
+}
+
+/**
  * Turns an endpoint into an API Gateway REST proxy handler. The services are built once (per
  * cold start in Lambda, once per server locally); nothing escapes as an exception. CORS is
  * decided here, once, for every endpoint: `OPTIONS` is the preflight, answered before the endpoint

@@ -142,7 +142,6 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const signer = signerFor(config.signing.mode, env, db, tableNames);
     if (options.warmSigner) signer.currentKeyId().catch(() => undefined);
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
-    const kms = new KMSClient(sdkClientConfig);
     const mfaKeyId = env[environment.mfaKeyId];
     const mailIdentityArn = env[environment.mailIdentityArn];
     return {
@@ -150,7 +149,8 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       ...dynamoStores(db, tableNames),
       ...counters,
       hasher: options.hasher ?? noPasswordHashing,
-      sealer: mfaKeyId ? new KmsSealer(kms, mfaKeyId) : noSecretSealing,
+      // A client is built only where MFA is on: each costs a cold start milliseconds of config resolution.
+      sealer: mfaKeyId ? new KmsSealer(new KMSClient(sdkClientConfig), mfaKeyId) : noSecretSealing,
       signer,
       // SES in the function's own region, where the stack grants sending as that identity only.
       mailer: mailIdentityArn

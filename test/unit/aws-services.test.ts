@@ -11,7 +11,7 @@ import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
 import { ConfigError } from '../../functions/config/config-file.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../../functions/deployment.ts';
-import { proxyHandler } from '../../functions/http/handler.ts';
+import { proxyHandler, startedAtInit } from '../../functions/http/handler.ts';
 import { noStoreJson } from '../../functions/http/respond.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import {
@@ -231,5 +231,66 @@ describe("the counters' key from Secrets Manager", () => {
     ]);
     expect(seen).toHaveLength(2);
     expect(Buffer.from(seen[0] as Uint8Array).toString('utf8')).toBe(TEST_COUNTER_KEY_SECRET);
+  });
+
+  it('started at init, is read before the first request, which uses that read; a failed one is tried again at once', async () => {
+    const callsBefore = secretsManager.calls.length;
+    const answered = vi.fn(async () => noStoreJson(200, {}));
+    secretsManager.failWith = 'InternalServiceError';
+    const handler = proxyHandler(
+      answered,
+      startedAtInit(
+        awsServices({
+          env: counterKeyEnvironment(),
+          logger: silentLogger,
+          counterHashKey: counterHashKeyFromSecretsManager,
+        }),
+      ),
+    );
+    // Lambda's init phase: no request yet, and the secret is already asked for, then asked again.
+    await vi.waitFor(() =>
+      expect(secretsManager.calls.length).toBe(callsBefore + 2 * sdkClientConfig.maxAttempts),
+    );
+    expect((await handler(event)).statusCode).toBe(503);
+    expect(secretsManager.calls.length).toBe(callsBefore + 2 * sdkClientConfig.maxAttempts);
+
+    secretsManager.failWith = undefined;
+    expect((await handler(event)).statusCode).toBe(200);
+    expect((await handler(event)).statusCode).toBe(200);
+    expect(secretsManager.calls.length).toBe(callsBefore + 2 * sdkClientConfig.maxAttempts + 1);
+    expect(answered).toHaveBeenCalledTimes(2);
+  });
+
+  it('started at init, a failure there is tried again before the first request, which then succeeds', async () => {
+    const callsBefore = secretsManager.calls.length;
+    // The init build's calls fail, whatever comes after them succeeds (the double records each
+    // call before answering it).
+    Object.defineProperty(secretsManager, 'failWith', {
+      configurable: true,
+      get: () =>
+        secretsManager.calls.length <= callsBefore + sdkClientConfig.maxAttempts
+          ? 'InternalServiceError'
+          : undefined,
+    });
+    const handler = proxyHandler(
+      async () => noStoreJson(200, {}),
+      startedAtInit(
+        awsServices({
+          env: counterKeyEnvironment(),
+          logger: silentLogger,
+          counterHashKey: counterHashKeyFromSecretsManager,
+        }),
+      ),
+    );
+    try {
+      expect((await handler(event)).statusCode).toBe(200);
+    } finally {
+      Object.defineProperty(secretsManager, 'failWith', {
+        configurable: true,
+        writable: true,
+        value: undefined,
+      });
+    }
+    expect(secretsManager.calls.length).toBe(callsBefore + sdkClientConfig.maxAttempts + 1);
   });
 });
