@@ -14,7 +14,6 @@ import type {
   FamilyRotation,
   IpDayCounter,
   LoginCounter,
-  LoginCounterState,
   LoginLookup,
   Mailer,
   MailMessage,
