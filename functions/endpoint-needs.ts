@@ -150,4 +150,23 @@ export const endpointNeeds = {
     mfaKey: [],
     memoryMiB: LIGHT_MEMORY,
   },
+  /**
+   * A user deletes their own account (accounts/account-deletion.ts): verifies the access token with
+   * every key and finds its user as userinfo does (Query on `by-user-id`, GetItem), records a DPoP
+   * proof as userinfo does; re-checks the password as a login does (login.ts verifyCredentials:
+   * the attempt counters, GetItem and UpdateItem; the user, GetItem; after a wrong password the
+   * realm's hash cost classes, GetItem and UpdateItem), then removes the user item (DeleteItem).
+   */
+  'account-delete': {
+    tables: {
+      users: ['Query', 'GetItem', 'UpdateItem', 'DeleteItem'],
+      attempts: ['GetItem', 'UpdateItem'],
+      'dpop-proofs': ['PutItem', 'GetItem'],
+    },
+    indexes: { users: ['by-user-id'] },
+    signingKeys: ['verify'],
+    counterHashKey: true,
+    mfaKey: [],
+    memoryMiB: PASSWORD_HASHING_MEMORY,
+  },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -1,3 +1,4 @@
+import { accountDeleteEndpoint } from './endpoints/account-delete.ts';
 import { introspectEndpoint } from './endpoints/introspect.ts';
 import { metadataEndpoint } from './endpoints/metadata.ts';
 import { mfaAssociateEndpoint } from './endpoints/mfa-associate.ts';
@@ -22,6 +23,7 @@ export const endpoints = {
   'mfa-authenticators': mfaAuthenticatorsEndpoint,
   'mfa-associate': mfaAssociateEndpoint,
   'mfa-challenge': mfaChallengeEndpoint,
+  'account-delete': accountDeleteEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;
@@ -47,6 +49,8 @@ const requestRoutes: readonly Route[] = [
   { method: 'GET', path: 'mfa/authenticators', endpoint: 'mfa-authenticators' },
   { method: 'POST', path: 'mfa/associate', endpoint: 'mfa-associate' },
   { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
+  // A signed-in user deletes their own account (docs/accounts.md).
+  { method: 'POST', path: 'account/delete', endpoint: 'account-delete' },
 ];
 
 /**

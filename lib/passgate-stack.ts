@@ -285,6 +285,13 @@ export class PassgateStack extends Stack {
             routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`),
           ),
         ],
+        accountRoutes: [
+          ...new Set(
+            routes
+              .filter((route) => ACCOUNT_ENDPOINTS.includes(route.endpoint))
+              .map((route) => `/${route.path}`),
+          ),
+        ],
         tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
@@ -386,6 +393,9 @@ function kmsKeysEnvironment(keys: SigningKeys): Record<string, string> {
       : {}),
   };
 }
+
+/** The self-service account endpoints: each checks a password or sends a mail, so WAF rate-limits them. */
+const ACCOUNT_ENDPOINTS: readonly EndpointName[] = ['account-delete'];
 
 function tokenRouteOf(all: readonly Route[]): Route {
   const route = all.find((candidate) => candidate.endpoint === 'token' && candidate.method === 'POST');

@@ -93,6 +93,8 @@ const clientSchema = z.strictObject({
   introspection: z.enum(['own', 'all']).default('own'),
   /** RFC 9449: refuse this client's token requests that carry no DPoP proof. */
   requireDpop: z.boolean().default(false),
+  /** Users signed in through this client may delete their own account (`POST account/delete`). */
+  allowAccountDeletion: z.boolean().default(false),
 });
 
 function isIpOrCidr(value: string): boolean {

@@ -9,7 +9,8 @@ import type { RequestInfo } from './services.ts';
  * browser request from an origin the client does not allow; MFA: `mfar`
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
- * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset.
+ * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset;
+ * accounts: `sdu` a user deleted their own account (a wrong password there is an `fp`, as at a login).
  */
 export type AuditEventType =
   | 's'
@@ -31,7 +32,8 @@ export type AuditEventType =
   | 'gd_recovery_succeed'
   | 'gd_recovery_failed'
   | 'gd_otp_rate_limit_exceed'
-  | 'gd_unenroll';
+  | 'gd_unenroll'
+  | 'sdu';
 
 export interface AuditEvent {
   readonly type: AuditEventType;
@@ -39,8 +41,12 @@ export interface AuditEvent {
   readonly client_id: string;
   readonly realm?: string;
   readonly user_id?: string;
-  /** The client IP used for brute-force protection (the source IP, or a trusted forwarded one). */
-  readonly ip: string;
+  /**
+   * The client IP used for brute-force protection (the source IP, or a trusted forwarded one).
+   * Absent from an event that keeps no personal data but the user id (an account's deletion):
+   * then the user agent is left out too.
+   */
+  readonly ip?: string;
 }
 
 /**
@@ -60,8 +66,7 @@ export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): voi
     realm: event.realm,
     client_id: event.client_id,
     user_id: event.user_id,
-    ip: event.ip,
-    user_agent: info.userAgent,
+    ...(event.ip === undefined ? {} : { ip: event.ip, user_agent: info.userAgent }),
     request_id: info.requestId,
   });
 }

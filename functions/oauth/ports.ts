@@ -104,7 +104,12 @@ export interface UserStore {
     scopes: readonly string[],
     at: string,
   ): Promise<UserRecord>;
-  delete(realm: string, usernameKey: string): Promise<UserRecord>;
+  /**
+   * Removes the user item, and with it the user's authenticators; the user's refresh token
+   * families die with it (a refresh re-reads the user). With `userId`, only while the item is
+   * still that user's, not a new one who took the username since.
+   */
+  delete(realm: string, usernameKey: string, userId?: string): Promise<UserRecord>;
   list(realm: string): AsyncIterable<UserRecord>;
   /**
    * The cost classes of hashes stored in the realm other than new argon2id ones: imported

@@ -28,6 +28,12 @@ export interface WebAclProps {
    */
   readonly mfaRoutes?: readonly string[];
   /**
+   * The self-service account routes relative to the issuer (`/account/delete`…): a password is
+   * checked or a mail sent there, so one IP gets the token endpoint's limit on its own count.
+   * @default none
+   */
+  readonly accountRoutes?: readonly string[];
+  /**
    * IPs and CIDR blocks the rate rule leaves alone: the tenant config's `ipThrottling.allowlist`
    * (an office NAT, a backend that logs users in with `trustForwardedFor`), exempt from passgate's
    * own per-IP limit too.
@@ -218,6 +224,11 @@ export class WebAcl extends Construct {
     if (props.mfaRoutes && props.mfaRoutes.length > 0) {
       rules.push(rateRule('mfa-api-rate-per-ip', 3, isOneOf(props.mfaRoutes), 'passgate-mfa-rate'));
     }
+    if (props.accountRoutes && props.accountRoutes.length > 0) {
+      rules.push(
+        rateRule('account-routes-rate-per-ip', 4, isOneOf(props.accountRoutes), 'passgate-account-rate'),
+      );
+    }
     const atp = props.accountTakeoverPrevention;
     if (atp) {
       const payloadType = atp.payloadType ?? 'FORM_ENCODED';
@@ -258,7 +269,7 @@ export class WebAcl extends Construct {
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      description: 'passgate: rate limit on the token endpoint, IP reputation',
+      description: 'passgate: rate limits on the token endpoint, MFA API and account routes, IP reputation',
       rules,
       visibilityConfig: visibility('passgate'),
     });

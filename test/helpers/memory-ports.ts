@@ -123,9 +123,9 @@ export class MemoryUserStore implements UserStore {
       updated_at: at,
     }));
   }
-  async delete(realm: string, usernameKey: string) {
+  async delete(realm: string, usernameKey: string, userId?: string) {
     const user = this.users.get(this.key(realm, usernameKey));
-    if (!user) throw new UserNotFoundError();
+    if (!user || (userId !== undefined && user.user_id !== userId)) throw new UserNotFoundError();
     this.users.delete(this.key(realm, usernameKey));
     return user;
   }

@@ -61,6 +61,7 @@ describe('cdk-nag AWS Solutions checks', { timeout: 120_000 }, () => {
         'AwsSolutions-APIG6 @ Passgate/TokenApi/Api',
         'AwsSolutions-COG4 @ Passgate/TokenApi/Api',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs] @ Passgate/TokenApi/Api/CloudWatchRole',
+        'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-account-delete/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-introspect/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-metadata/Role',
         'AwsSolutions-IAM5[Resource::*] @ Passgate/Endpoint-mfa-associate/Role',

@@ -286,13 +286,13 @@ describe("the brute-force counters' secret", () => {
     ]);
   });
 
-  it('is readable by the token function alone, and by nobody through a resource policy', () => {
+  it('is readable by the functions that check passwords alone, and by nobody through a resource policy', () => {
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     const readers = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
     );
-    expect(readers).toEqual(['token']);
+    expect(readers.sort()).toEqual(['account-delete', 'token']);
   });
 });
 
@@ -342,17 +342,18 @@ describe('Lambda functions', () => {
     },
   );
 
-  it("tells only the token function where the counters' secret is", () => {
+  it("tells only the functions that check passwords where the counters' secret is", () => {
     const withSecret = endpointNames.filter(
       (endpoint) =>
         environment.counterKeySecretArn in
         (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
     );
-    expect(withSecret).toEqual(['token']);
+    expect(withSecret.sort()).toEqual(['account-delete', 'token']);
   });
 
-  it('gives the password-hashing token function one full vCPU (1769 MB)', () => {
+  it('gives the password-hashing functions one full vCPU (1769 MB)', () => {
     expect(endpointFunction(template, 'token').properties.MemorySize).toBe(1769);
+    expect(endpointFunction(template, 'account-delete').properties.MemorySize).toBe(1769);
   });
 });
 
@@ -443,6 +444,30 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
+  it('account-delete: finds the user by id, checks the password under the counters, deletes the user item; never a refresh token or a signature', () => {
+    expect(policyStatements(template, 'account-delete').statements).toEqual([
+      ...basics(template, 'account-delete'),
+      {
+        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
+      },
+      {
+        // The password check's counters: single items by key.
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: table('attempts'),
+      },
+      dpopReplay(),
+      getPublicKey(),
+      {
+        Action: 'secretsmanager:GetSecretValue',
+        Effect: 'Allow',
+        Resource: { Ref: secretLogicalId(template) },
+      },
+    ]);
+  });
+
   it('mfa-authenticators and mfa-challenge: read the mfa_token and the user; no key', () => {
     for (const endpoint of ['mfa-authenticators', 'mfa-challenge'] as const) {
       expect(policyStatements(template, endpoint).statements).toEqual([
@@ -462,13 +487,13 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
-  it('DPoP replay table: written and read by the token and userinfo functions only', () => {
+  it('DPoP replay table: written and read by the token function and the resources that take DPoP tokens only', () => {
     const reaching = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes(
         JSON.stringify(table('dpop-proofs')),
       ),
     );
-    expect(reaching.sort()).toEqual(['token', 'userinfo']);
+    expect(reaching.sort()).toEqual(['account-delete', 'token', 'userinfo']);
   });
 
   it('metadata: the public halves of every key in rotation; no table', () => {
@@ -693,6 +718,7 @@ describe('API Gateway', () => {
         'GET /mfa/authenticators → mfa-authenticators',
         'POST /mfa/associate → mfa-associate',
         'POST /mfa/challenge → mfa-challenge',
+        'POST /account/delete → account-delete',
         // CORS preflights, answered by the same functions (never introspection, for back ends).
         'OPTIONS /oauth/token → token',
         'OPTIONS /oauth/revoke → revoke',
@@ -703,6 +729,7 @@ describe('API Gateway', () => {
         'OPTIONS /mfa/authenticators → mfa-authenticators',
         'OPTIONS /mfa/associate → mfa-associate',
         'OPTIONS /mfa/challenge → mfa-challenge',
+        'OPTIONS /account/delete → account-delete',
       ].sort(),
     );
     for (const route of routes) {
@@ -901,6 +928,28 @@ describe('AWS WAF', () => {
     }
   });
 
+  /** A rule with the token endpoint's per-IP limit on `routes`, except the allowlisted IPs again. */
+  const perIpRateRule = (name: string, routes: string) =>
+    Match.objectLike({
+      Name: name,
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: 300,
+          EvaluationWindowSec: 300,
+          AggregateKeyType: 'IP',
+          ScopeDownStatement: {
+            AndStatement: {
+              Statements: [
+                { RegexMatchStatement: Match.objectLike({ RegexString: routes }) },
+                { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
+              ],
+            },
+          },
+        },
+      },
+    });
+
   it('is on by default: a per-IP rate limit on the token endpoint and the IP reputation list', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
@@ -941,30 +990,9 @@ describe('AWS WAF', () => {
           },
         }),
         // The MFA API gets the same per-IP limit; the MFA grants are token requests, counted above.
-        Match.objectLike({
-          Name: 'mfa-api-rate-per-ip',
-          Action: { Block: {} },
-          Statement: {
-            RateBasedStatement: {
-              Limit: 300,
-              EvaluationWindowSec: 300,
-              AggregateKeyType: 'IP',
-              // The MFA routes, except the allowlisted IPs again.
-              ScopeDownStatement: {
-                AndStatement: {
-                  Statements: [
-                    {
-                      RegexMatchStatement: Match.objectLike({
-                        RegexString: '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$',
-                      }),
-                    },
-                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
-                  ],
-                },
-              },
-            },
-          },
-        }),
+        perIpRateRule('mfa-api-rate-per-ip', '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$'),
+        // The account routes check passwords or send mail: the same per-IP limit, on their own count.
+        perIpRateRule('account-routes-rate-per-ip', '/account/delete/*$'),
       ],
     });
   });

@@ -18,7 +18,10 @@ let sequence = 0;
 /** How many fault points were injected in this file (reported in the issue note). */
 let faultPoints = 0;
 
-/** The test config, plus a realm that requires MFA, which the mobile app may sign into. */
+/**
+ * The test config, plus a realm that requires MFA, which the mobile app may sign into; the mobile
+ * app's users may delete their accounts.
+ */
 function withMfaRealm(): TenantConfigInput {
   const base = testConfig();
   return {
@@ -30,6 +33,7 @@ function withMfaRealm(): TenantConfigInput {
             ...client,
             realms: [...client.realms, 'members'],
             grantTypes: [...client.grantTypes, GRANT_MFA_OTP, GRANT_MFA_RECOVERY_CODE],
+            allowAccountDeletion: true,
           }
         : client,
     ),
@@ -426,6 +430,40 @@ const dpopUserinfo: Flow<{ accessToken: string; key: DpopKey }> = {
   },
 };
 
+const deleteAccount = (accessToken: string) =>
+  deployment.call(
+    'account-delete',
+    proxyEvent({
+      path: '/account/delete',
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ password: PASSWORD }),
+    }),
+  );
+
+const accountDeletion: Flow<{ username: string; accessToken: string; refreshToken: string }> = {
+  name: 'account deletion (token, password check under the counters, user item deleted)',
+  ok: 204,
+  async prepare() {
+    const username = await freshUser();
+    const tokens = body(await login(username));
+    return { username, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
+  },
+  act: ({ accessToken }) => deleteAccount(accessToken),
+  async check({ username, accessToken, refreshToken }, response) {
+    const exists = async () =>
+      (await deployment.services.users.findByUsername('customers', usernameKey(username))) !== undefined;
+    if (response.statusCode === 503 && (await exists())) {
+      // Nothing was deleted: the user still signs in and refreshes, and the retry deletes.
+      expect((await refresh(refreshToken)).statusCode).toBe(200);
+      expect((await deleteAccount(accessToken)).statusCode).toBe(204);
+    }
+    // Deleted (or a 503 whose delete landed before its answer was lost): wholly gone.
+    expect(await exists()).toBe(false);
+    expect((await refresh(refreshToken)).statusCode).toBe(400);
+    expect((await login(username)).statusCode).toBe(400);
+  },
+};
+
 const flows = [
   passwordLogin,
   wrongPassword,
@@ -437,6 +475,7 @@ const flows = [
   mfaOtp,
   dpopLogin,
   dpopUserinfo,
+  accountDeletion,
 ] as Flow<unknown>[];
 const FAULTS: readonly Fault[] = ['throttle', 'internal', 'reset', 'lost'];
 

@@ -302,13 +302,18 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
-  async delete(realm: string, usernameKey: string): Promise<UserRecord> {
+  async delete(realm: string, usernameKey: string, userId?: string): Promise<UserRecord> {
     try {
       const { Attributes } = await this.db.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: userKey(realm, usernameKey),
-          ConditionExpression: 'attribute_exists(pk)',
+          ...(userId === undefined
+            ? { ConditionExpression: 'attribute_exists(pk)' }
+            : {
+                ConditionExpression: 'attribute_exists(pk) AND user_id = :user_id',
+                ExpressionAttributeValues: { ':user_id': userId },
+              }),
           ReturnValues: 'ALL_OLD',
         }),
       );
