@@ -39,6 +39,11 @@ export const environment = {
    * (endpoint-needs.ts `mfaKey`).
    */
   mfaKeyId: 'PASSGATE_MFA_KEY_ID',
+  /**
+   * The SES identity (ARN) the function sends mail as, the only one its role may send as; set only
+   * on functions that send mail (endpoint-needs.ts `mail`).
+   */
+  mailIdentityArn: 'PASSGATE_MAIL_IDENTITY_ARN',
 } as const;
 
 const words = (id: string) => id.split(/[^A-Za-z0-9]+/).filter(Boolean);

@@ -23,7 +23,7 @@ export interface GlobalIndexDefinition {
 
 export interface TableDefinition {
   /** Stable short name: the local table name suffix and the CDK construct id. */
-  readonly id: 'users' | 'refresh-tokens' | 'attempts' | 'signing-keys' | 'dpop-proofs';
+  readonly id: 'users' | 'refresh-tokens' | 'attempts' | 'signing-keys' | 'dpop-proofs' | 'tickets';
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
   readonly globalIndexes: readonly GlobalIndexDefinition[];
@@ -51,7 +51,9 @@ export const usersTable = {
  * each changed by one conditional single-item write:
  * - `ui#…`, one per username and IP: the consecutive run (`failures`, lapsing at `failures_until`);
  * - `ip#…#<UTC day>`, one per IP and day: the attempts it holds (`failures`), whose limit is the
- *   write's own condition, so parallel requests cannot pass it.
+ *   write's own condition, so parallel requests cannot pass it;
+ * - `rl#<purpose>#…#<window end>`, one per subject and window of a RateLimiter (sign-ups per IP an
+ *   hour, say): `count` against the limit in the write's condition, `ids` of the requests counted.
  * Both keep the ids of the attempts they count in `charges`, so a retried write counts once.
  * `by-user` finds all of one user's runs so `users unblock` is one Query. Expiry is in
  * `expires_at` and checked on read.
@@ -104,12 +106,26 @@ export const dpopProofsTable = {
   ttlAttribute: 'expires_at',
 } as const satisfies TableDefinition;
 
+/**
+ * The tickets of single-use links in mails (email verification, password reset): one item per
+ * ticket, `ticket#<SHA-256 of the value>` (the value is never stored), written once, spent once by
+ * a conditional write that marks it (`spent_by`). `expires_at_seconds` is for TTL; `expires_at`
+ * (epoch ms) is checked on every read.
+ */
+export const ticketsTable = {
+  id: 'tickets',
+  partitionKey: { name: 'pk', type: 'S' },
+  globalIndexes: [],
+  ttlAttribute: 'expires_at_seconds',
+} as const satisfies TableDefinition;
+
 export const tables: readonly TableDefinition[] = [
   usersTable,
   refreshTokensTable,
   attemptsTable,
   signingKeysTable,
   dpopProofsTable,
+  ticketsTable,
 ];
 
 /** Physical table names: from the environment in Lambda (set by the stack), prefixed locally. */
@@ -123,4 +139,5 @@ export const localTableNames: TableNames = {
   attempts: 'passgate-login-counters',
   'signing-keys': 'passgate-signing-keys',
   'dpop-proofs': 'passgate-dpop-proofs',
+  tickets: 'passgate-tickets',
 };

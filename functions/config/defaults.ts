@@ -66,4 +66,12 @@ export const defaults = {
    * cost every client one extra round trip per nonce window.
    */
   dpop: { requireNonce: false, proofMaxAgeSeconds: 60 },
+  /** Shown on hosted pages and in mails where the config names no service (`name`). */
+  serviceName: 'passgate',
+  signup: {
+    /** Enough for a family or an office behind one NAT, few for a script making accounts. */
+    maxPerIpPerHour: 20,
+  },
+  /** Verification links live 24 h: long enough for a mail that arrives late, short enough to die unused. */
+  verificationTicketTtlSeconds: 86_400,
 } as const;

@@ -34,6 +34,21 @@ const realmSchema = z.strictObject({
   mfa: z
     .strictObject({ policy: z.enum(['off', 'enrolled', 'required']).default('off') })
     .default({ policy: 'off' }),
+  /** Self-service sign-up, `POST dbconnections/signup` (docs/accounts.md). */
+  signup: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      // Users then sign in with a username of their own rather than their email address.
+      requireUsername: z.boolean().default(false),
+      maxPerIpPerHour: positiveInt.default(defaults.signup.maxPerIpPerHour),
+    })
+    .default({ enabled: false, requireUsername: false, maxPerIpPerHour: defaults.signup.maxPerIpPerHour }),
+  /**
+   * `off`: no mail. `optional`: sign-up sends a verification link, `email_verified` says whether it
+   * was opened. `required`: as optional, and a login with the right password but an unverified
+   * address is refused (docs/accounts.md).
+   */
+  emailVerification: z.enum(['off', 'optional', 'required']).default('off'),
 });
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope-token (RFC 6749 §3.3)');
@@ -153,6 +168,22 @@ export const tenantConfigSchema = z.strictObject({
       proofMaxAgeSeconds: positiveInt.max(300).default(defaults.dpop.proofMaxAgeSeconds),
     })
     .default({ ...defaults.dpop }),
+  /**
+   * The sender of passgate's mails (verification links, sign-up notices). Required when a realm
+   * sends mail; on AWS `from` must be an address or domain verified in SES (docs/deploying.md).
+   */
+  email: z
+    .strictObject({
+      from: z.email(),
+      replyTo: z.email().optional(),
+    })
+    .optional(),
+  /**
+   * The service's name as users know it: on hosted pages and in mails, and refused inside
+   * passwords (passwords/policy.ts).
+   * @default "passgate"
+   */
+  name: z.string().min(1).max(100).optional(),
   /** Where editors find this file's JSON Schema (`./passgate.schema.json`); passgate ignores it. */
   $schema: z.string().optional(),
 });
@@ -232,5 +263,19 @@ export function crossReferenceProblems(document: unknown): ConfigProblem[] {
       );
     }
   });
+  list(field(document, 'realms')).forEach((realm, i) => {
+    if (field(document, 'email') === undefined && sendsMail(realm)) {
+      problem(
+        ['email', 'from'],
+        `required: realm "${String(field(realm, 'name'))}" (realms[${i}]) sends mail (emailVerification "${String(field(realm, 'emailVerification'))}")`,
+      );
+    }
+  });
   return problems;
+}
+
+/** Whether a realm, as written in the config file, ever sends a mail (so `email.from` is needed). */
+function sendsMail(realm: unknown): boolean {
+  const verification = field(realm, 'emailVerification');
+  return verification === 'optional' || verification === 'required';
 }

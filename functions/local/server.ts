@@ -139,16 +139,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   }
   const port = (server.address() as AddressInfo).port;
   const issuer = `${options.tls ? 'https' : 'http'}://localhost:${port}/`;
-  // The handlers keep the services they first get: an edited config reaches them through a getter.
+  // The handlers keep the services they first get: an edited config reaches them through a getter,
+  // on the object itself, so that what reads the config from it (the outbox's sender) sees it too.
   let reloaded: TenantConfig | undefined;
-  const services = localServices({ ...options, store, logger, issuer }).then(
-    (built): Services => ({
-      ...built,
-      get config() {
-        return reloaded ?? built.config;
-      },
-    }),
-  );
+  const services = localServices({ ...options, store, logger, issuer }).then((built): Services => {
+    const initial = built.config;
+    return Object.defineProperty(built, 'config', { get: () => reloaded ?? initial });
+  });
   const stopReloading = reloadingConfig(options.configPath, logger, (config) => {
     reloaded = config;
   });

@@ -82,14 +82,22 @@ export const invalidClient = (detail: string, usedBasic: boolean) =>
   );
 
 /**
- * A dependency (DynamoDB, KMS, Secrets Manager) failed or timed out. Adapters raise it at the edge
+ * A dependency (DynamoDB, KMS, Secrets Manager, SES) failed or timed out. Adapters raise it at the edge
  * so the protocol layer never sees SDK errors; it becomes 503 `temporarily_unavailable` (RFC 6749
  * §4.1.2.1 code).
  */
 export class DependencyUnavailableError extends Error {
   constructor(
-    // `deadline`: the Lambda function ran out of time waiting on the others (http/handler.ts).
-    readonly dependency: 'dynamodb' | 'kms' | 'secrets-manager' | 'signing-key' | 'deadline',
+    // `deadline`: the Lambda function ran out of time waiting on the others (http/handler.ts);
+    // `ses` and `outbox`: the Mailer on AWS and locally.
+    readonly dependency:
+      | 'dynamodb'
+      | 'kms'
+      | 'secrets-manager'
+      | 'signing-key'
+      | 'ses'
+      | 'outbox'
+      | 'deadline',
     readonly operation: string,
     override readonly cause: unknown,
   ) {

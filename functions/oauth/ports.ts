@@ -423,6 +423,79 @@ export interface SecretSealer {
   open(sealed: string, context: Readonly<Record<string, string>>): Promise<Uint8Array>;
 }
 
+/** The mails passgate sends: each has its template in accounts/mail-templates.ts. */
+export type MailKind = 'verify-email' | 'signup-notice' | 'reset-password' | 'password-changed';
+
+/** One message to one address, already rendered: the adapter only delivers it. */
+export interface MailMessage {
+  readonly kind: MailKind;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  /** The one action link the message carries: the local outbox prints it; never logged on AWS. */
+  readonly link?: string;
+}
+
+/**
+ * Sends mail: SES v2 on AWS, an outbox folder locally. Fails with DependencyUnavailableError
+ * (503) when the service does; the caller decides what stays written (nothing half-written).
+ */
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+}
+
+export type TicketPurpose = 'verify-email' | 'reset-password';
+
+/**
+ * A single-use link's ticket, found by the SHA-256 of its value (accounts/tickets.ts): the value
+ * itself is only ever in the mail. Bound to one user and one address: a ticket for an address the
+ * user no longer has is worth nothing.
+ */
+export interface TicketRecord {
+  readonly token_hash: string;
+  readonly purpose: TicketPurpose;
+  readonly realm: string;
+  readonly user_id: string;
+  readonly username_key: string;
+  readonly email: string;
+  /** Epoch ms. */
+  readonly created_at: number;
+  /** Epoch ms; the item's TTL attribute (epoch seconds) is written beside it by the store. */
+  readonly expires_at: number;
+  /** reset-password: a fingerprint of the password hash when issued; the ticket dies when it changes. */
+  readonly bound_to?: string;
+}
+
+/** Tickets: one conditional single-item write each, every read strongly consistent. */
+export interface TicketStore {
+  /** Writes a new ticket; a clash with an existing hash is an error (values are 256 random bits). */
+  put(ticket: TicketRecord): Promise<void>;
+  /** Undefined when absent, spent or expired at `now` (epoch ms). */
+  find(tokenHash: string, now: number): Promise<TicketRecord | undefined>;
+  /**
+   * Spends it, once: true for the one request that spent it (also when that write is retried after
+   * its answer was lost), false when another request spent it first or it is gone.
+   */
+  spend(tokenHash: string): Promise<boolean>;
+}
+
+/**
+ * Counts requests in fixed windows (sign-ups per IP an hour, reset mails per address an hour):
+ * one conditional single-item write per request, which is both the check and the count.
+ */
+export interface RateLimiter {
+  /**
+   * Takes one request from the window `key` (a keyed hash, never a raw IP or address) that ends at
+   * `window.endsAt` (epoch seconds): false, with nothing written, when it holds `window.limit`
+   * already. `window.id` is unique per request, so a retried write counts once.
+   */
+  take(
+    key: string,
+    window: { readonly endsAt: number; readonly limit: number; readonly id: string },
+  ): Promise<boolean>;
+}
+
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;

@@ -4,11 +4,14 @@ import type {
   AttemptStore,
   Clock,
   DpopReplayStore,
+  Mailer,
   MfaStore,
   PasswordHasher,
+  RateLimiter,
   RefreshTokenStore,
   SecretSealer,
   Signer,
+  TicketStore,
   UserStore,
 } from './ports.ts';
 
@@ -27,6 +30,12 @@ export interface Services {
   /** Seals TOTP secrets: KMS on AWS, a key file locally. */
   readonly sealer: SecretSealer;
   readonly signer: Signer;
+  /** Sends mail: SES v2 on AWS, the data dir's outbox locally. */
+  readonly mailer: Mailer;
+  /** Tickets of single-use mail links (accounts/tickets.ts). */
+  readonly tickets: TicketStore;
+  /** Hourly limits per IP or address (protection/hourly-limit.ts). */
+  readonly limiter: RateLimiter;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Fixed issuer (local mode, custom domain); otherwise derived from each request. */

@@ -1,8 +1,11 @@
 import { resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
+import { mailSender } from '../adapters/mail/mail-sender.ts';
+import { SesMailer } from '../adapters/mail/ses-mailer.ts';
 import { KmsSealer } from '../adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
 import { KmsWrappedSigner } from '../adapters/signing/kms-wrapped-signer.ts';
@@ -13,7 +16,7 @@ import { jsonLogger, type Logger } from '../logging.ts';
 import { type PasswordHasher, type Signer, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
-import { noLoginCounters, noPasswordHashing, noSecretSealing } from './refusing-stand-ins.ts';
+import { noLoginCounters, noMail, noPasswordHashing, noSecretSealing } from './refusing-stand-ins.ts';
 
 /** The stack's Lambda timeout; every SDK call below gives up well before it. */
 export const FUNCTION_TIMEOUT_SECONDS = 10;
@@ -134,6 +137,7 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const counters = counterHashKey ? { counterHashKey: await counterHashKey } : noLoginCounters;
     const kms = new KMSClient(sdkClientConfig);
     const mfaKeyId = env[environment.mfaKeyId];
+    const mailIdentityArn = env[environment.mailIdentityArn];
     return {
       config,
       ...dynamoStores(db, tableNames),
@@ -141,6 +145,10 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       hasher: options.hasher ?? noPasswordHashing,
       sealer: mfaKeyId ? new KmsSealer(kms, mfaKeyId) : noSecretSealing,
       signer,
+      // SES in the function's own region, where the stack grants sending as that identity only.
+      mailer: mailIdentityArn
+        ? new SesMailer(new SESv2Client(sdkClientConfig), () => mailSender(config))
+        : noMail,
       clock: systemClock,
       logger: options.logger ?? jsonLogger(),
       issuer: fixedIssuer(env),

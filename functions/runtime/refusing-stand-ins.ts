@@ -1,4 +1,4 @@
-import type { AttemptStore, PasswordHasher, SecretSealer } from '../oauth/ports.ts';
+import type { AttemptStore, Mailer, PasswordHasher, SecretSealer } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 
 /**
@@ -51,4 +51,9 @@ export const noLoginCounters: Pick<Services, 'attempts' | 'counterHashKey'> = {
 export const noSecretSealing: SecretSealer = {
   seal: refusal('this function does not seal MFA secrets'),
   open: refusal('this function does not open MFA secrets'),
+};
+
+/** Functions without `mail` (endpoint-needs.ts) never send one, nor load the SES client's config. */
+export const noMail: Mailer = {
+  send: refusal('this function does not send mail'),
 };

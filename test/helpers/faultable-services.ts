@@ -2,6 +2,8 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { mailSender } from '../../functions/adapters/mail/mail-sender.ts';
+import { SesMailer } from '../../functions/adapters/mail/ses-mailer.ts';
 import { KmsSealer } from '../../functions/adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
 import { createUser } from '../../functions/admin/user-admin.ts';
@@ -18,6 +20,7 @@ import { openTestStore, type TestStore } from './dynamodb.ts';
 import { type FaultRule, injectFaults } from './faults.ts';
 import { type KmsDouble, MFA_KEY_ID, startKmsDouble, testKmsKey } from './kms.ts';
 import { RecordingHasher } from './memory-ports.ts';
+import { type SesDouble, startSesDouble } from './ses.ts';
 
 /**
  * The production composition, in process: the real DynamoDB and KMS SDK clients with the Lambda's
@@ -27,9 +30,11 @@ import { RecordingHasher } from './memory-ports.ts';
 export interface FaultableDeployment {
   readonly services: Services;
   readonly store: TestStore;
+  /** What SES received: the mails users would get. */
+  readonly ses: SesDouble;
   readonly lines: Record<string, unknown>[];
   call(endpoint: EndpointName, event: APIGatewayProxyEvent): ReturnType<ReturnType<typeof proxyHandler>>;
-  /** Runs `run` with the rules in force on both clients; reports which faults fired. */
+  /** Runs `run` with the rules in force on every client (DynamoDB, KMS, SES); reports which faults fired. */
   withFaults<T>(rules: FaultRule[], run: () => Promise<T>): Promise<{ result: T; fired: number }>;
   /** Calls per operation (GetItem, UpdateItem, Sign, …) that `run` makes. */
   countCalls(run: () => Promise<unknown>): Promise<Map<string, number>>;
@@ -43,6 +48,7 @@ export async function faultableDeployment(
   const store = await openTestStore();
   const key = testKmsKey();
   const kms: KmsDouble = await startKmsDouble([key]);
+  const ses = await startSesDouble();
   const db = documentClient({ ...localClientConfig(store.endpoint), ...sdkClientConfig });
   const kmsClient = new KMSClient({
     ...sdkClientConfig,
@@ -52,13 +58,15 @@ export async function faultableDeployment(
   });
   const lines: Record<string, unknown>[] = [];
   const logger: Logger = { log: (level, message, fields) => lines.push({ level, message, ...fields }) };
+  const parsed = parseConfig(config);
   const services: Services = {
-    config: parseConfig(config),
+    config: parsed,
     ...dynamoStores(db, store.names),
     counterHashKey: Buffer.alloc(32, 9),
     hasher: new RecordingHasher(),
     signer: new KmsSigner({ client: kmsClient, signingKeyId: key.keyId }),
     sealer: new KmsSealer(kmsClient, MFA_KEY_ID),
+    mailer: new SesMailer(ses.client, () => mailSender(parsed)),
     clock: { now: () => Date.now() },
     logger,
     issuer: 'https://auth.example.com/',
@@ -69,7 +77,7 @@ export async function faultableDeployment(
       proxyHandler(endpoints[name], async () => services),
     ]),
   );
-  const clients = [db, kmsClient] as unknown as { config: { requestHandler: unknown } }[];
+  const clients = [db, kmsClient, ses.client] as unknown as { config: { requestHandler: unknown } }[];
   const withFaults = async <T>(rules: FaultRule[], run: () => Promise<T>) => {
     const injections = await Promise.all(clients.map((client) => injectFaults(client, rules)));
     try {
@@ -82,6 +90,7 @@ export async function faultableDeployment(
   return {
     services,
     store,
+    ses,
     lines,
     call: (endpoint, event) => (handlers.get(endpoint) as ReturnType<typeof proxyHandler>)(event),
     withFaults,
@@ -106,6 +115,7 @@ export async function faultableDeployment(
       db.destroy();
       kmsClient.destroy();
       await kms.close();
+      await ses.close();
       await store.close();
     },
   };

@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 export type Fault = 'throttle' | 'internal' | 'reset' | 'lost' | 'hang';
 
 export interface FaultRule {
-  /** The AWS operation as in X-Amz-Target, e.g. `GetItem`, `UpdateItem`, `Sign`. */
+  /** The AWS operation as in X-Amz-Target, e.g. `GetItem`, `UpdateItem`, `Sign`; SES v2's `SendEmail`. */
   readonly operation: string;
   /** 1-based: the Nth HTTP call of that operation fails (retries are calls too). */
   readonly nth: number;
@@ -20,6 +20,7 @@ export interface FaultRule {
 
 interface HttpRequestLike {
   headers: Record<string, string>;
+  path?: string;
   hostname?: string;
   port?: number;
   protocol?: string;
@@ -34,7 +35,19 @@ const ERROR_TYPES: Record<string, Record<'throttle' | 'internal', string>> = {
     internal: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
   },
   TrentService: { throttle: 'ThrottlingException', internal: 'KMSInternalException' },
+  SESv2: { throttle: 'TooManyRequestsException', internal: 'InternalFailure' },
 };
+
+/**
+ * The service and operation of a request: JSON-protocol services (DynamoDB, KMS) name them in
+ * X-Amz-Target; SES v2 speaks REST-JSON, where the path says it.
+ */
+function operationOf(request: HttpRequestLike): [string, string] {
+  const target = request.headers['x-amz-target'] ?? request.headers['X-Amz-Target'];
+  if (target) return target.split('.') as [string, string];
+  if (request.path === '/v2/email/outbound-emails') return ['SESv2', 'SendEmail'];
+  return ['', ''];
+}
 
 /** A TCP server that accepts connections and never answers: a dependency that hangs. */
 async function blackHole(): Promise<{ port: number; close(): Promise<void> }> {
@@ -66,11 +79,7 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
   const injected: FaultRule[] = [];
   const hole = await blackHole();
   handler.handle = async (request, options) => {
-    const [service = '', operation = ''] = (
-      request.headers['x-amz-target'] ??
-      request.headers['X-Amz-Target'] ??
-      ''
-    ).split('.');
+    const [service, operation] = operationOf(request);
     const count = (calls.get(operation) ?? 0) + 1;
     calls.set(operation, count);
     const rule = rules.find(
@@ -90,12 +99,18 @@ export async function injectFaults(client: { config: { requestHandler: unknown }
         return original({ ...request, hostname: '127.0.0.1', port: hole.port, protocol: 'http:' }, options);
       default: {
         const type = ERROR_TYPES[service]?.[rule.fault] ?? 'InternalFailure';
-        const status = rule.fault === 'throttle' ? 400 : 500;
+        // REST-JSON (SES v2) throttles with 429 and names the error in a header.
+        const rest = service === 'SESv2';
+        const status = rule.fault === 'throttle' ? (rest ? 429 : 400) : 500;
         return {
           response: {
             statusCode: status,
-            reason: status === 400 ? 'Bad Request' : 'Internal Server Error',
-            headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault-injected' },
+            reason: status === 500 ? 'Internal Server Error' : 'Bad Request',
+            headers: {
+              'content-type': rest ? 'application/json' : 'application/x-amz-json-1.0',
+              'x-amzn-requestid': 'fault-injected',
+              ...(rest ? { 'x-amzn-errortype': type } : {}),
+            },
             body: Readable.from([
               Buffer.from(JSON.stringify({ __type: type, message: `injected ${rule.fault}` })),
             ]),

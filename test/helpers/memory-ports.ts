@@ -6,6 +6,7 @@ import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import { memoryReplayStore } from '../../functions/oauth/dpop/resource-server.ts';
+import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import type {
   AttemptStore,
   ChargedAttempt,
@@ -13,12 +14,17 @@ import type {
   IpDayCounter,
   LoginCounter,
   LoginCounterState,
+  Mailer,
+  MailMessage,
   MfaStore,
   NewUser,
   PasswordHasher,
+  RateLimiter,
   RefreshFamily,
   RefreshTokenRecord,
   RefreshTokenStore,
+  TicketRecord,
+  TicketStore,
   UserRecord,
   UserStore,
 } from '../../functions/oauth/ports.ts';
@@ -313,6 +319,52 @@ export const unreachableMfaStore = new Proxy({} as MfaStore, {
   },
 });
 
+/** In-memory tickets with the same rules as the DynamoDB store. */
+export class MemoryTicketStore implements TicketStore {
+  readonly tickets = new Map<string, TicketRecord & { spent?: boolean }>();
+  async put(ticket: TicketRecord) {
+    if (this.tickets.has(ticket.token_hash)) throw new Error('ticket hash clash');
+    this.tickets.set(ticket.token_hash, { ...ticket });
+  }
+  async find(tokenHash: string, now: number) {
+    const ticket = this.tickets.get(tokenHash);
+    if (!ticket || ticket.spent || ticket.expires_at <= now) return undefined;
+    const { spent: _spent, ...record } = ticket;
+    return record;
+  }
+  async spend(tokenHash: string) {
+    const ticket = this.tickets.get(tokenHash);
+    if (!ticket || ticket.spent) return false;
+    ticket.spent = true;
+    return true;
+  }
+}
+
+/** In-memory fixed windows: key and window end → ids taken. */
+export class MemoryRateLimiter implements RateLimiter {
+  readonly windows = new Map<string, Set<string>>();
+  async take(key: string, window: { endsAt: number; limit: number; id: string }) {
+    const ids = this.windows.get(`${key}#${window.endsAt}`) ?? new Set<string>();
+    this.windows.set(`${key}#${window.endsAt}`, ids);
+    if (ids.size >= window.limit) return false;
+    ids.add(window.id);
+    return true;
+  }
+}
+
+/** Keeps every message; `failNext` makes the next sends fail like SES being down. */
+export class RecordingMailer implements Mailer {
+  readonly sent: MailMessage[] = [];
+  failNext = 0;
+  async send(message: MailMessage) {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new DependencyUnavailableError('ses', 'SendEmail', new Error('injected'));
+    }
+    this.sent.push(message);
+  }
+}
+
 /** Services for unit tests: memory stores, recording hasher, a real local RSA signer, fixed clock. */
 export async function memoryServices(overrides: Partial<Services> = {}) {
   const users = new MemoryUserStore();
@@ -332,6 +384,9 @@ export async function memoryServices(overrides: Partial<Services> = {}) {
     mfa: unreachableMfaStore,
     sealer: new LocalSealer(Buffer.alloc(32, 5)),
     signer,
+    mailer: new RecordingMailer(),
+    tickets: new MemoryTicketStore(),
+    limiter: new MemoryRateLimiter(),
     clock,
     logger: silentLogger,
     issuer: 'https://auth.example.com/',

@@ -17,7 +17,13 @@ import type { Services } from '../../functions/oauth/services.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
 import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
-import { FixedClock, publicClient, RecordingHasher, requestInfo } from '../helpers/memory-ports.ts';
+import {
+  FixedClock,
+  publicClient,
+  RecordingHasher,
+  RecordingMailer,
+  requestInfo,
+} from '../helpers/memory-ports.ts';
 
 let store: TestStore;
 let tokens: DynamoRefreshTokenStore;
@@ -189,6 +195,7 @@ describe('refresh_token grant on a real engine', () => {
       hasher: new RecordingHasher(),
       sealer: new LocalSealer(Buffer.alloc(32, 5)),
       signer: await LocalSigner.fromDataDir(keyDir),
+      mailer: new RecordingMailer(),
       clock: new FixedClock(),
       logger: silentLogger,
       issuer: 'https://auth.example.com/',

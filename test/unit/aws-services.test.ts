@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoAttemptStore } from '../../functions/adapters/dynamodb/attempt-store.ts';
 import { DynamoRefreshTokenStore } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
+import { SesMailer } from '../../functions/adapters/mail/ses-mailer.ts';
 import { KmsSigner } from '../../functions/adapters/signing/kms-signer.ts';
 import { ConfigError } from '../../functions/config/config-file.ts';
 import { parseConfig } from '../../functions/config/load.ts';
@@ -96,6 +97,17 @@ describe('the Lambda composition root', () => {
     await expect(services.hasher.verify('$argon2id$…', 'password')).rejects.toThrow(
       /does not hash passwords/,
     );
+  });
+
+  it('sends mail through SES only where the stack names the identity, and refuses it elsewhere', async () => {
+    const mail = { kind: 'verify-email', to: 'a@example.com', subject: 's', text: 't', html: 'h' } as const;
+    await expect((await build(stackEnvironment())).mailer.send(mail)).rejects.toThrow(/does not send mail/);
+    const sending = await build(
+      stackEnvironment({
+        [environment.mailIdentityArn]: 'arn:aws:ses:eu-west-1:111122223333:identity/example.com',
+      }),
+    );
+    expect(sending.mailer).toBeInstanceOf(SesMailer);
   });
 
   it('gives functions that do not count login attempts counters that refuse, without the secret', async () => {

@@ -63,6 +63,40 @@ describe('tenant configuration', () => {
     ]);
   });
 
+  it('leaves sign-up off and sends no mail by default; a realm that sends mail needs the sender', () => {
+    const config = parseConfig(testConfig());
+    expect(config.realms[0]?.signup).toEqual({ enabled: false, requireUsername: false, maxPerIpPerHour: 20 });
+    expect(config.realms[0]?.emailVerification).toBe('off');
+    expect(config.email).toBeUndefined();
+    const [customers, employees] = testConfig().realms;
+    const verifying = {
+      ...testConfig(),
+      realms: [{ ...customers, signup: { enabled: true }, emailVerification: 'required' }, employees],
+    };
+    expect(problemsOf(verifying)).toEqual([
+      'email.from: required: realm "customers" (realms[0]) sends mail (emailVerification "required")',
+    ]);
+    const withSender = parseConfig({ ...verifying, email: { from: 'no-reply@example.com' }, name: 'Shop' });
+    expect(withSender.email).toEqual({ from: 'no-reply@example.com' });
+    expect(problemsOf({ ...verifying, email: { from: 'nobody', replyTo: 'x' } })).toEqual([
+      expect.stringMatching(/^email\.from: Invalid email/),
+      expect.stringMatching(/^email\.replyTo: Invalid email/),
+    ]);
+    expect(
+      problemsOf({
+        ...testConfig(),
+        realms: [
+          { ...customers, signup: { enabled: 'yes', maxPerIpPerHour: 0 }, emailVerification: 'always' },
+          employees,
+        ],
+      }),
+    ).toEqual([
+      'realms[0].signup.enabled: Invalid input: expected boolean, received string',
+      'realms[0].signup.maxPerIpPerHour: Too small: expected number to be >0',
+      'realms[0].emailVerification: Invalid option: expected one of "off"|"optional"|"required"',
+    ]);
+  });
+
   it('accepts the shipped passgate.config.json', () => {
     expect(loadConfigFile(join(import.meta.dirname, '../../passgate.config.json')).defaultRealm).toBe(
       'customers',

@@ -22,10 +22,13 @@ import { BACKOFFICE_SECRET, testConfig } from '../helpers/config.ts';
 import {
   FixedClock,
   MemoryAttemptStore,
+  MemoryRateLimiter,
   MemoryRefreshTokenStore,
+  MemoryTicketStore,
   MemoryUserStore,
   publicClient,
   RecordingHasher,
+  RecordingMailer,
   requestInfo,
   unreachableMfaStore,
 } from '../helpers/memory-ports.ts';
@@ -75,6 +78,9 @@ async function setup(
     mfa: unreachableMfaStore,
     sealer: new LocalSealer(Buffer.alloc(32, 5)),
     signer,
+    mailer: new RecordingMailer(),
+    tickets: new MemoryTicketStore(),
+    limiter: new MemoryRateLimiter(),
     clock,
     logger: { log: (level, message, fields) => lines.push({ level, message, ...fields }) },
     issuer: ISSUER,

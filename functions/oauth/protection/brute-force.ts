@@ -17,7 +17,7 @@ export interface LoginCounters {
 }
 
 /** Keyed hash (HMAC-SHA-256): table keys reveal no IP or username, even to someone reading the table. */
-function keyedHash(secret: Uint8Array, ...parts: string[]): string {
+export function keyedHash(secret: Uint8Array, ...parts: string[]): string {
   return createHmac('sha256', secret).update(parts.join('\u0000')).digest('base64url');
 }
 
