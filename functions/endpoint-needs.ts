@@ -169,4 +169,34 @@ export const endpointNeeds = {
     mfaKey: [],
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
+  /**
+   * A reset mail is asked for (accounts/password-reset.ts): takes the hourly limits per IP and per
+   * address (UpdateItem on the attempts table; GetItem when a retried write must recognise itself),
+   * finds the user (GetItem), writes the ticket (PutItem) and mails its link.
+   */
+  'change-password': {
+    tables: { users: ['GetItem'], attempts: ['GetItem', 'UpdateItem'], tickets: ['PutItem'] },
+    signingKeys: [],
+    counterHashKey: true,
+    mfaKey: [],
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /**
+   * The reset page (accounts/reset-page.ts): reads the ticket and its user (GetItem), sets the
+   * password in one conditional write (UpdateItem), spends the ticket (UpdateItem), lifts the
+   * user's brute-force blocks (Query on `by-user`, UpdateItem each) and mails the notice. Hashes
+   * the new password.
+   */
+  'reset-password': {
+    tables: {
+      users: ['GetItem', 'UpdateItem'],
+      tickets: ['GetItem', 'UpdateItem'],
+      attempts: ['Query', 'UpdateItem'],
+    },
+    indexes: { attempts: ['by-user'] },
+    signingKeys: [],
+    counterHashKey: true,
+    mfaKey: [],
+    memoryMiB: PASSWORD_HASHING_MEMORY,
+  },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

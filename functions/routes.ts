@@ -1,9 +1,11 @@
 import { accountDeleteEndpoint } from './endpoints/account-delete.ts';
+import { changePasswordEndpoint } from './endpoints/change-password.ts';
 import { introspectEndpoint } from './endpoints/introspect.ts';
 import { metadataEndpoint } from './endpoints/metadata.ts';
 import { mfaAssociateEndpoint } from './endpoints/mfa-associate.ts';
 import { mfaAuthenticatorsEndpoint } from './endpoints/mfa-authenticators.ts';
 import { mfaChallengeEndpoint } from './endpoints/mfa-challenge.ts';
+import { resetPasswordEndpoint } from './endpoints/reset-password.ts';
 import { revokeEndpoint } from './endpoints/revoke.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
@@ -24,6 +26,8 @@ export const endpoints = {
   'mfa-associate': mfaAssociateEndpoint,
   'mfa-challenge': mfaChallengeEndpoint,
   'account-delete': accountDeleteEndpoint,
+  'change-password': changePasswordEndpoint,
+  'reset-password': resetPasswordEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;
@@ -51,6 +55,10 @@ const requestRoutes: readonly Route[] = [
   { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
   // A signed-in user deletes their own account (docs/accounts.md).
   { method: 'POST', path: 'account/delete', endpoint: 'account-delete' },
+  // Forgotten passwords (docs/accounts.md): Auth0's request for a reset mail, and the page it links to.
+  { method: 'POST', path: 'dbconnections/change_password', endpoint: 'change-password' },
+  { method: 'GET', path: 'reset-password', endpoint: 'reset-password' },
+  { method: 'POST', path: 'reset-password', endpoint: 'reset-password' },
 ];
 
 /**

@@ -395,7 +395,7 @@ function kmsKeysEnvironment(keys: SigningKeys): Record<string, string> {
 }
 
 /** The self-service account endpoints: each checks a password or sends a mail, so WAF rate-limits them. */
-const ACCOUNT_ENDPOINTS: readonly EndpointName[] = ['account-delete'];
+const ACCOUNT_ENDPOINTS: readonly EndpointName[] = ['account-delete', 'change-password', 'reset-password'];
 
 function tokenRouteOf(all: readonly Route[]): Route {
   const route = all.find((candidate) => candidate.endpoint === 'token' && candidate.method === 'POST');

@@ -10,7 +10,9 @@ import type { RequestInfo } from './services.ts';
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
  * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset;
- * accounts: `sdu` a user deleted their own account (a wrong password there is an `fp`, as at a login).
+ * accounts: `sdu` a user deleted their own account (a wrong password there is an `fp`, as at a login),
+ * `scpr` / `fcpr` a password reset mail sent / not sent, `scp` / `fcp` a password set / not set by
+ * a reset link.
  */
 export type AuditEventType =
   | 's'
@@ -33,12 +35,17 @@ export type AuditEventType =
   | 'gd_recovery_failed'
   | 'gd_otp_rate_limit_exceed'
   | 'gd_unenroll'
-  | 'sdu';
+  | 'sdu'
+  | 'scpr'
+  | 'fcpr'
+  | 'scp'
+  | 'fcp';
 
 export interface AuditEvent {
   readonly type: AuditEventType;
   readonly description: string;
-  readonly client_id: string;
+  /** Absent on a hosted page's event: the reset page is opened from a mail, not by a client. */
+  readonly client_id?: string;
   readonly realm?: string;
   readonly user_id?: string;
   /**
@@ -70,3 +77,9 @@ export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): voi
     request_id: info.requestId,
   });
 }
+
+/** The events of one request: what they share is given once, then one call per event. */
+export const requestAuditor =
+  (logger: Logger, info: RequestInfo, shared: Omit<AuditEvent, 'type' | 'description' | 'user_id'>) =>
+  (type: AuditEventType, description: string, user?: { readonly user_id: string }) =>
+    audit(logger, info, { ...shared, type, description, user_id: user?.user_id });

@@ -97,6 +97,18 @@ export interface UserStore {
    */
   setPassword(realm: string, usernameKey: string, passwordHash: string, at: string): Promise<UserRecord>;
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string): Promise<UserRecord>;
+  /**
+   * A password reset by mail: sets `newHash`, marks the email verified (the mail reached it) and
+   * ends the user's sessions, in one write, only while the user is still `user_id` with `email`
+   * and `oldHash` (or already `newHash`: this very write, retried after its answer was lost).
+   * False when any of them changed: the reset link is dead.
+   */
+  resetPassword(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    expected: { readonly passwordHash: string; readonly email: string },
+    newHash: string,
+    at: string,
+  ): Promise<boolean>;
   setPermissions(
     realm: string,
     usernameKey: string,

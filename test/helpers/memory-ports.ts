@@ -114,6 +114,29 @@ export class MemoryUserStore implements UserStore {
       session_epoch: (user.session_epoch ?? 0) + 1,
     }));
   }
+  async resetPassword(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    expected: { readonly passwordHash: string; readonly email: string },
+    newHash: string,
+    at: string,
+  ) {
+    const stored = this.users.get(this.key(user.realm, user.username_key));
+    if (
+      !stored ||
+      stored.user_id !== user.user_id ||
+      stored.email !== expected.email ||
+      (stored.password_hash !== expected.passwordHash && stored.password_hash !== newHash)
+    )
+      return false;
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...stored,
+      password_hash: newHash,
+      email_verified: true,
+      updated_at: at,
+      session_epoch: (stored.session_epoch ?? 0) + 1,
+    });
+    return true;
+  }
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string) {
     return this.update(realm, usernameKey, (user) => ({
       ...user,

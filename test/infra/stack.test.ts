@@ -292,7 +292,7 @@ describe("the brute-force counters' secret", () => {
     const readers = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
     );
-    expect(readers.sort()).toEqual(['account-delete', 'token']);
+    expect(readers.sort()).toEqual(['account-delete', 'change-password', 'reset-password', 'token']);
   });
 });
 
@@ -348,7 +348,7 @@ describe('Lambda functions', () => {
         environment.counterKeySecretArn in
         (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
     );
-    expect(withSecret.sort()).toEqual(['account-delete', 'token']);
+    expect(withSecret.sort()).toEqual(['account-delete', 'change-password', 'reset-password', 'token']);
   });
 
   it('gives the password-hashing functions one full vCPU (1769 MB)', () => {
@@ -366,6 +366,12 @@ describe('IAM: least privilege per function', () => {
     Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     Effect: 'Allow',
     Resource: table('dpop-proofs'),
+  });
+  // The brute-force counters' secret, read at cold start by the functions that count or key with it.
+  const counterSecretRead = () => ({
+    Action: 'secretsmanager:GetSecretValue',
+    Effect: 'Allow',
+    Resource: { Ref: secretLogicalId(template) },
   });
   let rotating: Template;
   beforeAll(() => {
@@ -399,11 +405,7 @@ describe('IAM: least privilege per function', () => {
       getPublicKey(),
       // Opens TOTP secrets to check codes (the MFA grants); never seals one.
       { Action: 'kms:Decrypt', Effect: 'Allow', Resource: arnOf(mfaKeyLogicalId(template)) },
-      {
-        Action: 'secretsmanager:GetSecretValue',
-        Effect: 'Allow',
-        Resource: { Ref: secretLogicalId(template) },
-      },
+      counterSecretRead(),
     ]);
   });
 
@@ -460,11 +462,34 @@ describe('IAM: least privilege per function', () => {
       },
       dpopReplay(),
       getPublicKey(),
+      counterSecretRead(),
+    ]);
+  });
+
+  it('change-password: takes the hourly limits, finds the user, writes the ticket; no key, no user write', () => {
+    expect(policyStatements(template, 'change-password').statements).toEqual([
+      ...basics(template, 'change-password'),
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('users') },
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('attempts') },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: table('tickets') },
+      counterSecretRead(),
+    ]);
+  });
+
+  it("reset-password: reads and spends the ticket, sets the user's password, lifts their blocks through by-user; no key", () => {
+    expect(policyStatements(template, 'reset-password').statements).toEqual([
+      ...basics(template, 'reset-password'),
       {
-        Action: 'secretsmanager:GetSecretValue',
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
-        Resource: { Ref: secretLogicalId(template) },
+        Resource: [table('tickets'), table('users')],
       },
+      {
+        Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('attempts'), { 'Fn::Join': ['', [table('attempts'), '/index/by-user']] }],
+      },
+      counterSecretRead(),
     ]);
   });
 
@@ -719,6 +744,9 @@ describe('API Gateway', () => {
         'POST /mfa/associate → mfa-associate',
         'POST /mfa/challenge → mfa-challenge',
         'POST /account/delete → account-delete',
+        'POST /dbconnections/change_password → change-password',
+        'GET /reset-password → reset-password',
+        'POST /reset-password → reset-password',
         // CORS preflights, answered by the same functions (never introspection, for back ends).
         'OPTIONS /oauth/token → token',
         'OPTIONS /oauth/revoke → revoke',
@@ -730,6 +758,7 @@ describe('API Gateway', () => {
         'OPTIONS /mfa/associate → mfa-associate',
         'OPTIONS /mfa/challenge → mfa-challenge',
         'OPTIONS /account/delete → account-delete',
+        'OPTIONS /dbconnections/change_password → change-password',
       ].sort(),
     );
     for (const route of routes) {
@@ -992,7 +1021,10 @@ describe('AWS WAF', () => {
         // The MFA API gets the same per-IP limit; the MFA grants are token requests, counted above.
         perIpRateRule('mfa-api-rate-per-ip', '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$'),
         // The account routes check passwords or send mail: the same per-IP limit, on their own count.
-        perIpRateRule('account-routes-rate-per-ip', '/account/delete/*$'),
+        perIpRateRule(
+          'account-routes-rate-per-ip',
+          '(?:/account/delete|/dbconnections/change_password|/reset-password)/*$',
+        ),
       ],
     });
   });

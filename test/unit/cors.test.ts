@@ -133,6 +133,7 @@ describe('CORS preflight', () => {
       '.well-known/oauth-authorization-server',
       '.well-known/openid-configuration',
       'account/delete',
+      'dbconnections/change_password',
       'mfa/associate',
       'mfa/authenticators',
       'mfa/challenge',

@@ -1,8 +1,8 @@
-import { type AuditEventType, audit } from '../audit.ts';
+import { audit, requestAuditor } from '../audit.ts';
 import { invalidRequest, OAuthError } from '../errors.ts';
 import { verifyCredentials } from '../passwords/login.ts';
 import { normalizePassword, passwordTooLong } from '../passwords/normalize.ts';
-import { UserNotFoundError, type UserRecord } from '../ports.ts';
+import { UserNotFoundError } from '../ports.ts';
 import { refundAttempt } from '../protection/brute-force.ts';
 import { clientIp } from '../protection/client-ip.ts';
 import type { RequestInfo, Services } from '../services.ts';
@@ -38,15 +38,7 @@ export async function deleteOwnAccount(
   if (!realm) throw new UserNotFoundError();
   // The caller authenticated with a token, not as the client: a forwarded IP is never trusted here.
   const ip = clientIp({ ...info, forwardedFor: undefined }, client);
-  const event = (type: AuditEventType, description: string, about?: UserRecord) =>
-    audit(services.logger, info, {
-      type,
-      description,
-      client_id: client.clientId,
-      realm: realm.name,
-      user_id: about?.user_id,
-      ip,
-    });
+  const event = requestAuditor(services.logger, info, { client_id: client.clientId, realm: realm.name, ip });
   const { counters, attempt } = await verifyCredentials(
     services,
     realm,
