@@ -57,6 +57,7 @@ try {
       `  JWKS:     ${server.issuer}.well-known/jwks.json`,
       `  config:   ${configPath} (reloaded when it changes)`,
       `  data dir: ${dataDir}`,
+      `  outbox:   ${dataDir}/outbox (mails sent in local mode; each link is printed here)`,
       ...(certificate
         ? [
             `  TLS certificate: ${certificate.certPath}`,

@@ -2,8 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { documentClient } from '../functions/adapters/dynamodb/client.ts';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { mailSender } from '../functions/adapters/mail/mail-sender.ts';
+import { SesMailer } from '../functions/adapters/mail/ses-mailer.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import {
   AdminError,
@@ -17,15 +20,18 @@ import {
   listMfa,
   listUsers,
   publicUser,
+  resendVerification,
   resetMfa,
   setBlocked,
   setPassword,
+  verifyEmail,
 } from '../functions/admin/user-admin.ts';
 import { ConfigError } from '../functions/config/config-file.ts';
 import { loadConfigFile } from '../functions/config/load.ts';
 import { openLocalStore } from '../functions/local/embedded-store.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { cliPaths, repoRoot } from '../functions/local/paths.ts';
+import { runningServer } from '../functions/local/server-record.ts';
 import { newClientSecret } from '../functions/oauth/client-auth.ts';
 import type { Authenticator } from '../functions/oauth/mfa/mfa-api.ts';
 import { type PasswordHasher, systemClock, type UserRecord } from '../functions/oauth/ports.ts';
@@ -134,11 +140,15 @@ const describe = (user: UserRecord) =>
  * the brute-force counters (and the Secrets Manager read of their key) are only for the commands
  * that lift blocks: the others work with read-and-write access to the tables alone.
  */
+/** What a command works with: the stores, the mailer, and the issuer that links in mails start with. */
+type CliServices = AdminServices & Pick<Services, 'mfa' | 'tickets' | 'mailer'> & { readonly issuer: string };
+
 async function withServices<T>(
-  run: (services: AdminServices & Pick<Services, 'mfa'>) => Promise<T>,
+  run: (services: CliServices) => Promise<T>,
   needs: { counters?: boolean; hasher?: PasswordHasher } = {},
 ): Promise<T> {
-  const { configPath, dataDir, source } = cliPaths();
+  const paths = cliPaths();
+  const { configPath, dataDir, source } = paths;
   const config = loadConfigFile(configPath); // a bad config is reported before any store is opened
   const hasher = needs.hasher ?? new Argon2Hasher();
   if (options.stack !== undefined) {
@@ -147,23 +157,29 @@ async function withServices<T>(
       ? { counterHashKey: await counterHashKeyOfStack(options.stack, deployed) }
       : noLoginCounters;
     const db = documentClient();
+    const ses = new SESv2Client({});
     try {
       return await run({
         config,
         ...dynamoStores(db, deployed.tableNames),
         ...counters,
         hasher,
+        mailer: new SesMailer(ses, () => mailSender(config)),
         clock: systemClock,
+        issuer: deployed.issuer,
       });
     } finally {
       db.destroy();
+      ses.destroy();
     }
   }
   // Said every time: a server and a CLI on two data dirs would each look right and disagree.
   if (!options.json && !options.quiet) process.stderr.write(`passgate: local store ${dataDir} (${source})\n`);
   const store = await openLocalStore(dataDir);
+  // Links point at the local server that runs from this checkout, or where `npm start` would listen.
+  const issuer = runningServer(paths.serverRecord)?.issuer ?? `http://localhost:${process.env.PORT || 3000}/`;
   try {
-    return await run({ ...localAdminServices({ configPath, dataDir, store }), hasher });
+    return await run({ ...localAdminServices({ configPath, dataDir, store }), hasher, issuer });
   } finally {
     await store.close();
   }
@@ -235,6 +251,16 @@ async function usersCommand(action: string | undefined): Promise<void> {
     }
     case 'mfa':
       return mfaCommand(positionals[2]);
+    case 'verify-email': {
+      const user = await withServices((s) => verifyEmail(s, required('realm'), required('username')));
+      return print(publicUser(user), `the address of ${describe(user)} is verified`);
+    }
+    case 'resend-verification': {
+      const user = await withServices((s) =>
+        resendVerification(s, required('realm'), required('username'), s.issuer),
+      );
+      return print(publicUser(user), `sent a new verification link to ${user.email} for ${describe(user)}`);
+    }
     case 'list': {
       const users = await withServices((s) => listUsers(s, required('realm')));
       return print(users.map(publicUser), users.map(describe).join('\n') || '(no users)');

@@ -44,6 +44,11 @@ export interface EndpointNeeds {
    */
   readonly mfaKey: readonly ('encrypt' | 'decrypt')[];
   /**
+   * Sends mail: the stack grants `ses:SendEmail` as the config's sender identity only (no
+   * wildcard) and names that identity in the function's environment.
+   */
+  readonly mail: boolean;
+  /**
    * Memory in MB. Lambda's CPU share grows with memory (1769 MB = one vCPU); argon2id is CPU-bound
    * and single-threaded (p=1), so password endpoints get one full vCPU (docs/performance.md, "The token function's memory", has the numbers).
    */
@@ -84,6 +89,7 @@ export const endpointNeeds = {
     signingKeys: ['sign'],
     counterHashKey: true,
     mfaKey: ['decrypt'],
+    mail: false,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -96,6 +102,7 @@ export const endpointNeeds = {
     signingKeys: ['verify'],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** RFC 7662 (introspection.ts): reads only; refresh tokens from the store, access tokens by signature. */
@@ -104,6 +111,7 @@ export const endpointNeeds = {
     signingKeys: ['verify'],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -117,6 +125,7 @@ export const endpointNeeds = {
     signingKeys: ['verify'],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Discovery documents and the JWKS of every key in rotation. */
@@ -125,6 +134,7 @@ export const endpointNeeds = {
     signingKeys: ['verify'],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Auth0's MFA API (mfa/mfa-api.ts): the `mfa_token` and the user item, read only. */
@@ -133,6 +143,7 @@ export const endpointNeeds = {
     signingKeys: [],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Reads the `mfa_token` and the user, seals a new secret (kms:Encrypt), writes the pending enrolment. */
@@ -141,6 +152,7 @@ export const endpointNeeds = {
     signingKeys: [],
     counterHashKey: false,
     mfaKey: ['encrypt'],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   'mfa-challenge': {
@@ -148,6 +160,33 @@ export const endpointNeeds = {
     signingKeys: [],
     counterHashKey: false,
     mfaKey: [],
+    mail: false,
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /**
+   * Auth0's sign-up (accounts/signup.ts): takes one of the IP's hourly sign-ups (UpdateItem on the
+   * attempts table; GetItem only when that write's answer was lost), hashes the password, creates
+   * the user (PutItem) or, on an address that has an account, reads it (GetItem); stores the
+   * verification ticket (PutItem) and sends the mail.
+   */
+  signup: {
+    tables: { users: ['PutItem', 'GetItem'], attempts: ['UpdateItem', 'GetItem'], tickets: ['PutItem'] },
+    signingKeys: [],
+    counterHashKey: true,
+    mfaKey: [],
+    mail: true,
+    memoryMiB: PASSWORD_HASHING_MEMORY,
+  },
+  /**
+   * The verification link (accounts/email-verification.ts): reads the ticket (GetItem), marks the
+   * user's address verified (UpdateItem) and spends the ticket (UpdateItem).
+   */
+  'verify-email': {
+    tables: { users: ['UpdateItem'], tickets: ['GetItem', 'UpdateItem'] },
+    signingKeys: [],
+    counterHashKey: false,
+    mfaKey: [],
+    mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -167,6 +206,7 @@ export const endpointNeeds = {
     signingKeys: ['verify'],
     counterHashKey: true,
     mfaKey: [],
+    mail: false,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -179,6 +219,7 @@ export const endpointNeeds = {
     signingKeys: [],
     counterHashKey: true,
     mfaKey: [],
+    mail: true,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -197,6 +238,7 @@ export const endpointNeeds = {
     signingKeys: [],
     counterHashKey: true,
     mfaKey: [],
+    mail: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -7,8 +7,10 @@ import { mfaAuthenticatorsEndpoint } from './endpoints/mfa-authenticators.ts';
 import { mfaChallengeEndpoint } from './endpoints/mfa-challenge.ts';
 import { resetPasswordEndpoint } from './endpoints/reset-password.ts';
 import { revokeEndpoint } from './endpoints/revoke.ts';
+import { signupEndpoint } from './endpoints/signup.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
 import { userinfoEndpoint } from './endpoints/userinfo.ts';
+import { verifyEmailEndpoint } from './endpoints/verify-email.ts';
 import type { Endpoint } from './http/handler.ts';
 
 /**
@@ -28,9 +30,20 @@ export const endpoints = {
   'account-delete': accountDeleteEndpoint,
   'change-password': changePasswordEndpoint,
   'reset-password': resetPasswordEndpoint,
+  signup: signupEndpoint,
+  'verify-email': verifyEmailEndpoint,
 } as const satisfies Record<string, Endpoint>;
 
 export type EndpointName = keyof typeof endpoints;
+
+/** The accounts endpoints (docs/accounts.md): the web ACL gives their routes a rate rule of their own. */
+export const accountEndpoints: readonly EndpointName[] = [
+  'signup',
+  'verify-email',
+  'account-delete',
+  'change-password',
+  'reset-password',
+];
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'OPTIONS';
@@ -59,6 +72,9 @@ const requestRoutes: readonly Route[] = [
   { method: 'POST', path: 'dbconnections/change_password', endpoint: 'change-password' },
   { method: 'GET', path: 'reset-password', endpoint: 'reset-password' },
   { method: 'POST', path: 'reset-password', endpoint: 'reset-password' },
+  // Auth0's sign-up, and the hosted page its verification mail links to (docs/accounts.md).
+  { method: 'POST', path: 'dbconnections/signup', endpoint: 'signup' },
+  { method: 'GET', path: 'verify-email', endpoint: 'verify-email' },
 ];
 
 /**

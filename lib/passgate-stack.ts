@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
@@ -19,7 +19,7 @@ import {
   tableOutputKey,
 } from '../functions/deployment.ts';
 import { type EndpointNeeds, endpointNeeds } from '../functions/endpoint-needs.ts';
-import { type EndpointName, endpoints, type Route, routes } from '../functions/routes.ts';
+import { accountEndpoints, type EndpointName, endpoints, type Route, routes } from '../functions/routes.ts';
 import { tables as tableDefinitions } from '../functions/store-schema.ts';
 import { CounterHashKey } from './constructs/counter-hash-key.ts';
 import { ExampleApi } from './constructs/example-api.ts';
@@ -49,6 +49,12 @@ export interface WafProps {
    * @default off
    */
   readonly accountTakeoverPrevention?: AccountTakeoverPreventionProps;
+  /**
+   * Requests one IP may send to the sign-up route and the verification page in any 5 minutes
+   * before WAF blocks it; passgate's own `signup.maxPerIpPerHour` does the fine work behind it.
+   * @default 100
+   */
+  readonly accountRequestsPer5MinutesPerIp?: number;
 }
 
 export interface ThrottlingProps {
@@ -164,9 +170,11 @@ function problemsWith(props: PassgateStackProps, bundlesDir: string): string[] {
     }
   }
   if (props.waf) {
-    const limit = props.waf.tokenRequestsPer5MinutesPerIp;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)) {
-      problems.push('waf.tokenRequestsPer5MinutesPerIp: must be a whole number from 10 (WAF minimum)');
+    for (const name of ['tokenRequestsPer5MinutesPerIp', 'accountRequestsPer5MinutesPerIp'] as const) {
+      const limit = props.waf[name];
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000)) {
+        problems.push(`waf.${name}: must be a whole number from 10 (WAF minimum)`);
+      }
     }
   }
   const stageName = props.stageName ?? 'prod';
@@ -225,6 +233,7 @@ export class PassgateStack extends Stack {
     const counterKey = new CounterHashKey(this, 'CounterHashKey');
     const mfaKey = new MfaKey(this, 'MfaKey').key;
 
+    const mailIdentityArn = tenantConfig.email ? this.sesIdentityArn(tenantConfig.email.from) : undefined;
     const functions = new Map<EndpointName, PassgateFunction>();
     for (const endpoint of Object.keys(endpoints) as EndpointName[]) {
       const needs: EndpointNeeds = endpointNeeds[endpoint];
@@ -255,9 +264,10 @@ export class PassgateStack extends Stack {
             : {}),
           ...(needs.counterHashKey ? { [environment.counterKeySecretArn]: counterKey.secret.secretArn } : {}),
           ...(needs.mfaKey.length > 0 ? { [environment.mfaKeyId]: mfaKey.keyArn } : {}),
+          ...(needs.mail && mailIdentityArn ? { [environment.mailIdentityArn]: mailIdentityArn } : {}),
         },
       });
-      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret, mfaKey);
+      grantNeeds(fn, needs, directory.tables, keys, counterKey.secret, mfaKey, mailIdentityArn);
       wrapped?.grant(fn.role, needs.signingKeys, directory.tables.get('signing-keys') as ITable);
       functions.set(endpoint, fn);
     }
@@ -285,14 +295,15 @@ export class PassgateStack extends Stack {
             routes.filter((route) => route.endpoint.startsWith('mfa-')).map((route) => `/${route.path}`),
           ),
         ],
+        tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
         accountRoutes: [
           ...new Set(
             routes
-              .filter((route) => ACCOUNT_ENDPOINTS.includes(route.endpoint))
+              .filter((route) => accountEndpoints.includes(route.endpoint))
               .map((route) => `/${route.path}`),
           ),
         ],
-        tokenRequestsPer5MinutesPerIp: props.waf?.tokenRequestsPer5MinutesPerIp ?? 300,
+        accountRequestsPer5MinutesPerIp: props.waf?.accountRequestsPer5MinutesPerIp ?? 100,
         rateExempt: tenantConfig.ipThrottling.allowlist,
         ...(props.waf?.accountTakeoverPrevention
           ? { accountTakeoverPrevention: props.waf.accountTakeoverPrevention }
@@ -342,6 +353,19 @@ export class PassgateStack extends Stack {
         description: `Point a CNAME for ${customDomain.domainName} here`,
       });
     }
+  }
+
+  /**
+   * The SES identity passgate sends as: the domain of the config's `email.from`, which the operator
+   * verifies in SES (docs/deploying.md). Sending as any other identity is refused by IAM.
+   */
+  private sesIdentityArn(from: string): string {
+    return this.formatArn({
+      service: 'ses',
+      resource: 'identity',
+      resourceName: from.slice(from.lastIndexOf('@') + 1).toLowerCase(),
+      arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+    });
   }
 
   /** cdk-nag findings that are so by design, each with its reason. */
@@ -394,9 +418,6 @@ function kmsKeysEnvironment(keys: SigningKeys): Record<string, string> {
   };
 }
 
-/** The self-service account endpoints: each checks a password or sends a mail, so WAF rate-limits them. */
-const ACCOUNT_ENDPOINTS: readonly EndpointName[] = ['account-delete', 'change-password', 'reset-password'];
-
 function tokenRouteOf(all: readonly Route[]): Route {
   const route = all.find((candidate) => candidate.endpoint === 'token' && candidate.method === 'POST');
   if (!route) throw new Error('routes.ts has no POST route to the token endpoint');
@@ -411,6 +432,7 @@ function grantNeeds(
   keys: SigningKeys | undefined,
   counterKeySecret: ISecret,
   mfaKey: Key,
+  mailIdentityArn: string | undefined,
 ) {
   for (const [tableId, actions] of Object.entries(needs.tables) as [TableId, readonly string[]][]) {
     const table = tables.get(tableId);
@@ -459,6 +481,12 @@ function grantNeeds(
         actions: needs.mfaKey.map((use) => (use === 'encrypt' ? 'kms:Encrypt' : 'kms:Decrypt')),
         resources: [mfaKey.keyArn],
       }),
+    );
+  }
+  if (needs.mail && mailIdentityArn) {
+    // The configured identity only: a leaked function role cannot send as any other.
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['ses:SendEmail'], resources: [mailIdentityArn] }),
     );
   }
   if (needs.counterHashKey) {

@@ -33,6 +33,7 @@ const settingsSchema = z.strictObject({
       z.literal(false),
       z.strictObject({
         tokenRequestsPer5MinutesPerIp: z.number().optional(),
+        accountRequestsPer5MinutesPerIp: z.number().optional(),
         accountTakeoverPrevention: z
           .strictObject({ payloadType: z.enum(['FORM_ENCODED', 'JSON']).optional() })
           .optional(),

@@ -98,6 +98,20 @@ export const COMMANDS: readonly CommandHelp[] = [
     example: 'passgate users mfa reset --realm customers --username alice',
   },
   {
+    name: 'users verify-email',
+    summary: "mark the user's email address verified, as its verification link would",
+    flags: ['realm', 'username'],
+    usage: user,
+    example: 'passgate users verify-email --realm customers --username alice@example.com',
+  },
+  {
+    name: 'users resend-verification',
+    summary: "mail the user a new verification link (locally: the data dir's outbox)",
+    flags: ['realm', 'username'],
+    usage: user,
+    example: 'passgate users resend-verification --realm customers --username alice@example.com',
+  },
+  {
     name: 'clients secret',
     summary: 'make a client secret (shown once) and the clientSecretHash for the config',
     flags: [],

@@ -15,6 +15,8 @@ export interface DeployedStack {
   readonly tableNames: TableNames;
   /** ARN of the secret keying the brute-force counters. */
   readonly counterKeySecretArn: string;
+  /** The deployment's issuer: the base of links in mails (`users resend-verification`). */
+  readonly issuer: string;
 }
 
 /**
@@ -39,9 +41,11 @@ export async function describeDeployedStack(
   const outputs = new Map(
     (stack?.[0]?.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]),
   );
-  const missing = [...tables.map((table) => tableOutputKey(table.id)), outputKeys.counterKeySecretArn].filter(
-    (key) => !outputs.get(key),
-  );
+  const missing = [
+    ...tables.map((table) => tableOutputKey(table.id)),
+    outputKeys.counterKeySecretArn,
+    outputKeys.issuer,
+  ].filter((key) => !outputs.get(key));
   if (missing.length > 0) {
     throw new AdminError(
       `stack "${stackName}" has no output ${missing.join(', ')}: is it a passgate stack, deployed by this version?`,
@@ -52,6 +56,7 @@ export async function describeDeployedStack(
       tables.map((table) => [table.id, outputs.get(tableOutputKey(table.id)) as string]),
     ) as TableNames,
     counterKeySecretArn: outputs.get(outputKeys.counterKeySecretArn) as string,
+    issuer: outputs.get(outputKeys.issuer) as string,
   };
 }
 

@@ -13,6 +13,11 @@ export function formatImportReport(report: ImportReport): string {
     `  rejected  ${number(report.rejected)}`,
     `  failed    ${number(report.failed)}${report.failed > 0 ? '  (store unavailable: rerun the same file)' : ''}`,
   ];
+  if (report.unscreened > 0) {
+    lines.push(
+      `  not screened  ${number(report.unscreened)}  (imported with a password hash: the password policy screens each at its next change)`,
+    );
+  }
   if (report.rejections.length > 0) {
     lines.push('rejected rows:');
     for (const r of report.rejections) {

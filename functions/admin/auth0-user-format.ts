@@ -267,7 +267,8 @@ function readUser(value: unknown, realm: RealmConfig): Omit<ImportCandidate, 'ro
     // Imported passwords keep to the realm's lengths only: like imported hashes, they are the
     // users' existing passwords, not new ones (the blocklist screens them at their next change).
     const problem = passwordLengthProblem(password, realm.passwordPolicy.minLength);
-    if (problem) throw new RowProblem('weak_password', `password breaks the realm's policy: ${problem}`);
+    if (problem)
+      throw new RowProblem('weak_password', `password breaks the realm's policy: ${problem.message}`);
     secret = { kind: 'plain', password };
   } else if (passwordHash !== undefined) {
     // Auth0 takes bcrypt here; any format passgate verifies is welcome.

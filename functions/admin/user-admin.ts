@@ -1,10 +1,10 @@
-import { randomBytes, randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { sha1BlocklistFile } from '../adapters/files/sha1-blocklist.ts';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
+import { sendVerificationMail, verifiesEmail } from '../oauth/accounts/email-verification.ts';
+import { firstSessionEpoch, newUserId } from '../oauth/accounts/user-ids.ts';
 import { type Authenticator, authenticatorsOf } from '../oauth/mfa/mfa-api.ts';
 import { normalizePassword, usernameKey, usernameProblem } from '../oauth/passwords/normalize.ts';
-import { passwordPolicyProblem } from '../oauth/passwords/policy.ts';
+import { realmPasswordProblem } from '../oauth/passwords/realm-policy.ts';
 import {
   type AttemptStore,
   type Clock,
@@ -50,11 +50,6 @@ export function publicUser(user: UserRecord): PublicUser {
   return { ...visible, mfa_active: user.mfa_active === true };
 }
 
-/** 12 random bytes in hex, the shape of Auth0's database user ids; never reused, never changed. */
-export const newUserId = () => randomBytes(12).toString('hex');
-/** Where a new user's session epoch starts (see NewUser): one of 2^47, far from any bumped count. */
-export const firstSessionEpoch = () => randomInt(2 ** 47);
-
 const emailSchema = z.email();
 
 export function realmOf(config: TenantConfig, name: string): RealmConfig {
@@ -71,10 +66,10 @@ async function hashNewPassword(
   services: AdminServices,
   realm: RealmConfig,
   password: string,
+  user: { readonly username?: string; readonly email?: string },
 ): Promise<string> {
-  const file = realm.passwordPolicy.blocklist;
-  const problem = await passwordPolicyProblem(password, realm, file ? sha1BlocklistFile(file) : undefined);
-  if (problem) throw new AdminError(`weak password: ${problem} in realm "${realm.name}"`);
+  const problem = await realmPasswordProblem(services.config, realm, password, user);
+  if (problem) throw new AdminError(`weak password: ${problem.message} in realm "${realm.name}"`);
   return services.hasher.hash(normalizePassword(password));
 }
 
@@ -115,7 +110,7 @@ export async function createUser(
   if (input.email !== undefined && !emailSchema.safeParse(input.email).success) {
     throw new AdminError(`invalid email "${input.email}"`);
   }
-  const passwordHash = await hashNewPassword(services, realm, input.password);
+  const passwordHash = await hashNewPassword(services, realm, input.password, input);
   try {
     return await services.users.create({
       realm: realm.name,
@@ -150,7 +145,8 @@ export async function setPassword(
   password: string,
 ): Promise<UserRecord> {
   const realm = realmOf(services.config, realmName);
-  const passwordHash = await hashNewPassword(services, realm, password);
+  const current = await existing(services, realmName, username);
+  const passwordHash = await hashNewPassword(services, realm, password, current);
   const user = await onExisting(realmName, username, () =>
     services.users.setPassword(realm.name, usernameKey(username), passwordHash, now(services)),
   );
@@ -300,4 +296,40 @@ export async function listMfa(
 export function resetMfa(services: AdminServices & Pick<Services, 'mfa'>, realm: string, username: string) {
   realmOf(services.config, realm);
   return onExisting(realm, username, () => services.mfa.reset(realm, usernameKey(username), now(services)));
+}
+
+/** `users verify-email`: the operator vouches for the user's current address. */
+export async function verifyEmail(
+  services: AdminServices,
+  realm: string,
+  username: string,
+): Promise<UserRecord> {
+  const user = await existing(services, realm, username);
+  if (user.email === undefined) throw new AdminError(`user "${username}" has no email address`);
+  const at = now(services);
+  if (!(await services.users.setEmailVerified(user, user.email, at))) {
+    throw new AdminError(`user "${username}" changed while it was verified: run it again`);
+  }
+  return { ...user, email_verified: true, updated_at: at };
+}
+
+/**
+ * `users resend-verification`: a new verification link to the user's current address (a ticket
+ * sent before stays good until it expires). `issuer` is the base of the link: the deployment's.
+ */
+export async function resendVerification(
+  services: AdminServices & Pick<Services, 'tickets' | 'mailer'>,
+  realmName: string,
+  username: string,
+  issuer: string,
+): Promise<UserRecord> {
+  const realm = realmOf(services.config, realmName);
+  if (!verifiesEmail(realm)) {
+    throw new AdminError(`realm "${realm.name}" does not verify addresses (emailVerification "off")`);
+  }
+  const user = await existing(services, realm.name, username);
+  if (user.email === undefined) throw new AdminError(`user "${username}" has no email address`);
+  if (user.email_verified) throw new AdminError(`the address of user "${username}" is verified already`);
+  await sendVerificationMail(services, user, issuer);
+  return user;
 }

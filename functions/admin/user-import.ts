@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defaults } from '../config/defaults.ts';
+import { firstSessionEpoch, newUserId } from '../oauth/accounts/user-ids.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import { normalizePassword } from '../oauth/passwords/normalize.ts';
 import { type NewUser, type PasswordHasher, UserExistsError, type UserRecord } from '../oauth/ports.ts';
@@ -11,7 +12,7 @@ import {
   type Rejection,
   readImportRow,
 } from './auth0-user-format.ts';
-import { type AdminServices, firstSessionEpoch, newUserId, realmOf } from './user-admin.ts';
+import { type AdminServices, realmOf } from './user-admin.ts';
 
 /**
  * `passgate users import`: Auth0 bulk-import rows into one realm, many users in flight at once.
@@ -83,6 +84,11 @@ export interface ImportReport extends ImportProgress {
    * realm: every failed login in it spends one verify of each (see oauth/passwords/login.ts).
    */
   readonly hashCostClasses: readonly string[];
+  /**
+   * Users written with a password hash: the password policy could not screen their passwords,
+   * which it screens at their next change (passwords/policy.ts).
+   */
+  readonly unscreened: number;
 }
 
 type Outcome = 'imported' | 'updated' | 'skipped' | Rejection;
@@ -175,6 +181,7 @@ export async function importUsers(services: AdminServices, options: ImportOption
   }
   const failures: ImportFailure[] = [];
   const counts = { imported: 0, updated: 0, skipped: 0, rejected: rejections.length, failed: 0 };
+  let unscreened = 0;
   const total = options.rows.length;
   const progress = () =>
     options.onProgress?.({ ...counts, total, done: Object.values(counts).reduce((a, b) => a + b, 0) });
@@ -255,8 +262,10 @@ export async function importUsers(services: AdminServices, options: ImportOption
       const candidate = candidates[next++] as ImportCandidate;
       try {
         const outcome = await importOne(candidate);
-        if (typeof outcome === 'string') counts[outcome]++;
-        else {
+        if (typeof outcome === 'string') {
+          counts[outcome]++;
+          if (outcome !== 'skipped' && candidate.secret.kind === 'hash') unscreened++;
+        } else {
           rejections.push(outcome);
           counts.rejected++;
         }
@@ -293,6 +302,7 @@ export async function importUsers(services: AdminServices, options: ImportOption
     rejections: rejections.sort((a, b) => a.row - b.row),
     failures: failures.sort((a, b) => a.row - b.row),
     hashCostClasses,
+    unscreened,
   };
 }
 

@@ -7,11 +7,11 @@ import { serviceNameOf } from '../oauth/accounts/mail-templates.ts';
 import { openResetLink, type ResetPageView, submitNewPassword } from '../oauth/accounts/reset-page.ts';
 import type { Services } from '../oauth/services.ts';
 
-/** The policy as the user needs it to pick a password that passes. */
+/** The realm's policy (passwords/policy.ts) as the user needs it to pick a password that passes. */
 function policyText(view: Extract<ResetPageView, { kind: 'form' }>): string {
   const { minLength, blocklist } = view.realm.passwordPolicy;
   const lists = blocklist ? 'a common password or one known from data breaches' : 'a common password';
-  return `Use at least ${minLength} characters. It must not be ${lists}.`;
+  return `Use at least ${minLength} characters. It must not be ${lists}, nor contain your email address or the service's name.`;
 }
 
 function render(view: ResetPageView, services: Services): APIGatewayProxyResult {

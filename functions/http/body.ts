@@ -21,6 +21,8 @@ export function parseBody(
   event: APIGatewayProxyEvent,
   /** JSON members that may be arrays of strings (Auth0's `authenticator_types`): joined by spaces. */
   lists: readonly string[] = [],
+  /** JSON members that may be objects (Auth0's `user_metadata`): kept as their JSON text, checked by the caller. */
+  records: readonly string[] = [],
 ): Params {
   const bytes = bodyBytes(event);
   if (bytes.length > defaults.maxBodyBytes) {
@@ -34,7 +36,7 @@ export function parseBody(
   const mediaType = contentType?.split(';', 1)[0]?.trim().toLowerCase();
   const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
   if (mediaType === 'application/x-www-form-urlencoded') return parseForm(text);
-  if (mediaType === 'application/json') return parseJson(text, lists);
+  if (mediaType === 'application/json') return parseJson(text, lists, records);
   throw invalidRequest('Content-Type must be application/x-www-form-urlencoded or application/json.');
 }
 
@@ -64,7 +66,7 @@ function parseForm(text: string): Params {
  * would pass silently. Momoa's parser (strict JSON mode) returns every member as written,
  * repeats included, so the rule of RFC 6749 §3.2 is applied to JSON bodies as to forms.
  */
-function parseJson(text: string, lists: readonly string[]): Params {
+function parseJson(text: string, lists: readonly string[], records: readonly string[]): Params {
   let document: DocumentNode;
   try {
     document = parseJsonDocument(text, { mode: 'json' });
@@ -85,6 +87,10 @@ function parseJson(text: string, lists: readonly string[]): Params {
       value.elements.every((element) => element.value.type === 'String')
     ) {
       params[key] = value.elements.map((element) => (element.value as { value: string }).value).join(' ');
+      continue;
+    }
+    if (records.includes(key) && value.type === 'Object') {
+      params[key] = text.slice(value.loc.start.offset, value.loc.end.offset);
       continue;
     }
     if (value.type !== 'String') throw invalidRequest(`Parameter '${key}' must be a string.`);

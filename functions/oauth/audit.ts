@@ -10,9 +10,9 @@ import type { RequestInfo } from './services.ts';
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
  * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset;
- * accounts: `sdu` a user deleted their own account (a wrong password there is an `fp`, as at a login),
- * `scpr` / `fcpr` a password reset mail sent / not sent, `scp` / `fcp` a password set / not set by
- * a reset link.
+ * accounts: `ss` / `fs` a sign-up that succeeded / failed, `sdu` a user deleted their own account
+ * (a wrong password there is an `fp`, as at a login), `scpr` / `fcpr` a password reset mail sent /
+ * not sent, `scp` / `fcp` a password set / not set by a reset link.
  */
 export type AuditEventType =
   | 's'
@@ -35,6 +35,8 @@ export type AuditEventType =
   | 'gd_recovery_failed'
   | 'gd_otp_rate_limit_exceed'
   | 'gd_unenroll'
+  | 'ss'
+  | 'fs'
   | 'sdu'
   | 'scpr'
   | 'fcpr'

@@ -14,6 +14,13 @@ export interface UserRecord {
   readonly email?: string;
   readonly email_verified: boolean;
   readonly name?: string;
+  /** Profile fields a user gives at sign-up (Auth0's `dbconnections/signup`), kept as given. */
+  readonly given_name?: string;
+  readonly family_name?: string;
+  readonly nickname?: string;
+  readonly picture?: string;
+  /** At most 10 string properties (Auth0's limits), the user's own. */
+  readonly user_metadata?: Readonly<Record<string, string>>;
   readonly blocked: boolean;
   readonly created_at: string;
   readonly updated_at: string;
@@ -107,6 +114,16 @@ export interface UserStore {
     user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
     expected: { readonly passwordHash: string; readonly email: string },
     newHash: string,
+    at: string,
+  ): Promise<boolean>;
+  /**
+   * Marks the address verified, only while the user is still `user.user_id` and still has `email`
+   * (a link for an address since changed, or for a deleted and re-created namesake, verifies
+   * nothing). False when that condition failed.
+   */
+  setEmailVerified(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    email: string,
     at: string,
   ): Promise<boolean>;
   setPermissions(

@@ -87,7 +87,10 @@ export function userClaims(user: UserRecord, scopes: readonly string[]): Record<
   const claims: Record<string, unknown> = {};
   if (scopes.includes('profile')) {
     claims.preferred_username = user.username;
-    if (user.name !== undefined) claims.name = user.name;
+    // The profile a user gave at sign-up, under the standard claims' names (OpenID Connect Core §5.1).
+    for (const claim of ['name', 'given_name', 'family_name', 'nickname', 'picture'] as const) {
+      if (user[claim] !== undefined) claims[claim] = user[claim];
+    }
     claims.updated_at = Math.floor(Date.parse(user.updated_at) / 1000);
   }
   if (scopes.includes('email') && user.email !== undefined) {

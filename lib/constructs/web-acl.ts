@@ -28,11 +28,14 @@ export interface WebAclProps {
    */
   readonly mfaRoutes?: readonly string[];
   /**
-   * The self-service account routes relative to the issuer (`/account/delete`…): a password is
-   * checked or a mail sent there, so one IP gets the token endpoint's limit on its own count.
+   * The accounts routes relative to the issuer (`/dbconnections/signup`, `/verify-email`…): one IP
+   * gets `accountRequestsPer5MinutesPerIp` there, on its own count, before passgate's own hourly
+   * limits per IP behind it.
    * @default none
    */
   readonly accountRoutes?: readonly string[];
+  /** Requests from one IP to the accounts routes in any 5 minutes before WAF blocks that IP. */
+  readonly accountRequestsPer5MinutesPerIp?: number;
   /**
    * IPs and CIDR blocks the rate rule leaves alone: the tenant config's `ipThrottling.allowlist`
    * (an office NAT, a backend that logs users in with `trustForwardedFor`), exempt from passgate's
@@ -195,13 +198,14 @@ export class WebAcl extends Construct {
       priority: number,
       routes: CfnWebACL.StatementProperty,
       metric: string,
+      limit = props.tokenRequestsPer5MinutesPerIp,
     ) => ({
       name,
       priority,
       action: { block: {} },
       statement: {
         rateBasedStatement: {
-          limit: props.tokenRequestsPer5MinutesPerIp,
+          limit,
           evaluationWindowSec: 300,
           aggregateKeyType: 'IP',
           scopeDownStatement: rateScope(routes),
@@ -226,7 +230,13 @@ export class WebAcl extends Construct {
     }
     if (props.accountRoutes && props.accountRoutes.length > 0) {
       rules.push(
-        rateRule('account-routes-rate-per-ip', 4, isOneOf(props.accountRoutes), 'passgate-account-rate'),
+        rateRule(
+          'account-routes-rate-per-ip',
+          4,
+          isOneOf(props.accountRoutes),
+          'passgate-account-rate',
+          props.accountRequestsPer5MinutesPerIp ?? props.tokenRequestsPer5MinutesPerIp,
+        ),
       );
     }
     const atp = props.accountTakeoverPrevention;
@@ -269,7 +279,7 @@ export class WebAcl extends Construct {
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      description: 'passgate: rate limits on the token endpoint, MFA API and account routes, IP reputation',
+      description: 'passgate: rate limits on the token, MFA and accounts routes, IP reputation',
       rules,
       visibilityConfig: visibility('passgate'),
     });

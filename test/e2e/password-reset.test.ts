@@ -149,8 +149,8 @@ describe('POST dbconnections/change_password', () => {
 
   it("refuses an unknown client, a connection without password reset or not the client's, and a missing email", async () => {
     const cases: [Record<string, string>, number, string][] = [
-      [{ client_id: 'nobody', email: 'a@example.com', connection: 'customers' }, 400, 'invalid_request'],
-      [{ email: 'a@example.com', connection: 'customers' }, 400, 'invalid_request'],
+      [{ client_id: 'nobody', email: 'a@example.com', connection: 'customers' }, 401, 'invalid_client'],
+      [{ email: 'a@example.com', connection: 'customers' }, 401, 'invalid_client'],
       [
         { client_id: 'mobile-app', email: 'a@example.com', connection: 'partners' },
         400,

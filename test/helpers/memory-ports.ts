@@ -145,6 +145,20 @@ export class MemoryUserStore implements UserStore {
       session_epoch: (user.session_epoch ?? 0) + 1,
     }));
   }
+  async setEmailVerified(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    email: string,
+    at: string,
+  ) {
+    const stored = this.users.get(this.key(user.realm, user.username_key));
+    if (!stored || stored.user_id !== user.user_id || stored.email !== email) return false;
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...stored,
+      email_verified: true,
+      updated_at: at,
+    });
+    return true;
+  }
   setPermissions(realm: string, usernameKey: string, api: string, scopes: readonly string[], at: string) {
     return this.update(realm, usernameKey, (user) => ({
       ...user,

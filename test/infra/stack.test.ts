@@ -156,6 +156,16 @@ describe('DynamoDB tables', () => {
     expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
   });
 
+  it('keeps mail link tickets in a table of their own whose items expire (TTL in seconds)', () => {
+    const { Properties } = template.toJSON().Resources[tableLogicalId(template, 'tickets')];
+    expect(Properties).toMatchObject({
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at_seconds', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    expect(Properties.GlobalSecondaryIndexes).toBeUndefined();
+  });
+
   it('keeps the users table lookup by user id as a keys-only index', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
@@ -286,13 +296,19 @@ describe("the brute-force counters' secret", () => {
     ]);
   });
 
-  it('is readable by the functions that check passwords alone, and by nobody through a resource policy', () => {
+  it('is readable by the functions that count or key with it alone, and by nobody through a resource policy', () => {
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     const readers = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
     );
-    expect(readers.sort()).toEqual(['account-delete', 'change-password', 'reset-password', 'token']);
+    expect(readers.sort()).toEqual([
+      'account-delete',
+      'change-password',
+      'reset-password',
+      'signup',
+      'token',
+    ]);
   });
 });
 
@@ -342,13 +358,19 @@ describe('Lambda functions', () => {
     },
   );
 
-  it("tells only the functions that check passwords where the counters' secret is", () => {
+  it("tells only the functions that count or key with it where the counters' secret is", () => {
     const withSecret = endpointNames.filter(
       (endpoint) =>
         environment.counterKeySecretArn in
         (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
     );
-    expect(withSecret.sort()).toEqual(['account-delete', 'change-password', 'reset-password', 'token']);
+    expect(withSecret.sort()).toEqual([
+      'account-delete',
+      'change-password',
+      'reset-password',
+      'signup',
+      'token',
+    ]);
   });
 
   it('gives the password-hashing functions one full vCPU (1769 MB)', () => {
@@ -587,6 +609,54 @@ describe('IAM: least privilege per function', () => {
     expect(granted).toEqual(expected.sort());
   });
 
+  it('sign-up and password reset: send mail as the configured SES identity only, never a wildcard; no other function sends', () => {
+    const sending = synthStack({
+      config: {
+        ...testConfig(),
+        email: { from: 'no-reply@Shop.Example', replyTo: 'help@shop.example' },
+      },
+    }).template;
+    const identity = {
+      'Fn::Join': [
+        '',
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':ses:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          ':identity/shop.example',
+        ],
+      ],
+    };
+    const senders = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(sending, endpoint).statements).includes('ses:'),
+    );
+    expect(senders.sort()).toEqual(['change-password', 'reset-password', 'signup']);
+    for (const sender of senders) {
+      const ses = policyStatements(sending, sender).statements.filter((statement) =>
+        JSON.stringify(statement).includes('ses:'),
+      );
+      expect(ses).toEqual([{ Action: 'ses:SendEmail', Effect: 'Allow', Resource: identity }]);
+      expect(JSON.stringify(ses)).not.toContain('*');
+      const variables = (endpointFunction(sending, sender).properties.Environment as { Variables: object })
+        .Variables;
+      expect(variables).toMatchObject({ [environment.mailIdentityArn]: identity });
+    }
+    // Without a sender in the config nothing may send at all.
+    expect(JSON.stringify(template.toJSON())).not.toContain('ses:');
+  });
+
+  it('the accounts functions alone reach the tickets table', () => {
+    const users = endpointNames.filter((endpoint) =>
+      JSON.stringify(policyStatements(template, endpoint).statements).includes(
+        JSON.stringify(table('tickets')),
+      ),
+    );
+    expect(users.sort()).toEqual(['change-password', 'reset-password', 'signup', 'verify-email']);
+  });
+
   it.each(endpointNames)(
     "%s: the counters' secret exactly when endpoint-needs.ts asks for it",
     (endpoint) => {
@@ -747,6 +817,9 @@ describe('API Gateway', () => {
         'POST /dbconnections/change_password → change-password',
         'GET /reset-password → reset-password',
         'POST /reset-password → reset-password',
+        // Sign-up, and the page its verification mail links to.
+        'POST /dbconnections/signup → signup',
+        'GET /verify-email → verify-email',
         // CORS preflights, answered by the same functions (never introspection, for back ends).
         'OPTIONS /oauth/token → token',
         'OPTIONS /oauth/revoke → revoke',
@@ -759,6 +832,7 @@ describe('API Gateway', () => {
         'OPTIONS /mfa/challenge → mfa-challenge',
         'OPTIONS /account/delete → account-delete',
         'OPTIONS /dbconnections/change_password → change-password',
+        'OPTIONS /dbconnections/signup → signup',
       ].sort(),
     );
     for (const route of routes) {
@@ -957,14 +1031,14 @@ describe('AWS WAF', () => {
     }
   });
 
-  /** A rule with the token endpoint's per-IP limit on `routes`, except the allowlisted IPs again. */
-  const perIpRateRule = (name: string, routes: string) =>
+  /** A per-IP rate rule on `routes` (the token endpoint's limit unless said), except the allowlisted IPs again. */
+  const perIpRateRule = (name: string, routes: string, limit = 300) =>
     Match.objectLike({
       Name: name,
       Action: { Block: {} },
       Statement: {
         RateBasedStatement: {
-          Limit: 300,
+          Limit: limit,
           EvaluationWindowSec: 300,
           AggregateKeyType: 'IP',
           ScopeDownStatement: {
@@ -1020,12 +1094,22 @@ describe('AWS WAF', () => {
         }),
         // The MFA API gets the same per-IP limit; the MFA grants are token requests, counted above.
         perIpRateRule('mfa-api-rate-per-ip', '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$'),
-        // The account routes check passwords or send mail: the same per-IP limit, on their own count.
+        // The accounts routes check passwords or send mail: a per-IP limit of their own.
         perIpRateRule(
           'account-routes-rate-per-ip',
-          '(?:/account/delete|/dbconnections/change_password|/reset-password)/*$',
+          '(?:/account/delete|/dbconnections/change_password|/reset-password|/dbconnections/signup|/verify-email)/*$',
+          100,
         ),
       ],
+    });
+    const { template: stricter } = synthStack({ waf: { accountRequestsPer5MinutesPerIp: 20 } });
+    stricter.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([
+        Match.objectLike({
+          Name: 'account-routes-rate-per-ip',
+          Statement: { RateBasedStatement: Match.objectLike({ Limit: 20 }) },
+        }),
+      ]),
     });
   });
 

@@ -49,9 +49,15 @@ const SOURCE_IP = '203.0.113.7';
 const SECRET_ARN = testSecretArn();
 const endpointNames = Object.keys(endpoints) as EndpointName[];
 /** The functions that hash passwords: their bundles carry argon2's native module. */
-const HASHING: readonly EndpointName[] = ['token', 'account-delete', 'reset-password'];
+const HASHING: readonly EndpointName[] = ['token', 'signup', 'account-delete', 'reset-password'];
 /** The functions that read the counters' key (brute-force counters, hourly limits, the reset form's token). */
-const COUNTING: readonly EndpointName[] = ['token', 'account-delete', 'change-password', 'reset-password'];
+const COUNTING: readonly EndpointName[] = [
+  'token',
+  'signup',
+  'account-delete',
+  'change-password',
+  'reset-password',
+];
 /** The test config, with accounts the mobile app's users may delete. */
 const config = (() => {
   const base = testConfig();

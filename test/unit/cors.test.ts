@@ -122,7 +122,7 @@ describe('CORS preflight', () => {
     expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
   });
 
-  it('is routed on the token, revoke, userinfo, MFA API, account and .well-known paths, and not on introspection', () => {
+  it('is routed on the token, revoke, userinfo, MFA API, accounts and .well-known paths, and not on introspection', () => {
     expect(
       routes
         .filter((route) => route.method === 'OPTIONS')
@@ -134,6 +134,7 @@ describe('CORS preflight', () => {
       '.well-known/openid-configuration',
       'account/delete',
       'dbconnections/change_password',
+      'dbconnections/signup',
       'mfa/associate',
       'mfa/authenticators',
       'mfa/challenge',

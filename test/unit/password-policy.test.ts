@@ -5,12 +5,17 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sha1BlocklistFile } from '../../functions/adapters/files/sha1-blocklist.ts';
 import { parseConfig } from '../../functions/config/load.ts';
+import type { PasswordBlocklist } from '../../functions/oauth/passwords/blocklist.ts';
 import { commonPasswords, sortedHas } from '../../functions/oauth/passwords/blocklist.ts';
-import { passwordPolicyProblem } from '../../functions/oauth/passwords/policy.ts';
+import { passwordPolicyProblem as policyProblem } from '../../functions/oauth/passwords/policy.ts';
 import { testConfig } from '../helpers/config.ts';
 
 const realm = parseConfig(testConfig()).realms[0];
 if (!realm) throw new Error('no realm');
+
+/** The message of the problem, with a context that none of these passwords contains. */
+const passwordPolicyProblem = async (password: string, r: typeof realm, blocklist?: PasswordBlocklist) =>
+  (await policyProblem(password, r, { serviceName: 'Shop' }, blocklist))?.message;
 
 describe('the password policy', () => {
   it('counts length in characters after NFKC, from 8 up to 1 KiB of UTF-8 (far above 64)', async () => {
@@ -68,5 +73,36 @@ describe('the password policy', () => {
       for (const password of breached.filter((_, i) => i % 97 === 0))
         expect(await blocklist.has(password)).toBe(true);
     }
+  });
+
+  it('refuses context words: the username, the address before "@", the realm and the service, in any case', async () => {
+    const context = { username: 'Zoë.Martin', email: 'zmartin@example.com', serviceName: 'Acme Shop' };
+    const problem = (password: string) => policyProblem(password, realm, context);
+    for (const password of [
+      'my name is zoë.martin!',
+      'ZMARTIN-walnut-2031',
+      'customers forever and ever',
+      'i love acme shop so much',
+    ]) {
+      expect(await problem(password), password).toEqual({
+        rule: 'personal',
+        message: "password contains the username, the email address, the realm's or the service's name",
+      });
+    }
+    expect(await problem('walnut lantern quietly drifts')).toBeUndefined();
+    // The domain is no context word: everyone at example.com may use "example".
+    expect(await problem('an example of a passphrase')).toBeUndefined();
+    // Words of two characters are chance inside a passphrase.
+    expect(
+      await policyProblem('xy walnut lantern', realm, { username: 'xy', serviceName: 'ab' }),
+    ).toBeUndefined();
+  });
+
+  it('names each rule, so sign-up can answer in its own words', async () => {
+    const rule = async (password: string) =>
+      (await policyProblem(password, realm, { serviceName: 's' }))?.rule;
+    expect(await rule('short')).toBe('too-short');
+    expect(await rule('é'.repeat(600))).toBe('too-long');
+    expect(await rule('password1')).toBe('common');
   });
 });

@@ -315,6 +315,24 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
+  setEmailVerified(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    email: string,
+    at: string,
+  ): Promise<boolean> {
+    return conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(user.realm, user.username_key),
+          UpdateExpression: 'SET email_verified = :true, updated_at = :at',
+          ConditionExpression: 'user_id = :userId AND email = :email',
+          ExpressionAttributeValues: { ':true': true, ':at': at, ':userId': user.user_id, ':email': email },
+        }),
+      ),
+    );
+  }
+
   setPermissions(
     realm: string,
     usernameKey: string,

@@ -46,3 +46,27 @@ export function renderMail(
     ...(action ? { link: action.link } : {}),
   };
 }
+
+/** The mail with the link that verifies a new address (docs/accounts.md). */
+export const verificationMail = (to: string, serviceName: string, link: string) =>
+  renderMail('verify-email', to, serviceName, {
+    subject: `Verify your email address for ${serviceName}`,
+    paragraphs: [
+      `Someone, probably you, signed up for ${serviceName} with this address.`,
+      'Open the link below within 24 hours to confirm it is yours. If it was not you, ignore this mail: no account is confirmed without it.',
+    ],
+    action: { label: 'Verify my email address', link },
+  });
+
+/**
+ * What the owner of an address that has an account gets when someone signs up with it again: the
+ * sign-up's answer is the same as for a new address (no enumeration), so the owner learns of it here.
+ */
+export const signupNoticeMail = (to: string, serviceName: string) =>
+  renderMail('signup-notice', to, serviceName, {
+    subject: `Someone tried to sign up for ${serviceName} with your address`,
+    paragraphs: [
+      `Someone tried to sign up for ${serviceName} with this address, which already has an account.`,
+      'If it was you, sign in with your password instead. If it was not, you need not do anything: your account has not changed.',
+    ],
+  });

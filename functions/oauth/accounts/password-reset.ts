@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaults } from '../../config/defaults.ts';
 import type { RealmConfig } from '../../config/schema.ts';
 import { requestAuditor } from '../audit.ts';
-import { invalidRequest, unauthorizedClient } from '../errors.ts';
+import { invalidClient, invalidRequest, unauthorizedClient } from '../errors.ts';
 import { normalizePassword, usernameKey } from '../passwords/normalize.ts';
 import type { TicketRecord, UserRecord } from '../ports.ts';
 import { userCounterRef } from '../protection/brute-force.ts';
@@ -61,7 +61,7 @@ export async function requestPasswordReset(
 ): Promise<void> {
   const answerAt = sleep(defaults.resetRequestAnswerMs);
   const client = services.config.clients.find((candidate) => candidate.clientId === request.clientId);
-  if (!client) throw invalidRequest('Unknown or missing client_id.');
+  if (!client) throw invalidClient('unknown client_id', false);
   const realm = services.config.realms.find((candidate) => candidate.name === request.connection);
   if (!realm || !client.realms.includes(realm.name) || !realm.passwordReset.enabled) {
     throw unauthorizedClient(

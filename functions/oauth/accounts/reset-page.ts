@@ -1,6 +1,5 @@
-import { sha1BlocklistFile } from '../../adapters/files/sha1-blocklist.ts';
 import type { RealmConfig } from '../../config/schema.ts';
-import { passwordPolicyProblem } from '../passwords/policy.ts';
+import { realmPasswordProblem } from '../passwords/realm-policy.ts';
 import type { RequestInfo, Services } from '../services.ts';
 import {
   completePasswordReset,
@@ -69,13 +68,8 @@ export async function submitNewPassword(
   });
   if (password === undefined) return again('Enter a new password.');
   if (password !== confirmation) return again('The two passwords are not the same.');
-  const file = reset.realm.passwordPolicy.blocklist;
-  const problem = await passwordPolicyProblem(
-    password,
-    reset.realm,
-    file ? sha1BlocklistFile(file) : undefined,
-  );
-  if (problem) return again(`Choose another password: the ${problem}.`);
+  const problem = await realmPasswordProblem(services.config, reset.realm, password, reset.user);
+  if (problem) return again(`Choose another password: the ${problem.message}.`);
   const written = await completePasswordReset(
     reset,
     await hashResetPassword(services, password),

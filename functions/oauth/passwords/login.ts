@@ -166,6 +166,12 @@ export async function verifyCredentials(
     event('f', 'User is blocked', user);
     throw new OAuthError(403, 'access_denied', 'user is blocked');
   }
+  if (realm.emailVerification === 'required' && !user.email_verified) {
+    // Only after the right password, like a block: before it, the answer would tell who exists.
+    await refundAttempt(services, counters, attempt);
+    event('f', 'Email not verified', user);
+    throw new OAuthError(403, 'access_denied', 'Please verify your email before logging in.');
+  }
   return { user, counters, attempt };
 }
 
