@@ -167,10 +167,17 @@ export const endpointNeeds = {
    * Auth0's sign-up (accounts/signup.ts): takes one of the IP's hourly sign-ups (UpdateItem on the
    * attempts table; GetItem only when that write's answer was lost), hashes the password, creates
    * the user (PutItem) or, on an address that has an account, reads it (GetItem); stores the
-   * verification ticket (PutItem) and sends the mail.
+   * verification ticket (PutItem) and sends the mail. Where users pick usernames it claims the
+   * address first (PutItem, read back with GetItem when taken, its holder found by id: Query on
+   * `by-user-id`) and gives it back when the username was taken (DeleteItem).
    */
   signup: {
-    tables: { users: ['PutItem', 'GetItem'], attempts: ['UpdateItem', 'GetItem'], tickets: ['PutItem'] },
+    tables: {
+      users: ['PutItem', 'GetItem', 'Query', 'DeleteItem'],
+      attempts: ['UpdateItem', 'GetItem'],
+      tickets: ['PutItem'],
+    },
+    indexes: { users: ['by-user-id'] },
     signingKeys: [],
     counterHashKey: true,
     mfaKey: [],

@@ -126,6 +126,16 @@ export interface UserStore {
     email: string,
     at: string,
   ): Promise<boolean>;
+  /**
+   * Where users sign in with a username of their own (`signup.requireUsername`), a sign-up claims
+   * its address for the new user id first, so an address has one account per realm: one item per
+   * (realm, address key), written only where none is. Undefined when `userId` holds the claim now
+   * (also on a retried write); otherwise the id of the user who holds it. `previous`: take over a
+   * claim only while `previous` still holds it (a claim whose user no longer exists).
+   */
+  claimEmail(realm: string, emailKey: string, userId: string, previous?: string): Promise<string | undefined>;
+  /** Gives a claim back, only while `userId` holds it (a sign-up whose username was taken). */
+  releaseEmail(realm: string, emailKey: string, userId: string): Promise<void>;
   setPermissions(
     realm: string,
     usernameKey: string,

@@ -192,7 +192,7 @@ describe('passgate --stack', () => {
     const result = await passgate(['users', 'list', '--realm', 'customers', '--stack', 'SomethingElse']);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
-      `passgate: stack "SomethingElse" has no output ${[...tables.map((t) => tableOutputKey(t.id)), 'CounterKeySecretArn'].join(', ')}: is it a passgate stack, deployed by this version?\n`,
+      `passgate: stack "SomethingElse" has no output ${[...tables.map((t) => tableOutputKey(t.id)), 'CounterKeySecretArn', 'Issuer'].join(', ')}: is it a passgate stack, deployed by this version?\n`,
     );
   });
 });

@@ -145,6 +145,20 @@ export class MemoryUserStore implements UserStore {
       session_epoch: (user.session_epoch ?? 0) + 1,
     }));
   }
+  readonly emailClaims = new Map<string, string>();
+  async claimEmail(realm: string, emailKey: string, userId: string, previous?: string) {
+    const key = `${realm}#${emailKey}`;
+    const holder = this.emailClaims.get(key);
+    if (holder === undefined ? previous === undefined : holder === previous || holder === userId) {
+      this.emailClaims.set(key, userId);
+      return undefined;
+    }
+    return holder ?? '';
+  }
+  async releaseEmail(realm: string, emailKey: string, userId: string) {
+    if (this.emailClaims.get(`${realm}#${emailKey}`) === userId)
+      this.emailClaims.delete(`${realm}#${emailKey}`);
+  }
   async setEmailVerified(
     user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
     email: string,

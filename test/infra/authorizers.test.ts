@@ -63,7 +63,7 @@ describe('the REST API authorizer’s code against a running passgate', () => {
 
   beforeAll(async () => {
     server = await startTestServer();
-    await addUser(server, { username: 'reader', password: 'reader password' });
+    await addUser(server, { username: 'reader', password: 'lantern at dusk' });
     // The inline source, run as Lambda runs it: CommonJS, with the function's environment.
     const module = { exports: {} as { handler: typeof handler } };
     runInNewContext(REST_AUTHORIZER_SOURCE, {
@@ -85,7 +85,7 @@ describe('the REST API authorizer’s code against a running passgate', () => {
       grant_type: 'password',
       client_id: 'mobile-app',
       username: 'reader',
-      password: 'reader password',
+      password: 'lantern at dusk',
       audience,
       scope: 'read:orders',
     });

@@ -165,4 +165,21 @@ describe('user store', () => {
     expect(listed).toEqual([alice.username]);
     expect(await users.findByUsername('legacy', '')).toBeUndefined();
   });
+
+  it('claims an address for one user id per realm, takes over only a named stale claim, and lists no claim', async () => {
+    const realm = `claims${sequence++}`;
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u1')).toBeUndefined();
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u1')).toBeUndefined(); // a retry
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u2')).toBe('u1');
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u2', 'u9')).toBe('u1');
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u2', 'u1')).toBeUndefined();
+    await users.releaseEmail(realm, 'ana@example.com', 'u1'); // not the holder: nothing changes
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u3')).toBe('u2');
+    await users.releaseEmail(realm, 'ana@example.com', 'u2');
+    expect(await users.claimEmail(realm, 'ana@example.com', 'u3')).toBeUndefined();
+    expect(await users.claimEmail(`${realm}x`, 'ana@example.com', 'u4')).toBeUndefined();
+    const listed = [];
+    for await (const user of users.list(realm)) listed.push(user);
+    expect(listed).toEqual([]);
+  });
 });

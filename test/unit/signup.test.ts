@@ -187,6 +187,25 @@ describe('sign-up (protocol)', () => {
   });
 });
 
+describe('addresses where users sign in with usernames', () => {
+  it('have one account per realm: a taken address, a taken username, and a claim whose user is gone', async () => {
+    const { services, sign } = await setup();
+    const employee = (username: string, email: string) =>
+      sign({ connection: 'employees', username, email, password: 'quietly drifting lantern' });
+    await employee('ana', 'Ana@Example.com');
+    expect((await refusal(employee('ana2', 'ana@example.COM'))).detail).toBe('email already has an account');
+    // A taken username gives the address back: it signs up under another username.
+    expect((await refusal(employee('ana', 'other@example.com'))).detail).toBe(
+      'username already has an account',
+    );
+    await employee('otto', 'other@example.com');
+    // The user who held an address is gone: the next sign-up takes the address over.
+    await services.users.delete('employees', 'ana');
+    const again = await employee('ana3', 'ana@example.com');
+    expect(again.username).toBe('ana3');
+  });
+});
+
 describe('passwords set by the operator', () => {
   it('pass the same policy with the user as context, on set-password too', async () => {
     const { services, sign } = await setup();

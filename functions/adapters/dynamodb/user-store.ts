@@ -24,6 +24,8 @@ const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
  * so the key is no user's; the item has no `realm` or `user_ref`, so listings and the index skip it.
  */
 const costClassesKey = (realm: string) => ({ pk: `#hash-costs#${realm}` });
+/** An address's claim (UserStore.claimEmail): like the cost classes' item, no user's key and no `realm`. */
+const emailClaimKey = (realm: string, emailKey: string) => ({ pk: `#email#${realm}#${emailKey}` });
 
 type StoredUser = UserRecord & { pk: string; user_ref: string };
 
@@ -312,6 +314,43 @@ export class DynamoUserStore implements UserStore {
       'SET blocked = :blocked, updated_at = :at ADD session_epoch :one',
       {},
       { ':blocked': blocked, ':at': at, ':one': 1 },
+    );
+  }
+
+  async claimEmail(realm: string, emailKey: string, userId: string, previous?: string) {
+    const key = emailClaimKey(realm, emailKey);
+    const claimed = await conditionalWrite('PutItem', () =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...key, user_id: userId },
+          // `user_id = :me`: the SDK's retry of this very write, whose answer was lost.
+          ConditionExpression:
+            previous === undefined
+              ? 'attribute_not_exists(pk) OR user_id = :me'
+              : 'user_id = :previous OR user_id = :me',
+          ExpressionAttributeValues: {
+            ':me': userId,
+            ...(previous === undefined ? {} : { ':previous': previous }),
+          },
+        }),
+      ),
+    );
+    if (claimed) return undefined;
+    const holder = await this.storedItem(key);
+    return holder?.user_id === userId ? undefined : String(holder?.user_id ?? '');
+  }
+
+  async releaseEmail(realm: string, emailKey: string, userId: string): Promise<void> {
+    await conditionalWrite('DeleteItem', () =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: emailClaimKey(realm, emailKey),
+          ConditionExpression: 'user_id = :me',
+          ExpressionAttributeValues: { ':me': userId },
+        }),
+      ),
     );
   }
 

@@ -1,7 +1,7 @@
 import type { ClientConfig, RealmConfig } from '../../config/schema.ts';
 import { type AuditEventType, audit } from '../audit.ts';
 import { invalidClient } from '../errors.ts';
-import { normalizePassword, passwordTooLong, usernameKey, usernameProblem } from '../passwords/normalize.ts';
+import { normalizePassword, usernameKey, usernameProblem } from '../passwords/normalize.ts';
 import { realmPasswordProblem } from '../passwords/realm-policy.ts';
 import { type NewUser, UserExistsError, type UserRecord } from '../ports.ts';
 import { canonicalIp } from '../protection/client-ip.ts';
@@ -110,8 +110,8 @@ interface Applicant {
 }
 
 function applicantOf(params: Params, realm: RealmConfig): Applicant {
-  const missing = (['email', 'password'] as const).filter((field) => params[field] === undefined);
-  if (realm.signup.requireUsername && params.username === undefined) missing.push('username' as never);
+  const required = realm.signup.requireUsername ? ['email', 'password', 'username'] : ['email', 'password'];
+  const missing = required.filter((field) => params[field] === undefined);
   if (missing.length > 0) throw invalidBody(`Missing ${missing.join(', ')}`);
   const email = normalizeEmail(params.email as string);
   if (!isEmailAddress(email)) throw invalidBody('email must be an email address');
@@ -186,8 +186,6 @@ async function signUpInto(
   if (!realm || !client.realms.includes(realm.name)) throw badConnection(connection);
   if (!realm.signup.enabled) throw signupDisabled(realm.name);
   const applicant = applicantOf(params, realm);
-  if (passwordTooLong(applicant.password))
-    throw invalidPassword({ rule: 'too-long', message: 'password is too long' }, realm);
 
   const retryAfter = await takeHourly(
     services,
@@ -218,6 +216,11 @@ async function signUpInto(
     password_hash: await services.hasher.hash(normalizePassword(applicant.password)),
     permissions: {},
   };
+  const emailKey = usernameKey(applicant.email);
+  if (realm.signup.requireUsername) {
+    const holder = await claimAddress(services, realm.name, emailKey, user.user_id);
+    if (holder) return answerTakenAddress(services, realm, holder, applicant, info, event);
+  }
   try {
     const created = await services.users.create(user);
     if (verifiesEmail(realm)) await sendVerificationMail(services, created, info.issuer);
@@ -226,14 +229,49 @@ async function signUpInto(
   } catch (error) {
     if (!(error instanceof UserExistsError)) throw error;
   }
-  // The login name is taken. A username of the user's own choosing is no secret to keep (Auth0
-  // says so too); an address is, where the realm verifies addresses.
-  if (!verifiesEmail(realm) || realm.signup.requireUsername) {
-    throw invalidSignup(`${realm.signup.requireUsername ? 'username' : 'email'} already has an account`);
+  if (realm.signup.requireUsername) {
+    // A username of the user's own choosing is no secret to keep (Auth0 says so too).
+    await services.users.releaseEmail(realm.name, emailKey, user.user_id);
+    throw invalidSignup('username already has an account');
   }
   const owner = await services.users.findByUsername(realm.name, user.username_key);
+  return answerTakenAddress(services, realm, owner, applicant, info, event);
+}
+
+/**
+ * Claims the address for the new user where users sign in with usernames, so one address has one
+ * account per realm; the user who holds it, if another does. A claim whose user is gone (a
+ * sign-up cut off before it wrote its user, a deleted user) is taken over.
+ */
+async function claimAddress(
+  services: Services,
+  realm: string,
+  emailKey: string,
+  userId: string,
+): Promise<UserRecord | undefined> {
+  const holderId = await services.users.claimEmail(realm, emailKey, userId);
+  if (holderId === undefined) return undefined;
+  const holder = await services.users.findById(realm, holderId);
+  if (holder?.email !== undefined && usernameKey(holder.email) === emailKey) return holder;
+  if ((await services.users.claimEmail(realm, emailKey, userId, holderId)) === undefined) return undefined;
+  throw invalidSignup('the address was claimed by another sign-up at the same moment');
+}
+
+/**
+ * The address has an account. Where the realm verifies addresses that is kept secret: the answer
+ * is a new sign-up's, and the owner learns of it by mail (or, still unverified, gets a new link:
+ * perhaps the owner's own sign-up, whose mail never came). Elsewhere Auth0's `invalid_signup`.
+ */
+async function answerTakenAddress(
+  services: Services,
+  realm: RealmConfig,
+  owner: UserRecord | undefined,
+  applicant: Applicant,
+  info: RequestInfo,
+  event: (type: AuditEventType, description: string, realm?: string, user?: UserRecord) => void,
+): Promise<SignupResponse> {
+  if (!verifiesEmail(realm)) throw invalidSignup('email already has an account');
   if (owner && !owner.email_verified) {
-    // Perhaps the owner's own sign-up, whose mail never came: a new link, to the address only.
     await sendVerificationMail(services, owner, info.issuer);
   } else if (owner?.email) {
     await services.mailer.send(signupNoticeMail(owner.email, serviceNameOf(services.config)));
