@@ -6,6 +6,7 @@ import {
   GRANT_REFRESH_TOKEN,
 } from '../../functions/config/grant-types.ts';
 import { jsonLogger } from '../../functions/logging.ts';
+import type { UserRecord } from '../../functions/oauth/ports.ts';
 import { testConfig } from '../helpers/config.ts';
 import { dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { json } from '../helpers/http.ts';
@@ -13,11 +14,16 @@ import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { addUser, adminServices } from '../helpers/users.ts';
 
 const PASSWORD = 'deletion: correct horse battery staple';
+const DORA = 'dora@example.com';
 const MAX_FAILURES = 3;
 
 const config = testConfig();
 config.realms = [
-  { name: 'customers', bruteForce: { maxConsecutiveFailures: MAX_FAILURES, blockSeconds: 900 } },
+  {
+    name: 'customers',
+    bruteForce: { maxConsecutiveFailures: MAX_FAILURES, blockSeconds: 900 },
+    signup: { enabled: true },
+  },
   { name: 'employees' },
 ];
 config.clients = [
@@ -78,10 +84,28 @@ const deleteAccount = (
   });
 
 describe('POST account/delete', () => {
-  it('deletes the account with its token and password; its refresh tokens die; the name can be taken by a new user', async () => {
-    const first = await addUser(server, { username: 'dora', password: PASSWORD, email: 'dora@example.com' });
-    const tokens = await signIn('dora');
-    const other = await signIn('dora');
+  it('deletes the account with its token and password; its refresh tokens die; the address signs up again as a new user', async () => {
+    const signUp = () =>
+      fetch(`${server.issuer}dbconnections/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          client_id: 'mobile-app',
+          email: DORA,
+          password: PASSWORD,
+          connection: 'customers',
+        }),
+      });
+    const signedUp = await signUp();
+    expect(signedUp.status).toBe(200);
+    const first = (await adminServices(server).users.findById(
+      'customers',
+      (
+        await json(signedUp)
+      )._id,
+    )) as UserRecord;
+    const tokens = await signIn(DORA);
+    const other = await signIn(DORA);
 
     const deleted = await deleteAccount(`Bearer ${tokens.access_token}`, { password: PASSWORD });
     expect(deleted.status).toBe(204);
@@ -98,22 +122,24 @@ describe('POST account/delete', () => {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     });
     expect(userinfo.status).toBe(401);
-    const oldLogin = await passwordLogin('dora');
+    const oldLogin = await passwordLogin(DORA);
     expect(oldLogin.status).toBe(400);
 
-    // The same username again is someone new: another `sub`, and the old sessions stay dead.
-    const second = await addUser(server, { username: 'dora', password: PASSWORD });
-    expect(second.user_id).not.toBe(first.user_id);
-    const fresh = await signIn('dora');
-    expect(decodeJwt(fresh.access_token).sub).toBe(`customers|${second.user_id}`);
+    // The same address signs up again as someone new: another `sub`; the old sessions stay dead.
+    const again = await signUp();
+    expect(again.status).toBe(200);
+    const secondId = (await json(again))._id;
+    expect(secondId).not.toBe(first.user_id);
+    const fresh = await signIn(DORA);
+    expect(decodeJwt(fresh.access_token).sub).toBe(`customers|${secondId}`);
     expect(decodeJwt(fresh.access_token).sub).not.toBe(decodeJwt(tokens.access_token).sub);
     expect((await refresh(tokens.refresh_token)).status).toBe(400);
     expect((await refresh(other.refresh_token)).status).toBe(400);
     // Nor can the first user's access token, still unexpired, delete the new user.
-    const again = await deleteAccount(`Bearer ${tokens.access_token}`, { password: PASSWORD });
-    expect(again.status).toBe(401);
-    expect((await json(again)).error).toBe('invalid_token');
-    expect(await adminServices(server).users.findById('customers', second.user_id)).toBeDefined();
+    const stale = await deleteAccount(`Bearer ${tokens.access_token}`, { password: PASSWORD });
+    expect(stale.status).toBe(401);
+    expect((await json(stale)).error).toBe('invalid_token');
+    expect(await adminServices(server).users.findById('customers', secondId)).toBeDefined();
   });
 
   it('leaves an audit event with the user id and nothing else about the person', async () => {
