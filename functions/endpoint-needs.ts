@@ -199,4 +199,56 @@ export const endpointNeeds = {
     mail: false,
     memoryMiB: LIGHT_MEMORY,
   },
+  /**
+   * A user deletes their own account (accounts/account-deletion.ts): verifies the access token with
+   * every key and finds its user as userinfo does (Query on `by-user-id`, GetItem), records a DPoP
+   * proof as userinfo does; re-checks the password as a login does (login.ts verifyCredentials:
+   * the attempt counters, GetItem and UpdateItem; the user, GetItem; after a wrong password the
+   * realm's hash cost classes, GetItem and UpdateItem), then removes the user item (DeleteItem).
+   */
+  'account-delete': {
+    tables: {
+      users: ['Query', 'GetItem', 'BatchGetItem', 'UpdateItem', 'DeleteItem'],
+      attempts: ['GetItem', 'UpdateItem'],
+      'dpop-proofs': ['PutItem', 'GetItem'],
+    },
+    indexes: { users: ['by-user-id'] },
+    signingKeys: ['verify'],
+    counterHashKey: true,
+    mfaKey: [],
+    mail: false,
+    memoryMiB: PASSWORD_HASHING_MEMORY,
+  },
+  /**
+   * A reset mail is asked for (accounts/password-reset.ts): takes the hourly limits per IP and per
+   * address (UpdateItem on the attempts table; GetItem when a retried write must recognise itself),
+   * finds the user (GetItem), writes the ticket (PutItem) and mails its link.
+   */
+  'change-password': {
+    tables: { users: ['GetItem'], attempts: ['GetItem', 'UpdateItem'], tickets: ['PutItem'] },
+    signingKeys: [],
+    counterHashKey: true,
+    mfaKey: [],
+    mail: true,
+    memoryMiB: LIGHT_MEMORY,
+  },
+  /**
+   * The reset page (accounts/reset-page.ts): reads the ticket and its user (GetItem), sets the
+   * password in one conditional write (UpdateItem), spends the ticket (UpdateItem), lifts the
+   * user's brute-force blocks (Query on `by-user`, UpdateItem each) and mails the notice. Hashes
+   * the new password.
+   */
+  'reset-password': {
+    tables: {
+      users: ['GetItem', 'UpdateItem'],
+      tickets: ['GetItem', 'UpdateItem'],
+      attempts: ['Query', 'UpdateItem'],
+    },
+    indexes: { attempts: ['by-user'] },
+    signingKeys: [],
+    counterHashKey: true,
+    mfaKey: [],
+    mail: true,
+    memoryMiB: PASSWORD_HASHING_MEMORY,
+  },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -1,8 +1,11 @@
+import { accountDeleteEndpoint } from './endpoints/account-delete.ts';
+import { changePasswordEndpoint } from './endpoints/change-password.ts';
 import { introspectEndpoint } from './endpoints/introspect.ts';
 import { metadataEndpoint } from './endpoints/metadata.ts';
 import { mfaAssociateEndpoint } from './endpoints/mfa-associate.ts';
 import { mfaAuthenticatorsEndpoint } from './endpoints/mfa-authenticators.ts';
 import { mfaChallengeEndpoint } from './endpoints/mfa-challenge.ts';
+import { resetPasswordEndpoint } from './endpoints/reset-password.ts';
 import { revokeEndpoint } from './endpoints/revoke.ts';
 import { signupEndpoint } from './endpoints/signup.ts';
 import { tokenEndpoint } from './endpoints/token.ts';
@@ -24,6 +27,9 @@ export const endpoints = {
   'mfa-authenticators': mfaAuthenticatorsEndpoint,
   'mfa-associate': mfaAssociateEndpoint,
   'mfa-challenge': mfaChallengeEndpoint,
+  'account-delete': accountDeleteEndpoint,
+  'change-password': changePasswordEndpoint,
+  'reset-password': resetPasswordEndpoint,
   signup: signupEndpoint,
   'verify-email': verifyEmailEndpoint,
 } as const satisfies Record<string, Endpoint>;
@@ -31,7 +37,13 @@ export const endpoints = {
 export type EndpointName = keyof typeof endpoints;
 
 /** The accounts endpoints (docs/accounts.md): the web ACL gives their routes a rate rule of their own. */
-export const accountEndpoints: readonly EndpointName[] = ['signup', 'verify-email'];
+export const accountEndpoints: readonly EndpointName[] = [
+  'signup',
+  'verify-email',
+  'account-delete',
+  'change-password',
+  'reset-password',
+];
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'OPTIONS';
@@ -54,6 +66,12 @@ const requestRoutes: readonly Route[] = [
   { method: 'GET', path: 'mfa/authenticators', endpoint: 'mfa-authenticators' },
   { method: 'POST', path: 'mfa/associate', endpoint: 'mfa-associate' },
   { method: 'POST', path: 'mfa/challenge', endpoint: 'mfa-challenge' },
+  // A signed-in user deletes their own account (docs/accounts.md).
+  { method: 'POST', path: 'account/delete', endpoint: 'account-delete' },
+  // Forgotten passwords (docs/accounts.md): Auth0's request for a reset mail, and the page it links to.
+  { method: 'POST', path: 'dbconnections/change_password', endpoint: 'change-password' },
+  { method: 'GET', path: 'reset-password', endpoint: 'reset-password' },
+  { method: 'POST', path: 'reset-password', endpoint: 'reset-password' },
   // Auth0's sign-up, and the hosted page its verification mail links to (docs/accounts.md).
   { method: 'POST', path: 'dbconnections/signup', endpoint: 'signup' },
   { method: 'GET', path: 'verify-email', endpoint: 'verify-email' },

@@ -74,4 +74,18 @@ export const defaults = {
   },
   /** Verification links live 24 h: long enough for a mail that arrives late, short enough to die unused. */
   verificationTicketTtlSeconds: 86_400,
+  passwordReset: {
+    /** Three mails an hour to one address: enough for a mail that went to spam, too few to flood a mailbox. */
+    maxMailsPerAddressPerHour: 3,
+    /** As many as sign-ups per IP: a family or an office behind one NAT, few for a script. */
+    maxRequestsPerIpPerHour: 20,
+  },
+  /** Reset links live 30 minutes (OWASP Forgot Password Cheat Sheet: short-lived, single use). */
+  resetTicketTtlSeconds: 1800,
+  /**
+   * A reset request is answered this long after it arrived, whether or not the address has an
+   * account: longer than a ticket write and a mail send normally take, so the answer's timing
+   * does not tell which addresses have accounts.
+   */
+  resetRequestAnswerMs: 400,
 } as const;

@@ -49,6 +49,18 @@ const realmSchema = z.strictObject({
    * address is refused (docs/accounts.md).
    */
   emailVerification: z.enum(['off', 'optional', 'required']).default('off'),
+  /**
+   * Forgotten passwords: `POST dbconnections/change_password` mails a link to a hosted page where
+   * the user sets a new password (docs/accounts.md). Off by default: it needs `email`.
+   */
+  passwordReset: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      // A mailbox is not flooded: reset mails to one address in one hour, whoever asks.
+      maxMailsPerAddressPerHour: positiveInt.default(defaults.passwordReset.maxMailsPerAddressPerHour),
+      maxRequestsPerIpPerHour: positiveInt.default(defaults.passwordReset.maxRequestsPerIpPerHour),
+    })
+    .default({ enabled: false, ...defaults.passwordReset }),
 });
 
 const scopeToken = z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'must be a scope-token (RFC 6749 §3.3)');
@@ -108,6 +120,8 @@ const clientSchema = z.strictObject({
   introspection: z.enum(['own', 'all']).default('own'),
   /** RFC 9449: refuse this client's token requests that carry no DPoP proof. */
   requireDpop: z.boolean().default(false),
+  /** Users signed in through this client may delete their own account (`POST account/delete`). */
+  allowAccountDeletion: z.boolean().default(false),
 });
 
 function isIpOrCidr(value: string): boolean {
@@ -262,18 +276,22 @@ export function crossReferenceProblems(document: unknown): ConfigProblem[] {
     }
   });
   list(field(document, 'realms')).forEach((realm, i) => {
-    if (field(document, 'email') === undefined && sendsMail(realm)) {
+    const reason = field(document, 'email') === undefined ? whyRealmSendsMail(realm) : undefined;
+    if (reason) {
       problem(
         ['email', 'from'],
-        `required: realm "${String(field(realm, 'name'))}" (realms[${i}]) sends mail (emailVerification "${String(field(realm, 'emailVerification'))}")`,
+        `required: realm "${String(field(realm, 'name'))}" (realms[${i}]) sends mail (${reason})`,
       );
     }
   });
   return problems;
 }
 
-/** Whether a realm, as written in the config file, ever sends a mail (so `email.from` is needed). */
-function sendsMail(realm: unknown): boolean {
+/** Why a realm, as written in the config file, sends mail (so `email.from` is needed), if it does. */
+function whyRealmSendsMail(realm: unknown): string | undefined {
   const verification = field(realm, 'emailVerification');
-  return verification === 'optional' || verification === 'required';
+  if (verification === 'optional' || verification === 'required')
+    return `emailVerification "${verification}"`;
+  if (field(field(realm, 'passwordReset'), 'enabled') === true) return 'passwordReset.enabled';
+  return undefined;
 }

@@ -10,7 +10,9 @@ import type { RequestInfo } from './services.ts';
  * second factor required, `gd_start_enroll` / `gd_enrollment_complete` enrolment,
  * `gd_auth_succeed` / `gd_auth_failed` a code, `gd_recovery_succeed` / `gd_recovery_failed` a
  * recovery code, `gd_otp_rate_limit_exceed` too many wrong codes, `gd_unenroll` an operator reset;
- * accounts: `ss` / `fs` a sign-up that succeeded / failed.
+ * accounts: `ss` / `fs` a sign-up that succeeded / failed, `sdu` a user deleted their own account
+ * (a wrong password there is an `fp`, as at a login), `scpr` / `fcpr` a password reset mail sent /
+ * not sent, `scp` / `fcp` a password set / not set by a reset link.
  */
 export type AuditEventType =
   | 's'
@@ -34,16 +36,26 @@ export type AuditEventType =
   | 'gd_otp_rate_limit_exceed'
   | 'gd_unenroll'
   | 'ss'
-  | 'fs';
+  | 'fs'
+  | 'sdu'
+  | 'scpr'
+  | 'fcpr'
+  | 'scp'
+  | 'fcp';
 
 export interface AuditEvent {
   readonly type: AuditEventType;
   readonly description: string;
-  readonly client_id: string;
+  /** Absent on a hosted page's event: the reset page is opened from a mail, not by a client. */
+  readonly client_id?: string;
   readonly realm?: string;
   readonly user_id?: string;
-  /** The client IP used for brute-force protection (the source IP, or a trusted forwarded one). */
-  readonly ip: string;
+  /**
+   * The client IP used for brute-force protection (the source IP, or a trusted forwarded one).
+   * Absent from an event that keeps no personal data but the user id (an account's deletion):
+   * then the user agent is left out too.
+   */
+  readonly ip?: string;
 }
 
 /**
@@ -63,8 +75,13 @@ export function audit(logger: Logger, info: RequestInfo, event: AuditEvent): voi
     realm: event.realm,
     client_id: event.client_id,
     user_id: event.user_id,
-    ip: event.ip,
-    user_agent: info.userAgent,
+    ...(event.ip === undefined ? {} : { ip: event.ip, user_agent: info.userAgent }),
     request_id: info.requestId,
   });
 }
+
+/** The events of one request: what they share is given once, then one call per event. */
+export const requestAuditor =
+  (logger: Logger, info: RequestInfo, shared: Omit<AuditEvent, 'type' | 'description' | 'user_id'>) =>
+  (type: AuditEventType, description: string, user?: { readonly user_id: string }) =>
+    audit(logger, info, { ...shared, type, description, user_id: user?.user_id });

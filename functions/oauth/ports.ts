@@ -105,6 +105,18 @@ export interface UserStore {
   setPassword(realm: string, usernameKey: string, passwordHash: string, at: string): Promise<UserRecord>;
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string): Promise<UserRecord>;
   /**
+   * A password reset by mail: sets `newHash`, marks the email verified (the mail reached it) and
+   * ends the user's sessions, in one write, only while the user is still `user_id` with `email`
+   * and `oldHash` (or already `newHash`: this very write, retried after its answer was lost).
+   * False when any of them changed: the reset link is dead.
+   */
+  resetPassword(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    expected: { readonly passwordHash: string; readonly email: string },
+    newHash: string,
+    at: string,
+  ): Promise<boolean>;
+  /**
    * Marks the address verified, only while the user is still `user.user_id` and still has `email`
    * (a link for an address since changed, or for a deleted and re-created namesake, verifies
    * nothing). False when that condition failed.
@@ -131,7 +143,12 @@ export interface UserStore {
     scopes: readonly string[],
     at: string,
   ): Promise<UserRecord>;
-  delete(realm: string, usernameKey: string): Promise<UserRecord>;
+  /**
+   * Removes the user item, and with it the user's authenticators; the user's refresh token
+   * families die with it (a refresh re-reads the user). With `userId`, only while the item is
+   * still that user's, not a new one who took the username since.
+   */
+  delete(realm: string, usernameKey: string, userId?: string): Promise<UserRecord>;
   list(realm: string): AsyncIterable<UserRecord>;
   /**
    * The cost classes of hashes stored in the realm other than new argon2id ones: imported

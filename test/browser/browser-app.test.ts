@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import { type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import type { BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ExampleServer, startExampleServer } from '../../examples/browser/server.ts';
 import { GRANT_PASSWORD_REALM } from '../../functions/config/grant-types.ts';
@@ -10,24 +10,12 @@ import type { TenantConfigInput } from '../../functions/config/schema.ts';
 import { repoRoot } from '../../functions/local/paths.ts';
 import type { Logger } from '../../functions/logging.ts';
 import { accessTokenHash } from '../../functions/oauth/dpop/proof.ts';
+import { hasChromium, launchChromium } from '../helpers/chromium.ts';
 import { API, testConfig } from '../helpers/config.ts';
 import { dpopKey, dpopProof } from '../helpers/dpop.ts';
 import { freePort } from '../helpers/http.ts';
 import { startTestServer, type TestServer } from '../helpers/local-server.ts';
 import { addUser } from '../helpers/users.ts';
-
-/** Debian's chromium package (`apt-get install -y chromium`); nothing here downloads a browser. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  // CI installs Chromium (.ci/run): there, its absence is a failure, never a silent skip.
-  if (process.env.CI === 'true')
-    throw new Error(`CI=true but Chromium is not at ${CHROMIUM}: install it (.ci/run)`);
-  process.stderr.write(
-    `\n*** test/browser: Chromium not found at ${CHROMIUM}; the real-browser test is NOT run. ` +
-      'Install it with `apt-get install -y chromium` (or set CHROMIUM_PATH). ***\n\n',
-  );
-}
 
 const PASSWORD = 'correct horse battery staple';
 // The docs' screenshot is rewritten only on request, so that a test run leaves the work tree clean.
@@ -89,21 +77,7 @@ beforeAll(async () => {
   allowed = await startExampleServer(port, settings);
   foreign = await startExampleServer(foreignPort, settings);
   userDataDir = mkdtempSync(join(tmpdir(), 'passgate-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 900, height: 760 },
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  context = await launchChromium(userDataDir, { width: 900, height: 760 });
 }, 120_000);
 
 afterAll(async () => {

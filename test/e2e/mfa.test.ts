@@ -22,7 +22,7 @@ import { addUser } from '../helpers/users.ts';
 const PASSWORD = 'correct horse battery staple';
 const MFA_GRANTS = [GRANT_MFA_OTP, GRANT_MFA_RECOVERY_CODE] as const;
 
-/** One realm per policy; the apps may use the MFA grants. */
+/** One realm per policy; the apps may use the MFA grants; the mobile app's users may delete their accounts. */
 function mfaConfig(policy: 'off' | 'enrolled' | 'required'): TenantConfigInput {
   const base = testConfig();
   return {
@@ -34,6 +34,7 @@ function mfaConfig(policy: 'off' | 'enrolled' | 'required'): TenantConfigInput {
         name: 'Mobile app',
         grantTypes: [GRANT_PASSWORD, GRANT_PASSWORD_REALM, GRANT_REFRESH_TOKEN, ...MFA_GRANTS],
         realms: ['customers'],
+        allowAccountDeletion: true,
       },
       {
         clientId: 'other-app',
@@ -349,6 +350,54 @@ describe('MFA with policy "required"', () => {
   });
 });
 
+/** An enrolled user signed in with both factors, and the `mfa_token` of a later login left pending. */
+async function signedInWithBothFactors() {
+  const { username, secret } = await enrolledUser();
+  const first = await login(username);
+  const session = await otpGrant(first.body.mfa_token, oathtool(secret, now));
+  expect(session.status).toBe(200);
+  nextStep();
+  const pending = await login(username);
+  return {
+    username,
+    secret,
+    accessToken: session.body.access_token as string,
+    refreshToken: session.body.refresh_token as string,
+    pendingMfaToken: pending.body.mfa_token as string,
+  };
+}
+
+/** Deleted, then a new user under the same name: they start with no authenticator and no session. */
+async function expectStartedOver(before: Awaited<ReturnType<typeof signedInWithBothFactors>>) {
+  const refreshed = await token({
+    grant_type: 'refresh_token',
+    client_id: 'mobile-app',
+    refresh_token: before.refreshToken,
+  });
+  expect(refreshed.body.error).toBe('invalid_grant');
+  const code = oathtool(before.secret, now);
+  expect((await otpGrant(before.pendingMfaToken, code)).body.error).toBe('invalid_grant');
+  expect((await login(before.username)).status).toBe(400);
+  await addUser(server, { username: before.username, password: PASSWORD });
+  const again = await login(before.username);
+  expect(again.body.error).toBe('mfa_required');
+  expect((await mfaApi('mfa/authenticators', again.body.mfa_token)).body).toEqual([]);
+  expect((await otpGrant(again.body.mfa_token, code)).body.error).toBe('invalid_grant');
+}
+
+describe('deleting an account', () => {
+  it('from the app, after the second factor: the user goes with their authenticators and sessions', async () => {
+    const signedIn = await signedInWithBothFactors();
+    const deleted = await fetch(`${issuer}account/delete`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${signedIn.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ password: PASSWORD }),
+    });
+    expect(deleted.status).toBe(204);
+    await expectStartedOver(signedIn);
+  });
+});
+
 describe('operator CLI', () => {
   const cli = (...args: string[]) =>
     runCli([...args, '--json'], {
@@ -397,6 +446,14 @@ describe('operator CLI', () => {
     const associated = await mfaApi('mfa/associate', again.body.mfa_token, { authenticator_types: ['otp'] });
     expect(associated.status).toBe(200);
     expect(associated.body.secret).not.toBe(secret);
+  });
+
+  it('users delete removes the user with their authenticators and sessions, as the app can', async () => {
+    const signedIn = await signedInWithBothFactors();
+    const deleted = await cli('users', 'delete', '--realm', 'customers', '--username', signedIn.username);
+    expect(deleted.code).toBe(0);
+    expect(JSON.parse(deleted.stdout).username).toBe(signedIn.username);
+    await expectStartedOver(signedIn);
   });
 
   it('refuses an unknown user with a message and a non-zero status', async () => {

@@ -31,7 +31,11 @@ export function postFormFrom(
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
-            body: text ? JSON.parse(text) : undefined,
+            // JSON answers parsed; others (Auth0's plain-text reset answer) as text.
+            body:
+              text && String(res.headers['content-type']).startsWith('application/json')
+                ? JSON.parse(text)
+                : text || undefined,
           }),
         );
       },

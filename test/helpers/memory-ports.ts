@@ -139,6 +139,29 @@ export class MemoryUserStore implements UserStore {
       session_epoch: (user.session_epoch ?? 0) + 1,
     }));
   }
+  async resetPassword(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    expected: { readonly passwordHash: string; readonly email: string },
+    newHash: string,
+    at: string,
+  ) {
+    const stored = this.users.get(this.key(user.realm, user.username_key));
+    if (
+      !stored ||
+      stored.user_id !== user.user_id ||
+      stored.email !== expected.email ||
+      (stored.password_hash !== expected.passwordHash && stored.password_hash !== newHash)
+    )
+      return false;
+    this.users.set(this.key(user.realm, user.username_key), {
+      ...stored,
+      password_hash: newHash,
+      email_verified: true,
+      updated_at: at,
+      session_epoch: (stored.session_epoch ?? 0) + 1,
+    });
+    return true;
+  }
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string) {
     return this.update(realm, usernameKey, (user) => ({
       ...user,
@@ -182,9 +205,9 @@ export class MemoryUserStore implements UserStore {
       updated_at: at,
     }));
   }
-  async delete(realm: string, usernameKey: string) {
+  async delete(realm: string, usernameKey: string, userId?: string) {
     const user = this.users.get(this.key(realm, usernameKey));
-    if (!user) throw new UserNotFoundError();
+    if (!user || (userId !== undefined && user.user_id !== userId)) throw new UserNotFoundError();
     this.users.delete(this.key(realm, usernameKey));
     return user;
   }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MailKind } from '../../functions/oauth/ports.ts';
 
 /** One mail of the local outbox as its reader sees it: headers and the decoded text part. */
 export interface OutboxMail {
@@ -11,12 +12,12 @@ export interface OutboxMail {
   readonly link?: string;
 }
 
-/** Every `.eml` of a data dir's outbox, oldest first (their names start with the time). */
-export function outboxMails(dataDir: string): OutboxMail[] {
+/** Every `.eml` of a data dir's outbox (of one kind, if named), oldest first (their names start with the time). */
+export function outboxMails(dataDir: string, kind?: MailKind): OutboxMail[] {
   const directory = join(dataDir, 'outbox');
   if (!existsSync(directory)) return [];
   return readdirSync(directory)
-    .filter((name) => name.endsWith('.eml'))
+    .filter((name) => name.endsWith('.eml') && (kind === undefined || name.includes(`-${kind}-`)))
     .sort()
     .map((name) => {
       const eml = readFileSync(join(directory, name), 'utf8');

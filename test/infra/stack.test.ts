@@ -296,13 +296,19 @@ describe("the brute-force counters' secret", () => {
     ]);
   });
 
-  it('is readable by the functions that count per IP (token, sign-up) alone, and by nobody through a resource policy', () => {
+  it('is readable by the functions that count or key with it alone, and by nobody through a resource policy', () => {
     template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
     template.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     const readers = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes('secretsmanager:'),
     );
-    expect(readers).toEqual(['token', 'signup']);
+    expect(readers.sort()).toEqual([
+      'account-delete',
+      'change-password',
+      'reset-password',
+      'signup',
+      'token',
+    ]);
   });
 });
 
@@ -352,17 +358,24 @@ describe('Lambda functions', () => {
     },
   );
 
-  it("tells only the token and sign-up functions where the counters' secret is", () => {
+  it("tells only the functions that count or key with it where the counters' secret is", () => {
     const withSecret = endpointNames.filter(
       (endpoint) =>
         environment.counterKeySecretArn in
         (endpointFunction(template, endpoint).properties.Environment as { Variables: object }).Variables,
     );
-    expect(withSecret).toEqual(['token', 'signup']);
+    expect(withSecret.sort()).toEqual([
+      'account-delete',
+      'change-password',
+      'reset-password',
+      'signup',
+      'token',
+    ]);
   });
 
-  it('gives the password-hashing token function one full vCPU (1769 MB)', () => {
+  it('gives the password-hashing functions one full vCPU (1769 MB)', () => {
     expect(endpointFunction(template, 'token').properties.MemorySize).toBe(1769);
+    expect(endpointFunction(template, 'account-delete').properties.MemorySize).toBe(1769);
   });
 });
 
@@ -375,6 +388,12 @@ describe('IAM: least privilege per function', () => {
     Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     Effect: 'Allow',
     Resource: table('dpop-proofs'),
+  });
+  // The brute-force counters' secret, read at cold start by the functions that count or key with it.
+  const counterSecretRead = () => ({
+    Action: 'secretsmanager:GetSecretValue',
+    Effect: 'Allow',
+    Resource: { Ref: secretLogicalId(template) },
   });
   let rotating: Template;
   beforeAll(() => {
@@ -414,11 +433,7 @@ describe('IAM: least privilege per function', () => {
       getPublicKey(),
       // Opens TOTP secrets to check codes (the MFA grants); never seals one.
       { Action: 'kms:Decrypt', Effect: 'Allow', Resource: arnOf(mfaKeyLogicalId(template)) },
-      {
-        Action: 'secretsmanager:GetSecretValue',
-        Effect: 'Allow',
-        Resource: { Ref: secretLogicalId(template) },
-      },
+      counterSecretRead(),
     ]);
   });
 
@@ -459,6 +474,59 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
+  it('account-delete: finds the user by id, checks the password under the counters, deletes the user item; never a refresh token or a signature', () => {
+    expect(policyStatements(template, 'account-delete').statements).toEqual([
+      ...basics(template, 'account-delete'),
+      {
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+        Effect: 'Allow',
+        Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
+      },
+      {
+        // The password check's counters: single items by key.
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: table('attempts'),
+      },
+      dpopReplay(),
+      getPublicKey(),
+      counterSecretRead(),
+    ]);
+  });
+
+  it('change-password: takes the hourly limits, finds the user, writes the ticket; no key, no user write', () => {
+    expect(policyStatements(template, 'change-password').statements).toEqual([
+      ...basics(template, 'change-password'),
+      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('users') },
+      { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('attempts') },
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: table('tickets') },
+      counterSecretRead(),
+    ]);
+  });
+
+  it("reset-password: reads and spends the ticket, sets the user's password, lifts their blocks through by-user; no key", () => {
+    expect(policyStatements(template, 'reset-password').statements).toEqual([
+      ...basics(template, 'reset-password'),
+      {
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('tickets'), table('users')],
+      },
+      {
+        Action: ['dynamodb:Query', 'dynamodb:UpdateItem'],
+        Effect: 'Allow',
+        Resource: [table('attempts'), { 'Fn::Join': ['', [table('attempts'), '/index/by-user']] }],
+      },
+      counterSecretRead(),
+    ]);
+  });
+
   it('mfa-authenticators and mfa-challenge: read the mfa_token and the user; no key', () => {
     for (const endpoint of ['mfa-authenticators', 'mfa-challenge'] as const) {
       expect(policyStatements(template, endpoint).statements).toEqual([
@@ -478,13 +546,13 @@ describe('IAM: least privilege per function', () => {
     ]);
   });
 
-  it('DPoP replay table: written and read by the token and userinfo functions only', () => {
+  it('DPoP replay table: written and read by the token function and the resources that take DPoP tokens only', () => {
     const reaching = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes(
         JSON.stringify(table('dpop-proofs')),
       ),
     );
-    expect(reaching.sort()).toEqual(['token', 'userinfo']);
+    expect(reaching.sort()).toEqual(['account-delete', 'token', 'userinfo']);
   });
 
   it('metadata: the public halves of every key in rotation; no table', () => {
@@ -553,7 +621,7 @@ describe('IAM: least privilege per function', () => {
     expect(granted).toEqual(expected.sort());
   });
 
-  it('sign-up: sends mail as the configured SES identity only, never a wildcard; no other function sends', () => {
+  it('sign-up and password reset: send mail as the configured SES identity only, never a wildcard; no other function sends', () => {
     const sending = synthStack({
       config: {
         ...testConfig(),
@@ -577,26 +645,28 @@ describe('IAM: least privilege per function', () => {
     const senders = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(sending, endpoint).statements).includes('ses:'),
     );
-    expect(senders).toEqual(['signup']);
-    const ses = policyStatements(sending, 'signup').statements.filter((statement) =>
-      JSON.stringify(statement).includes('ses:'),
-    );
-    expect(ses).toEqual([{ Action: 'ses:SendEmail', Effect: 'Allow', Resource: identity }]);
-    expect(JSON.stringify(ses)).not.toContain('*');
-    const variables = (endpointFunction(sending, 'signup').properties.Environment as { Variables: object })
-      .Variables;
-    expect(variables).toMatchObject({ [environment.mailIdentityArn]: identity });
+    expect(senders.sort()).toEqual(['change-password', 'reset-password', 'signup']);
+    for (const sender of senders) {
+      const ses = policyStatements(sending, sender).statements.filter((statement) =>
+        JSON.stringify(statement).includes('ses:'),
+      );
+      expect(ses).toEqual([{ Action: 'ses:SendEmail', Effect: 'Allow', Resource: identity }]);
+      expect(JSON.stringify(ses)).not.toContain('*');
+      const variables = (endpointFunction(sending, sender).properties.Environment as { Variables: object })
+        .Variables;
+      expect(variables).toMatchObject({ [environment.mailIdentityArn]: identity });
+    }
     // Without a sender in the config nothing may send at all.
     expect(JSON.stringify(template.toJSON())).not.toContain('ses:');
   });
 
-  it('sign-up and verification: the tickets table by key only, and nobody else touches it', () => {
+  it('the accounts functions alone reach the tickets table', () => {
     const users = endpointNames.filter((endpoint) =>
       JSON.stringify(policyStatements(template, endpoint).statements).includes(
         JSON.stringify(table('tickets')),
       ),
     );
-    expect(users).toEqual(['signup', 'verify-email']);
+    expect(users.sort()).toEqual(['change-password', 'reset-password', 'signup', 'verify-email']);
   });
 
   it.each(endpointNames)(
@@ -755,6 +825,10 @@ describe('API Gateway', () => {
         'GET /mfa/authenticators → mfa-authenticators',
         'POST /mfa/associate → mfa-associate',
         'POST /mfa/challenge → mfa-challenge',
+        'POST /account/delete → account-delete',
+        'POST /dbconnections/change_password → change-password',
+        'GET /reset-password → reset-password',
+        'POST /reset-password → reset-password',
         // Sign-up, and the page its verification mail links to.
         'POST /dbconnections/signup → signup',
         'GET /verify-email → verify-email',
@@ -768,6 +842,8 @@ describe('API Gateway', () => {
         'OPTIONS /mfa/authenticators → mfa-authenticators',
         'OPTIONS /mfa/associate → mfa-associate',
         'OPTIONS /mfa/challenge → mfa-challenge',
+        'OPTIONS /account/delete → account-delete',
+        'OPTIONS /dbconnections/change_password → change-password',
         'OPTIONS /dbconnections/signup → signup',
       ].sort(),
     );
@@ -967,6 +1043,28 @@ describe('AWS WAF', () => {
     }
   });
 
+  /** A per-IP rate rule on `routes` (the token endpoint's limit unless said), except the allowlisted IPs again. */
+  const perIpRateRule = (name: string, routes: string, limit = 300) =>
+    Match.objectLike({
+      Name: name,
+      Action: { Block: {} },
+      Statement: {
+        RateBasedStatement: {
+          Limit: limit,
+          EvaluationWindowSec: 300,
+          AggregateKeyType: 'IP',
+          ScopeDownStatement: {
+            AndStatement: {
+              Statements: [
+                { RegexMatchStatement: Match.objectLike({ RegexString: routes }) },
+                { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
+              ],
+            },
+          },
+        },
+      },
+    });
+
   it('is on by default: a per-IP rate limit on the token endpoint and the IP reputation list', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
@@ -1007,54 +1105,13 @@ describe('AWS WAF', () => {
           },
         }),
         // The MFA API gets the same per-IP limit; the MFA grants are token requests, counted above.
-        Match.objectLike({
-          Name: 'mfa-api-rate-per-ip',
-          Action: { Block: {} },
-          Statement: {
-            RateBasedStatement: {
-              Limit: 300,
-              EvaluationWindowSec: 300,
-              AggregateKeyType: 'IP',
-              // The MFA routes, except the allowlisted IPs again.
-              ScopeDownStatement: {
-                AndStatement: {
-                  Statements: [
-                    {
-                      RegexMatchStatement: Match.objectLike({
-                        RegexString: '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$',
-                      }),
-                    },
-                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
-                  ],
-                },
-              },
-            },
-          },
-        }),
-        // Sign-up and the verification page: a per-IP limit of their own.
-        Match.objectLike({
-          Name: 'account-routes-rate-per-ip',
-          Action: { Block: {} },
-          Statement: {
-            RateBasedStatement: {
-              Limit: 100,
-              EvaluationWindowSec: 300,
-              AggregateKeyType: 'IP',
-              ScopeDownStatement: {
-                AndStatement: {
-                  Statements: [
-                    {
-                      RegexMatchStatement: Match.objectLike({
-                        RegexString: '(?:/dbconnections/signup|/verify-email)/*$',
-                      }),
-                    },
-                    { NotStatement: { Statement: { IPSetReferenceStatement: { Arn: Match.anyValue() } } } },
-                  ],
-                },
-              },
-            },
-          },
-        }),
+        perIpRateRule('mfa-api-rate-per-ip', '(?:/mfa/authenticators|/mfa/associate|/mfa/challenge)/*$'),
+        // The accounts routes check passwords or send mail: a per-IP limit of their own.
+        perIpRateRule(
+          'account-routes-rate-per-ip',
+          '(?:/account/delete|/dbconnections/change_password|/reset-password|/dbconnections/signup|/verify-email)/*$',
+          100,
+        ),
       ],
     });
     const { template: stricter } = synthStack({ waf: { accountRequestsPer5MinutesPerIp: 20 } });

@@ -48,6 +48,26 @@ const PASSWORD = 'correct horse battery staple';
 const SOURCE_IP = '203.0.113.7';
 const SECRET_ARN = testSecretArn();
 const endpointNames = Object.keys(endpoints) as EndpointName[];
+/** The functions that hash passwords: their bundles carry argon2's native module. */
+const HASHING: readonly EndpointName[] = ['token', 'signup', 'account-delete', 'reset-password'];
+/** The functions that read the counters' key (brute-force counters, hourly limits, the reset form's token). */
+const COUNTING: readonly EndpointName[] = [
+  'token',
+  'signup',
+  'account-delete',
+  'change-password',
+  'reset-password',
+];
+/** The test config, with accounts the mobile app's users may delete. */
+const config = (() => {
+  const base = testConfig();
+  return {
+    ...base,
+    clients: (base.clients ?? []).map((client) =>
+      client.clientId === 'mobile-app' ? { ...client, allowAccountDeletion: true } : client,
+    ),
+  };
+})();
 
 let workDir: string;
 let store: LocalStore;
@@ -168,7 +188,7 @@ beforeAll(async () => {
   kms = await startKmsDouble([key]);
   secretsManager = await startSecretsManagerDouble({ [SECRET_ARN]: TEST_COUNTER_KEY_SECRET });
   admin = {
-    config: parseConfig(testConfig()),
+    config: parseConfig(config),
     ...dynamoStores(store.db, localTableNames),
     counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, SECRET_ARN),
     hasher: new Argon2Hasher(),
@@ -181,7 +201,7 @@ beforeAll(async () => {
     email: 'alice@example.com',
     name: 'Alice',
   });
-  synthesized = synthStack();
+  synthesized = synthStack({ config });
   const start = (endpoint: EndpointName) => {
     const { properties } = endpointFunction(synthesized.template, endpoint);
     const variables = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -378,9 +398,37 @@ describe('Lambda bundles', () => {
     expect(bob?.password_hash).toMatch(/^\$argon2id\$/); // upgraded at login
   });
 
-  it("read the counters' secret once, in the token function only", () => {
-    // Every function has served requests by now; only the token function's cold start read it.
+  it('delete an account through the account-delete function: argon2 and the counters in its bundle', async () => {
+    await createUser(admin, { realm: 'customers', username: 'dora', password: PASSWORD });
+    const login = await call(
+      'token',
+      formPost('/oauth/token', {
+        grant_type: 'password',
+        client_id: 'mobile-app',
+        username: 'dora',
+        password: PASSWORD,
+        scope: 'offline_access',
+      }),
+    );
+    const { access_token: accessToken, refresh_token: refreshToken } = JSON.parse(login.body);
+    const wrong = await call(
+      'account-delete',
+      formPost('/account/delete', { password: 'not the password' }, `Bearer ${accessToken}`),
+    );
+    expect(wrong.statusCode).toBe(400);
+    const deleted = await call(
+      'account-delete',
+      formPost('/account/delete', { password: PASSWORD }, `Bearer ${accessToken}`),
+    );
+    expect(deleted.statusCode).toBe(204);
+    expect(await admin.users.findByUsername('customers', 'dora')).toBeUndefined();
+    expect((await call('token', refreshRequest(refreshToken))).statusCode).toBe(400);
+  });
+
+  it("read the counters' secret once per cold start, in the functions that count only", () => {
+    // The token and account-delete functions have served requests by now; each read it once.
     expect(secretsManager.calls).toEqual([
+      { target: 'secretsmanager.GetSecretValue', body: { SecretId: SECRET_ARN } },
       { target: 'secretsmanager.GetSecretValue', body: { SecretId: SECRET_ARN } },
     ]);
   });
@@ -394,24 +442,23 @@ describe('Lambda bundles', () => {
 });
 
 describe('function assets', () => {
-  it('carry the linux-arm64 argon2 binary in the token function, whatever the build host', () => {
-    const binary = join(
-      assetDir('token'),
-      'node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node',
-    );
-    const header = readFileSync(binary).subarray(0, 20);
-    expect(header.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46])); // ELF
-    expect(header[4]).toBe(2); // 64-bit
-    expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
-    const loader = join(assetDir('token'), 'node_modules/@node-rs/argon2/index.js');
-    expect(existsSync(loader)).toBe(true);
-  });
+  it.each(HASHING)(
+    'carry the linux-arm64 argon2 binary in the %s function, whatever the build host',
+    (endpoint) => {
+      const binary = join(
+        assetDir(endpoint),
+        'node_modules/@node-rs/argon2-linux-arm64-gnu/argon2.linux-arm64-gnu.node',
+      );
+      const header = readFileSync(binary).subarray(0, 20);
+      expect(header.subarray(0, 4)).toEqual(Buffer.from([0x7f, 0x45, 0x4c, 0x46])); // ELF
+      expect(header[4]).toBe(2); // 64-bit
+      expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
+      const loader = join(assetDir(endpoint), 'node_modules/@node-rs/argon2/index.js');
+      expect(existsSync(loader)).toBe(true);
+    },
+  );
 
-  it('carry argon2 in the sign-up function too, which hashes new passwords', () => {
-    expect(existsSync(join(assetDir('signup'), 'node_modules/@node-rs/argon2/index.js'))).toBe(true);
-  });
-
-  it.each(endpointNames.filter((endpoint) => endpoint !== 'token' && endpoint !== 'signup'))(
+  it.each(endpointNames.filter((endpoint) => !HASHING.includes(endpoint) && !COUNTING.includes(endpoint)))(
     'leave native modules and the Secrets Manager client out of the %s function',
     (endpoint) => {
       // esbuild moves bundled packages' licence notices (otpauth's, in the MFA functions) beside the code.
@@ -423,8 +470,16 @@ describe('function assets', () => {
     },
   );
 
+  it.each(COUNTING.filter((endpoint) => !HASHING.includes(endpoint)))(
+    'leave native modules out of the %s function, which hashes no password',
+    (endpoint) => {
+      const files = readdirSync(assetDir(endpoint)).filter((file) => file !== 'index.mjs.LEGAL.txt');
+      expect(files.sort()).toEqual(['chunks', 'index.mjs', 'index.mjs.map', 'passgate.config.json']);
+    },
+  );
+
   it('carry the validated tenant config beside the bundle', () => {
     const written = JSON.parse(readFileSync(join(assetDir('token'), 'passgate.config.json'), 'utf8'));
-    expect(written).toEqual(parseConfig(testConfig()));
+    expect(written).toEqual(parseConfig(config));
   });
 });

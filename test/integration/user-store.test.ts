@@ -73,6 +73,21 @@ describe('user store', () => {
     await expect(users.delete('customers', user.username_key)).rejects.toBeInstanceOf(UserNotFoundError);
   });
 
+  it("deletes a user by id only while the username is still that user's", async () => {
+    const user = newUser();
+    await users.create(user);
+    await users.delete('customers', user.username_key);
+    const namesake = await users.create({ ...user, user_id: `${user.user_id}-again` });
+    await expect(users.delete('customers', user.username_key, user.user_id)).rejects.toBeInstanceOf(
+      UserNotFoundError,
+    );
+    expect(await users.findByUsername('customers', user.username_key)).toEqual(namesake);
+    expect((await users.delete('customers', user.username_key, namesake.user_id)).user_id).toBe(
+      namesake.user_id,
+    );
+    expect(await users.findByUsername('customers', user.username_key)).toBeUndefined();
+  });
+
   it('counts logins exactly, also when they happen at once', async () => {
     const user = await users.create(newUser());
     // A fleet of devices sharing one account, starting at once: their transactions may meet on

@@ -18,18 +18,27 @@ let sequence = 0;
 /** How many fault points were injected in this file (reported in the issue note). */
 let faultPoints = 0;
 
-/** The test config, plus a realm that requires MFA, which the mobile app may sign into. */
+/**
+ * The test config, plus a realm that requires MFA, which the mobile app may sign into; the mobile
+ * app's users may delete their accounts, and reset their passwords by mail.
+ */
 function withMfaRealm(): TenantConfigInput {
-  const base = testConfig();
+  const base = testConfig({ email: { from: 'no-reply@example.com' } });
   return {
     ...base,
-    realms: [...(base.realms ?? []), { name: 'members', mfa: { policy: 'required' } }],
+    realms: [
+      ...(base.realms ?? []).map((realm) =>
+        realm.name === 'customers' ? { ...realm, passwordReset: { enabled: true } } : realm,
+      ),
+      { name: 'members', mfa: { policy: 'required' } },
+    ],
     clients: (base.clients ?? []).map((client) =>
       client.clientId === 'mobile-app'
         ? {
             ...client,
             realms: [...client.realms, 'members'],
             grantTypes: [...client.grantTypes, GRANT_MFA_OTP, GRANT_MFA_RECOVERY_CODE],
+            allowAccountDeletion: true,
           }
         : client,
     ),
@@ -426,6 +435,151 @@ const dpopUserinfo: Flow<{ accessToken: string; key: DpopKey }> = {
   },
 };
 
+const deleteAccount = (accessToken: string) =>
+  deployment.call(
+    'account-delete',
+    proxyEvent({
+      path: '/account/delete',
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ password: PASSWORD }),
+    }),
+  );
+
+const accountDeletion: Flow<{ username: string; accessToken: string; refreshToken: string }> = {
+  name: 'account deletion (token, password check under the counters, user item deleted)',
+  ok: 204,
+  async prepare() {
+    const username = await freshUser();
+    const tokens = body(await login(username));
+    return { username, accessToken: tokens.access_token, refreshToken: tokens.refresh_token };
+  },
+  act: ({ accessToken }) => deleteAccount(accessToken),
+  async check({ username, accessToken, refreshToken }, response) {
+    const exists = async () =>
+      (await deployment.services.users.findByUsername('customers', usernameKey(username))) !== undefined;
+    if (response.statusCode === 503 && (await exists())) {
+      // Nothing was deleted: the user still signs in and refreshes, and the retry deletes.
+      expect((await refresh(refreshToken)).statusCode).toBe(200);
+      expect((await deleteAccount(accessToken)).statusCode).toBe(204);
+    }
+    // Deleted (or a 503 whose delete landed before its answer was lost): wholly gone.
+    expect(await exists()).toBe(false);
+    expect((await refresh(refreshToken)).statusCode).toBe(400);
+    expect((await login(username)).statusCode).toBe(400);
+  },
+};
+
+const RESET_SENTENCE = "We've just sent you an email to reset your password.";
+const NEW_PASSWORD = 'reset: a brand new passphrase';
+
+/** A user who signed up with their address as username: the one a reset mail can reach. */
+async function freshAddress(): Promise<string> {
+  const address = `reset${sequence++}@example.com`;
+  const { createUser } = await import('../../functions/admin/user-admin.ts');
+  await createUser(deployment.services, {
+    realm: 'customers',
+    username: address,
+    email: address,
+    password: PASSWORD,
+  });
+  return address;
+}
+const askReset = (email: string, sourceIp: string) =>
+  deployment.call(
+    'change-password',
+    proxyEvent({
+      path: '/dbconnections/change_password',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: 'mobile-app', email, connection: 'customers' }),
+      sourceIp,
+    }),
+  );
+/** The link of the newest mail SES took for `address`, if any came after `since` mails. */
+const mailedLink = (address: string, since: number) =>
+  deployment.ses.sent
+    .slice(since)
+    .filter((mail) => mail.Destination.ToAddresses.includes(address))
+    .map((mail) => /https:\/\/\S+/.exec(mail.Content.Simple.Body.Text.Data)?.[0])
+    .at(-1);
+const resetPage = (link: string) =>
+  deployment.call('reset-password', {
+    ...proxyEvent({ method: 'GET', path: '/reset-password' }),
+    queryStringParameters: { ticket: new URL(link).searchParams.get('ticket') as string },
+  });
+const hiddenFields = (page: string) =>
+  Object.fromEntries(
+    [...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]+)">/g)].map((m) => [m[1], m[2]]),
+  ) as Record<string, string>;
+const submitReset = (fields: Record<string, string>) =>
+  deployment.call(
+    'reset-password',
+    proxyEvent({
+      path: '/reset-password',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        ...fields,
+        new_password: NEW_PASSWORD,
+        confirm_new_password: NEW_PASSWORD,
+      }).toString(),
+    }),
+  );
+const signsInWith = async (username: string, password: string) =>
+  (
+    await deployment.call(
+      'token',
+      form({ grant_type: 'password', client_id: 'mobile-app', username, password }, { sourceIp: freshIp() }),
+    )
+  ).statusCode === 200;
+
+const resetRequest: Flow<{ address: string; ip: string; since: number }> = {
+  name: 'password reset request (hourly limits, user, ticket, SES mail)',
+  ok: 200,
+  prepare: async () => ({ address: await freshAddress(), ip: freshIp(), since: deployment.ses.sent.length }),
+  act: ({ address, ip }) => askReset(address, ip),
+  async check({ address, ip, since }, response) {
+    // Past the lookup, a failure (ticket, mail) is answered like a success: a 503 would tell the
+    // address has an account. A link that was mailed works; asking again mails one that works.
+    if (response.statusCode === 200) expect(response.body).toBe(RESET_SENTENCE);
+    const mailed = mailedLink(address, since);
+    if (mailed) expect((await resetPage(mailed)).statusCode).toBe(200);
+    const before = deployment.ses.sent.length;
+    expect((await askReset(address, ip)).statusCode).toBe(200);
+    const link = mailedLink(address, before);
+    expect(link).toBeDefined();
+    expect((await resetPage(link as string)).statusCode).toBe(200);
+  },
+};
+
+const resetSubmit: Flow<{ address: string; fields: Record<string, string>; refreshToken: string }> = {
+  name: 'reset page submission (password write, ticket spend, blocks lifted, notice mail)',
+  ok: 200,
+  async prepare() {
+    const address = await freshAddress();
+    const refreshToken = body(await login(address)).refresh_token;
+    const since = deployment.ses.sent.length;
+    await askReset(address, freshIp());
+    const page = await resetPage(mailedLink(address, since) as string);
+    return { address, fields: hiddenFields(page.body), refreshToken };
+  },
+  act: ({ fields }) => submitReset(fields),
+  async check({ address, fields, refreshToken }, response) {
+    const changed = await signsInWith(address, NEW_PASSWORD);
+    // One write sets the password: it is the old one or the new one, never anything between.
+    expect(await signsInWith(address, PASSWORD)).toBe(!changed);
+    if (response.statusCode === 200) expect(changed).toBe(true);
+    if (changed) {
+      // Set: the link is dead, even where spending its ticket failed; the old sessions too.
+      expect((await submitReset(fields)).statusCode).toBe(410);
+      expect((await refresh(refreshToken)).statusCode).toBe(400);
+    } else {
+      // Not set: the link still works, once.
+      expect((await submitReset(fields)).statusCode).toBe(200);
+      expect((await submitReset(fields)).statusCode).toBe(410);
+      expect(await signsInWith(address, NEW_PASSWORD)).toBe(true);
+    }
+  },
+};
+
 const flows = [
   passwordLogin,
   wrongPassword,
@@ -437,6 +591,9 @@ const flows = [
   mfaOtp,
   dpopLogin,
   dpopUserinfo,
+  accountDeletion,
+  resetRequest,
+  resetSubmit,
 ] as Flow<unknown>[];
 const FAULTS: readonly Fault[] = ['throttle', 'internal', 'reset', 'lost'];
 
@@ -476,6 +633,54 @@ describe('every store and signer call failing in turn', () => {
       // the MFA grant's dozen calls take minutes.
     }, 600_000);
   }
+});
+
+describe('a password reset meeting a failure after its password write', () => {
+  it('the ticket spend failing for good: the password is set, and the unspent ticket is dead all the same', async () => {
+    const context = await resetSubmit.prepare();
+    const ticketValue = context.fields.ticket as string;
+    const { ticketHash } = await import('../../functions/oauth/accounts/tickets.ts');
+    // UpdateItem #1 is the password write; #2, spending the ticket, fails on every attempt.
+    const { result, fired } = await deployment.withFaults(
+      [{ operation: 'UpdateItem', nth: 2, times: 4, fault: 'internal' }],
+      () => resetSubmit.act(context),
+    );
+    expect(fired).toBeGreaterThan(0);
+    expect(result.statusCode).toBe(200);
+    expect(await deployment.services.tickets.find(ticketHash(ticketValue), Date.now())).toBeDefined();
+    expect((await submitReset(context.fields)).statusCode).toBe(410);
+    expect(await signsInWith(context.address, NEW_PASSWORD)).toBe(true);
+    expect(deployment.lines).toContainEqual(
+      expect.objectContaining({ message: 'password reset follow-up failed', step: 'spend the ticket' }),
+    );
+  });
+
+  it('SES failing: the request answers the same and logs it; the reset still sets the password without its notice', async () => {
+    const address = await freshAddress();
+    const since = deployment.ses.sent.length;
+    const asked = await deployment.withFaults(
+      [{ operation: 'SendEmail', nth: 1, times: 4, fault: 'internal' }],
+      () => askReset(address, freshIp()),
+    );
+    expect([asked.result.statusCode, asked.result.body]).toEqual([200, RESET_SENTENCE]);
+    expect(mailedLink(address, since)).toBeUndefined();
+    expect(deployment.lines).toContainEqual(
+      expect.objectContaining({
+        type: 'fcpr',
+        description: 'Password reset mail not sent: the mail could not be sent',
+      }),
+    );
+
+    const context = await resetSubmit.prepare();
+    const before = deployment.ses.sent.length;
+    const { result } = await deployment.withFaults(
+      [{ operation: 'SendEmail', nth: 1, times: 4, fault: 'throttle' }],
+      () => resetSubmit.act(context),
+    );
+    expect(result.statusCode).toBe(200);
+    expect(deployment.ses.sent.length).toBe(before);
+    expect(await signsInWith(context.address, NEW_PASSWORD)).toBe(true);
+  });
 });
 
 describe('a signing failure during a login', () => {

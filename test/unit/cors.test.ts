@@ -122,7 +122,7 @@ describe('CORS preflight', () => {
     expect(response.headers?.['Access-Control-Allow-Origin']).toBe('*');
   });
 
-  it('is routed on the token, revoke, userinfo, MFA API, sign-up and .well-known paths, and not on introspection', () => {
+  it('is routed on the token, revoke, userinfo, MFA API, accounts and .well-known paths, and not on introspection', () => {
     expect(
       routes
         .filter((route) => route.method === 'OPTIONS')
@@ -132,6 +132,8 @@ describe('CORS preflight', () => {
       '.well-known/jwks.json',
       '.well-known/oauth-authorization-server',
       '.well-known/openid-configuration',
+      'account/delete',
+      'dbconnections/change_password',
       'dbconnections/signup',
       'mfa/associate',
       'mfa/authenticators',

@@ -354,6 +354,35 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
+  resetPassword(
+    user: Pick<UserRecord, 'realm' | 'username_key' | 'user_id'>,
+    expected: { readonly passwordHash: string; readonly email: string },
+    newHash: string,
+    at: string,
+  ): Promise<boolean> {
+    return conditionalWrite('UpdateItem', () =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: userKey(user.realm, user.username_key),
+          UpdateExpression:
+            'SET password_hash = :new, email_verified = :true, updated_at = :at ADD session_epoch :one',
+          ConditionExpression:
+            'user_id = :userId AND email = :email AND (password_hash = :old OR password_hash = :new)',
+          ExpressionAttributeValues: {
+            ':new': newHash,
+            ':old': expected.passwordHash,
+            ':true': true,
+            ':at': at,
+            ':one': 1,
+            ':userId': user.user_id,
+            ':email': expected.email,
+          },
+        }),
+      ),
+    );
+  }
+
   setBlocked(realm: string, usernameKey: string, blocked: boolean, at: string): Promise<UserRecord> {
     return this.update(
       realm,
@@ -436,13 +465,18 @@ export class DynamoUserStore implements UserStore {
     );
   }
 
-  async delete(realm: string, usernameKey: string): Promise<UserRecord> {
+  async delete(realm: string, usernameKey: string, userId?: string): Promise<UserRecord> {
     try {
       const { Attributes } = await this.db.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: userKey(realm, usernameKey),
-          ConditionExpression: 'attribute_exists(pk)',
+          ...(userId === undefined
+            ? { ConditionExpression: 'attribute_exists(pk)' }
+            : {
+                ConditionExpression: 'attribute_exists(pk) AND user_id = :user_id',
+                ExpressionAttributeValues: { ':user_id': userId },
+              }),
           ReturnValues: 'ALL_OLD',
         }),
       );

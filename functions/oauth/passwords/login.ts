@@ -122,8 +122,9 @@ export async function passwordLogin(
  * spends the same verifies (spendTheRealmsVerifies), so neither body nor timing tells which accounts exist. Only
  * the right password reveals that a user is blocked. Each refusal is logged once, by its audit
  * event, which says which case it was: the errors carry no private detail to log a second time.
+ * Account deletion re-checks a signed-in user's password through it, under the same limits.
  */
-async function verifyCredentials(
+export async function verifyCredentials(
   services: Services,
   realm: RealmConfig,
   username: string,
