@@ -16,6 +16,15 @@ export const lambdaPlatform = { architecture: 'arm64', nodeMajor: 24 } as const;
 /** The tenant config file in each function's asset, next to index.mjs (`LAMBDA_TASK_ROOT`). */
 export const CONFIG_FILE_NAME = 'passgate.config.json';
 
+/**
+ * Where a function that sets passwords finds the blocklist file of the realm at `realmIndex`:
+ * relative to its task root, beside the config (the stack copies it there).
+ */
+export const bundledBlocklistPath = (realmIndex: number) => `blocklists/realm-${realmIndex}.sha1`;
+
+/** A Lambda function's code and layers hold at most 250 MB unzipped; the bundle itself needs some. */
+export const MAX_BUNDLED_BLOCKLIST_BYTES = 200 * 1024 * 1024;
+
 export const environment = {
   /** KMS key (ARN) that signs new tokens. */
   signingKeyId: 'PASSGATE_SIGNING_KEY_ID',

@@ -49,6 +49,11 @@ export interface EndpointNeeds {
    */
   readonly mail: boolean;
   /**
+   * Sets passwords under the realms' policy (passwords/realm-policy.ts): the stack copies each
+   * realm's `passwordPolicy.blocklist` file into this function's bundle, and no other's.
+   */
+  readonly setsPasswords: boolean;
+  /**
    * Memory in MB. Lambda's CPU share grows with memory (1769 MB = one vCPU); argon2id is CPU-bound
    * and single-threaded (p=1), so password endpoints get one full vCPU (docs/performance.md, "The token function's memory", has the numbers).
    */
@@ -93,6 +98,7 @@ export const endpointNeeds = {
     counterHashKey: true,
     mfaKey: ['decrypt'],
     mail: false,
+    setsPasswords: false,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -106,6 +112,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** RFC 7662 (introspection.ts): reads only; refresh tokens from the store, access tokens by signature. */
@@ -115,6 +122,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -129,6 +137,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Discovery documents and the JWKS of every key in rotation. */
@@ -138,6 +147,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Auth0's MFA API (mfa/mfa-api.ts): the `mfa_token` and the user item, read only. */
@@ -147,6 +157,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /** Reads the `mfa_token` and the user, seals a new secret (kms:Encrypt), writes the pending enrolment. */
@@ -156,6 +167,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: ['encrypt'],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   'mfa-challenge': {
@@ -164,6 +176,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -185,6 +198,7 @@ export const endpointNeeds = {
     counterHashKey: true,
     mfaKey: [],
     mail: true,
+    setsPasswords: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -197,6 +211,7 @@ export const endpointNeeds = {
     counterHashKey: false,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -217,6 +232,7 @@ export const endpointNeeds = {
     counterHashKey: true,
     mfaKey: [],
     mail: false,
+    setsPasswords: false,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
   /**
@@ -230,6 +246,7 @@ export const endpointNeeds = {
     counterHashKey: true,
     mfaKey: [],
     mail: true,
+    setsPasswords: false,
     memoryMiB: LIGHT_MEMORY,
   },
   /**
@@ -249,6 +266,7 @@ export const endpointNeeds = {
     counterHashKey: true,
     mfaKey: [],
     mail: true,
+    setsPasswords: true,
     memoryMiB: PASSWORD_HASHING_MEMORY,
   },
 } as const satisfies Record<EndpointName, EndpointNeeds>;

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Fn, Stack, type StackProps, Token, Validations } from 'aws-cdk-lib';
@@ -13,6 +13,7 @@ import { parseConfig } from '../functions/config/load.ts';
 import type { TenantConfig } from '../functions/config/schema.ts';
 import {
   environment,
+  MAX_BUNDLED_BLOCKLIST_BYTES,
   outputKeys,
   type TableId,
   tableEnvironmentVariable,
@@ -192,6 +193,18 @@ function problemsWith(props: PassgateStackProps, bundlesDir: string): string[] {
   if (audience !== undefined && !props.tenantConfig.apis.some((api) => api.identifier === audience)) {
     problems.push(`exampleApi.audience: "${audience}" is not the identifier of an API in the config`);
   }
+  props.tenantConfig.realms.forEach((realm, i) => {
+    const file = realm.passwordPolicy.blocklist;
+    if (file === undefined) return;
+    const size = existsSync(file) ? statSync(file).size : undefined;
+    if (size === undefined) {
+      problems.push(`realms[${i}].passwordPolicy.blocklist: no file at ${file}`);
+    } else if (size > MAX_BUNDLED_BLOCKLIST_BYTES) {
+      problems.push(
+        `realms[${i}].passwordPolicy.blocklist: ${file} is ${Math.ceil(size / 2 ** 20)} MiB; the functions that set passwords carry it, and hold at most ${MAX_BUNDLED_BLOCKLIST_BYTES / 2 ** 20} MiB of it (take the most common part of the list)`,
+      );
+    }
+  });
   for (const endpoint of Object.keys(endpoints)) {
     if (!existsSync(join(bundlesDir, endpoint, 'index.mjs'))) {
       problems.push(
@@ -238,7 +251,7 @@ export class PassgateStack extends Stack {
     for (const endpoint of Object.keys(endpoints) as EndpointName[]) {
       const needs: EndpointNeeds = endpointNeeds[endpoint];
       const fn = new PassgateFunction(this, `Endpoint-${endpoint}`, {
-        code: bundleWithConfig(join(bundlesDir, endpoint), tenantConfig),
+        code: bundleWithConfig(join(bundlesDir, endpoint), tenantConfig, needs.setsPasswords),
         memoryMiB: needs.memoryMiB,
         logRetention,
         description: `${endpoint} endpoint`,

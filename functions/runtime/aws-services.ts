@@ -127,8 +127,10 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
     const secretArn = env[environment.counterKeySecretArn];
     const counterHashKey = secretArn ? options.counterHashKey?.(secretArn) : undefined;
     counterHashKey?.catch(() => undefined); // awaited below; a bad config file must not leave it unhandled
-    const config = loadValidatedConfigFile(
-      resolve(env.LAMBDA_TASK_ROOT ?? process.cwd(), env.PASSGATE_CONFIG || CONFIG_FILE_NAME),
+    const taskRoot = env.LAMBDA_TASK_ROOT ?? process.cwd();
+    const config = withBundledFiles(
+      loadValidatedConfigFile(resolve(taskRoot, env.PASSGATE_CONFIG || CONFIG_FILE_NAME)),
+      taskRoot,
     );
     const values = required(env, [
       ...tableVariables,
@@ -160,5 +162,27 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       logger: options.logger ?? jsonLogger(),
       issuer: fixedIssuer(env),
     };
+  };
+}
+
+/**
+ * The stack copies the realms' blocklist files into the bundles of the functions that set
+ * passwords and names them by their path in the bundle (lib/constructs/passgate-function.ts):
+ * found from the task root, whatever the process's working directory.
+ */
+function withBundledFiles(config: TenantConfig, taskRoot: string): TenantConfig {
+  return {
+    ...config,
+    realms: config.realms.map((realm) =>
+      realm.passwordPolicy.blocklist
+        ? {
+            ...realm,
+            passwordPolicy: {
+              ...realm.passwordPolicy,
+              blocklist: resolve(taskRoot, realm.passwordPolicy.blocklist),
+            },
+          }
+        : realm,
+    ),
   };
 }

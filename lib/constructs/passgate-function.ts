@@ -13,7 +13,7 @@ import {
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { TenantConfig } from '../../functions/config/schema.ts';
-import { CONFIG_FILE_NAME, lambdaPlatform } from '../../functions/deployment.ts';
+import { bundledBlocklistPath, CONFIG_FILE_NAME, lambdaPlatform } from '../../functions/deployment.ts';
 import { FUNCTION_TIMEOUT_SECONDS } from '../../functions/runtime/aws-services.ts';
 
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
@@ -23,11 +23,31 @@ export const LAMBDA_ARCHITECTURE =
 /**
  * A bundle folder that `npm run build` wrote (index.mjs, its chunks, their source maps,
  * node_modules) plus the tenant config beside it: `tenantConfig` is `parseConfig`'s output, which
- * the functions take as it is at cold start (functions/config/config-file.ts). Staged by plain file
- * copies, so synth needs no Docker; the asset hash covers the copy, config included.
+ * the functions take as it is at cold start (functions/config/config-file.ts). With
+ * `withBlocklists`, each realm's `passwordPolicy.blocklist` file is copied in as well and the
+ * config names the copy by its path in the bundle (bundledBlocklistPath). Staged by plain file
+ * copies, so synth needs no Docker; the asset hash covers the copy, config and lists included.
  */
-export function bundleWithConfig(bundleDir: string, tenantConfig: TenantConfig): Code {
-  const configJson = JSON.stringify(tenantConfig);
+export function bundleWithConfig(
+  bundleDir: string,
+  tenantConfig: TenantConfig,
+  withBlocklists: boolean,
+): Code {
+  const blocklists = withBlocklists
+    ? tenantConfig.realms.flatMap((realm, index) =>
+        realm.passwordPolicy.blocklist
+          ? [{ index, source: realm.passwordPolicy.blocklist, target: bundledBlocklistPath(index) }]
+          : [],
+      )
+    : [];
+  const config: TenantConfig = {
+    ...tenantConfig,
+    realms: tenantConfig.realms.map((realm, index) => {
+      const copy = blocklists.find((list) => list.index === index);
+      return copy ? { ...realm, passwordPolicy: { ...realm.passwordPolicy, blocklist: copy.target } } : realm;
+    }),
+  };
+  const configJson = JSON.stringify(config);
   return Code.fromAsset(bundleDir, {
     assetHashType: AssetHashType.OUTPUT,
     bundling: {
@@ -36,6 +56,7 @@ export function bundleWithConfig(bundleDir: string, tenantConfig: TenantConfig):
       local: {
         tryBundle(outputDir) {
           cpSync(bundleDir, outputDir, { recursive: true });
+          for (const list of blocklists) cpSync(list.source, join(outputDir, list.target));
           writeFileSync(join(outputDir, CONFIG_FILE_NAME), configJson);
           return true;
         },

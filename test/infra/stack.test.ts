@@ -1,9 +1,14 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/config/config-file.ts';
 import {
+  bundledBlocklistPath,
+  CONFIG_FILE_NAME,
   environment,
   outputKeys,
   type TableId,
@@ -18,7 +23,7 @@ import { UserDirectory } from '../../lib/constructs/user-directory.ts';
 import { tokenRoutePattern } from '../../lib/constructs/web-acl.ts';
 import { StackPropsError } from '../../lib/passgate-stack.ts';
 import { API, testConfig } from '../helpers/config.ts';
-import { endpointFunction, synthStack } from '../helpers/stack.ts';
+import { endpointAssetDir, endpointFunction, synthStack } from '../helpers/stack.ts';
 
 const endpointNames = Object.keys(endpoints) as EndpointName[];
 const arnOf = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
@@ -1405,6 +1410,47 @@ describe('stack props', () => {
           `bundlesDir: no bundle for endpoint "${endpoint}" in /nonexistent (run \`npm run build\` first)`,
       ),
     ]);
+  });
+
+  it("carries a realm's blocklist file into the functions that set passwords, and only those", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'passgate-blocklist-'));
+    const file = join(dir, 'pwned.txt');
+    // SHA-1 of "correct horse battery staple", as Pwned Passwords lists it.
+    writeFileSync(file, 'BFD3617727EAB0E800E62A776C76381DEFBC4145:3\n');
+    const config = testConfig();
+    const { app, template } = synthStack({
+      config: {
+        ...config,
+        realms: config.realms.map((realm, i) =>
+          i === 0 ? { ...realm, passwordPolicy: { minLength: 8, blocklist: file } } : realm,
+        ),
+      },
+    });
+    const carried = (endpoint: EndpointName) => {
+      const asset = endpointAssetDir(app, template, endpoint);
+      const bundled = JSON.parse(readFileSync(join(asset, CONFIG_FILE_NAME), 'utf8')).realms[0].passwordPolicy
+        .blocklist as string;
+      return { bundled, exists: existsSync(join(asset, bundledBlocklistPath(0))), asset };
+    };
+    for (const endpoint of ['signup', 'reset-password'] as const) {
+      const { bundled, exists, asset } = carried(endpoint);
+      expect(bundled).toBe(bundledBlocklistPath(0));
+      expect(exists).toBe(true);
+      expect(readFileSync(join(asset, bundled), 'utf8')).toBe(readFileSync(file, 'utf8'));
+    }
+    expect(carried('token').exists).toBe(false);
+    expect(() =>
+      synthStack({
+        config: {
+          ...config,
+          realms: config.realms.map((realm, i) =>
+            i === 0
+              ? { ...realm, passwordPolicy: { minLength: 8, blocklist: join(dir, 'missing.txt') } }
+              : realm,
+          ),
+        },
+      }),
+    ).toThrow(`realms[0].passwordPolicy.blocklist: no file at ${join(dir, 'missing.txt')}`);
   });
 
   it('refuses a tenant config that does not validate', () => {
