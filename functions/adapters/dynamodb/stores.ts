@@ -15,7 +15,7 @@ export function dynamoStores(
 ): Pick<Services, 'users' | 'refreshTokens' | 'signIns' | 'attempts' | 'mfa' | 'dpopProofs'> {
   return {
     users: new DynamoUserStore(db, names.users),
-    refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
+    refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens'], names.users),
     signIns: new DynamoSignInStore(db, names),
     attempts: new DynamoAttemptStore(db, names.attempts),
     mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),
