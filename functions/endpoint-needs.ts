@@ -79,7 +79,8 @@ export const endpointNeeds = {
    * the session (PutItem of its family) and ends the run (UpdateItem), and the IP's day gets its
    * place back (UpdateItem); should the signing beside them fail, the session is deleted
    * (DeleteItem) and the count taken back (UpdateItem). Refresh grant (refresh-rotation.ts): read
-   * family and user (GetItem; first the record of a token of the earlier format), rotate the
+   * family and user at once (BatchGetItem over both tables; GetItem for a token of the earlier
+   * format: its record first, then family and user), rotate the
    * family, undo that should the signing beside it fail, or revoke it (UpdateItem). A login that needs a
    * second factor stores its `mfa_token` (PutItem); the MFA grants (mfa/second-factor.ts) read it
    * and the user (GetItem), open the TOTP secret (kms:Decrypt), take a guess and accept the code
@@ -90,7 +91,7 @@ export const endpointNeeds = {
   token: {
     tables: {
       users: ['GetItem', 'BatchGetItem', 'UpdateItem'],
-      'refresh-tokens': ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
+      'refresh-tokens': ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem', 'DeleteItem'],
       attempts: ['GetItem', 'UpdateItem'],
       'dpop-proofs': ['PutItem', 'GetItem'],
     },

@@ -256,6 +256,15 @@ export interface RefreshTokenStore {
   /** The record of a token of the earlier format (RefreshTokenRecord). */
   findToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
   findFamily(familyId: string): Promise<RefreshFamily | undefined>;
+  /**
+   * A family and a user, both read strongly consistent in one call (a refresh needs both before
+   * anything else; the token names both). The user is whoever holds that key, which the caller
+   * must check is the family's.
+   */
+  findFamilyAndUser(
+    familyId: string,
+    user: { realm: string; username_key: string },
+  ): Promise<{ family?: RefreshFamily; user?: UserRecord }>;
   /** Writes a family that no existing one has the id of (ids are random; a clash is an error). */
   createFamily(family: RefreshFamily): Promise<void>;
   /**

@@ -59,6 +59,10 @@ export class MemoryUserStore implements UserStore {
 
   async findByUsername(realm: string, usernameKey: string) {
     await roundTrip();
+    return this.stored(realm, usernameKey);
+  }
+  /** The user under that key now, without a round trip: for a read another store makes. */
+  stored(realm: string, usernameKey: string) {
     return this.users.get(this.key(realm, usernameKey));
   }
   async findForLogin(realm: string, usernameKey: string | undefined): Promise<LoginLookup> {
@@ -246,6 +250,9 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   readonly families = new Map<string, RefreshFamily>();
   fail: (operation: keyof RefreshTokenStore) => Error | undefined = () => undefined;
 
+  /** `users`: the users' store findFamilyAndUser reads beside a family, as the tables sit side by side. */
+  constructor(private readonly users: MemoryUserStore) {}
+
   private async enter(operation: keyof RefreshTokenStore) {
     await roundTrip();
     const error = this.fail(operation);
@@ -258,6 +265,10 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
   async findFamily(familyId: string) {
     await this.enter('findFamily');
     return this.families.get(familyId);
+  }
+  async findFamilyAndUser(familyId: string, user: { realm: string; username_key: string }) {
+    await this.enter('findFamilyAndUser');
+    return { family: this.families.get(familyId), user: this.users.stored(user.realm, user.username_key) };
   }
   async createFamily(family: RefreshFamily) {
     await this.enter('createFamily');
@@ -461,7 +472,7 @@ export class RecordingMailer implements Mailer {
 /** Services for unit tests: memory stores, recording hasher, a real local RSA signer, fixed clock. */
 export async function memoryServices(overrides: Partial<Services> = {}) {
   const users = new MemoryUserStore();
-  const refreshTokens = new MemoryRefreshTokenStore();
+  const refreshTokens = new MemoryRefreshTokenStore(users);
   const attempts = new MemoryAttemptStore();
   const hasher = new RecordingHasher();
   const clock = new FixedClock(Date.parse('2026-11-26T12:00:00.000Z'));

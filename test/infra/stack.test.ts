@@ -409,14 +409,21 @@ describe('IAM: least privilege per function', () => {
     expect(policyStatements(template, 'token').statements).toEqual([
       ...basics(template, 'token'),
       {
-        // Users: the login's user and hash cost classes in one BatchGetItem; single items read and
-        // written by key, no Query, no index.
+        // Users: the login's user and hash cost classes in one BatchGetItem, as a refresh's user
+        // beside its family; single items read and written by key, no Query, no index.
         Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
         Resource: table('users'),
       },
       {
-        Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        // A refresh reads its family and user in one BatchGetItem over both tables.
+        Action: [
+          'dynamodb:BatchGetItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+        ],
         Effect: 'Allow',
         Resource: table('refresh-tokens'),
       },

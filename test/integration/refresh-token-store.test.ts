@@ -13,7 +13,7 @@ import { parseConfig } from '../../functions/config/load.ts';
 import { silentLogger } from '../../functions/logging.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
-import type { RefreshFamily, RefreshTokenRecord } from '../../functions/oauth/ports.ts';
+import type { NewUser, RefreshFamily, RefreshTokenRecord } from '../../functions/oauth/ports.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import { hashRefreshToken } from '../../functions/oauth/sessions/refresh-token-format.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
@@ -32,7 +32,7 @@ let tokens: DynamoRefreshTokenStore;
 let keyDir: string;
 beforeAll(async () => {
   store = await openTestStore();
-  tokens = new DynamoRefreshTokenStore(store.db, store.names['refresh-tokens']);
+  tokens = new DynamoRefreshTokenStore(store.db, store.names['refresh-tokens'], store.names.users);
   keyDir = mkdtempSync(join(tmpdir(), 'passgate-store-'));
 });
 afterAll(async () => {
@@ -61,6 +61,20 @@ function family(overrides: Partial<RefreshFamily> = {}): RefreshFamily {
     ...overrides,
   };
 }
+
+/** A user of the realm `customers` whose password is `pw` (the test hasher's `plain:`). */
+const newUser = (username: string): NewUser => ({
+  realm: 'customers',
+  user_id: `${username}-id`,
+  session_epoch: 0,
+  username,
+  username_key: username,
+  email_verified: false,
+  blocked: false,
+  created_at: new Date(NOW).toISOString(),
+  password_hash: 'plain:pw',
+  permissions: {},
+});
 
 function token(of: RefreshFamily, tokenHash = of.current): RefreshTokenRecord {
   return {
@@ -97,6 +111,27 @@ describe('refresh token store', () => {
     expect(await tokens.findToken(written.current)).toEqual(token(written));
     expect(await tokens.findFamily('nope')).toBeUndefined();
     expect(await tokens.findToken('nope')).toBeUndefined();
+  });
+
+  it('reads a family and a user in one call, each as its own read returns it, absent ones undefined', async () => {
+    const { users } = dynamoStores(store.db, store.names);
+    const username = unique('reader');
+    const user = await users.create(newUser(username));
+    const written = family({ user_id: user.user_id, username_key: username, secret_hash: 'secret-hash' });
+    await tokens.createFamily(written);
+    const key = { realm: 'customers', username_key: username };
+    expect(await tokens.findFamilyAndUser(written.family_id, key)).toEqual({
+      family: written,
+      user: await users.findByUsername('customers', username),
+    });
+    expect(await tokens.findFamilyAndUser('nope', { realm: '#absent', username_key: 'nobody' })).toEqual({
+      family: undefined,
+      user: undefined,
+    });
+    expect(await tokens.findFamilyAndUser('nope', key)).toEqual({
+      family: undefined,
+      user: expect.anything(),
+    });
   });
 
   it('stores the TTL attribute in epoch seconds', async () => {
@@ -198,8 +233,11 @@ describe('refresh token store', () => {
       credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
       maxAttempts: 1,
     });
-    const unreachable = new DynamoRefreshTokenStore(db, 'passgate-refresh-tokens');
+    const unreachable = new DynamoRefreshTokenStore(db, 'passgate-refresh-tokens', 'passgate-users');
     await expect(unreachable.findFamily('x')).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(
+      unreachable.findFamilyAndUser('x', { realm: 'customers', username_key: 'x' }),
+    ).rejects.toBeInstanceOf(DependencyUnavailableError);
     db.destroy();
   });
 });
@@ -225,20 +263,7 @@ describe('refresh_token grant on a real engine', () => {
   const mobile = publicClient;
 
   async function login(s: Services, username: string) {
-    await s.users
-      .create({
-        realm: 'customers',
-        user_id: `${username}-id`,
-        session_epoch: 0,
-        username,
-        username_key: username,
-        email_verified: false,
-        blocked: false,
-        created_at: new Date(NOW).toISOString(),
-        password_hash: 'plain:pw',
-        permissions: {},
-      })
-      .catch(() => undefined);
+    await s.users.create(newUser(username)).catch(() => undefined);
     const response = await handleTokenRequest(
       { grant_type: 'password', username, password: 'pw', scope: 'offline_access' },
       mobile,

@@ -22,7 +22,7 @@ beforeAll(async () => {
   store = await openTestStore();
   users = new DynamoUserStore(store.db, store.names.users);
   attempts = new DynamoAttemptStore(store.db, store.names.attempts);
-  refreshTokens = new DynamoRefreshTokenStore(store.db, store.names['refresh-tokens']);
+  refreshTokens = new DynamoRefreshTokenStore(store.db, store.names['refresh-tokens'], store.names.users);
   signIns = new DynamoSignInStore(store.db, store.names);
 });
 afterAll(() => store?.close());

@@ -73,7 +73,7 @@ describe('sequential rounds of store and signing calls per grant', () => {
     expect(await roundsOf(() => login('nobody', 'not the password'))).toEqual(wrong);
   });
 
-  it('a refresh: its family and user side by side (the token names both), then signing beside the rotation', async () => {
+  it('a refresh: its family and user in one read (the token names both), then signing beside the rotation', async () => {
     const first = (await login()) as TokenResponse;
     expect(
       await roundsOf(() =>
@@ -82,11 +82,10 @@ describe('sequential rounds of store and signing calls per grant', () => {
     ).toEqual({
       rounds: 2,
       calls: [
-        'refreshTokens.findFamily@1',
+        'refreshTokens.findFamilyAndUser@1',
         'refreshTokens.rotateFamily@2',
         'signer.sign@2',
         'signer.sign@2',
-        'users.findByUsername@1',
       ],
     });
   });

@@ -11,8 +11,11 @@ import type {
   RefreshFamily,
   RefreshTokenRecord,
   RefreshTokenStore,
+  UserRecord,
 } from '../../oauth/ports.ts';
+import { consistentBatchGet } from './batch-get.ts';
 import { conditionalWrite, dynamoCall } from './errors.ts';
+import { toRecord, userKey } from './user-store.ts';
 
 const tokenKey = (tokenHash: string) => ({ pk: `token#${tokenHash}` });
 export const familyKey = (familyId: string) => ({ pk: `family#${familyId}` });
@@ -51,11 +54,15 @@ function withoutStorageFields<T>(item: Record<string, unknown>): T {
   return record as T;
 }
 
-/** Refresh token families and tokens in one DynamoDB table, see store-schema.ts. */
+/**
+ * Refresh token families and tokens in one DynamoDB table, see store-schema.ts; the users' table
+ * is read beside a family only (findFamilyAndUser).
+ */
 export class DynamoRefreshTokenStore implements RefreshTokenStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly usersTableName: string,
   ) {}
 
   private async get<T>(key: { pk: string }): Promise<T | undefined> {
@@ -71,6 +78,25 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
 
   findFamily(familyId: string): Promise<RefreshFamily | undefined> {
     return this.get(familyKey(familyId));
+  }
+
+  async findFamilyAndUser(
+    familyId: string,
+    user: { realm: string; username_key: string },
+  ): Promise<{ family?: RefreshFamily; user?: UserRecord }> {
+    const familyPk = familyKey(familyId).pk;
+    const userPk = userKey(user.realm, user.username_key).pk;
+    const found = await consistentBatchGet(
+      this.db,
+      { [this.tableName]: [familyPk], [this.usersTableName]: [userPk] },
+      'refresh token family and user read',
+    );
+    const family = found.get(this.tableName)?.get(familyPk);
+    const stored = found.get(this.usersTableName)?.get(userPk);
+    return {
+      family: family && withoutStorageFields<RefreshFamily>(family),
+      user: stored && toRecord(stored),
+    };
   }
 
   private async putNew(put: NewItemPut, record: object): Promise<void> {

@@ -20,7 +20,7 @@ export function dynamoStores(
 > {
   return {
     users: new DynamoUserStore(db, names.users),
-    refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens']),
+    refreshTokens: new DynamoRefreshTokenStore(db, names['refresh-tokens'], names.users),
     signIns: new DynamoSignInStore(db, names),
     attempts: new DynamoAttemptStore(db, names.attempts),
     mfa: new DynamoMfaStore(db, names.users, names['refresh-tokens']),

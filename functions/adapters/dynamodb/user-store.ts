@@ -1,5 +1,4 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -17,13 +16,8 @@ import {
   type UserRecord,
   type UserStore,
 } from '../../oauth/ports.ts';
-import {
-  conditionalWrite,
-  contentionError,
-  dynamoCall,
-  isConditionalCheckFailed,
-  translateDynamoError,
-} from './errors.ts';
+import { consistentBatchGet } from './batch-get.ts';
+import { conditionalWrite, dynamoCall, isConditionalCheckFailed, translateDynamoError } from './errors.ts';
 
 export const userKey = (realm: string, usernameKey: string) => ({ pk: `${realm}#${usernameKey}` });
 const userRef = (realm: string, userId: string) => `${realm}#${userId}`;
@@ -46,9 +40,6 @@ const RECEIPTS = 8;
 const receiptSlot = (slot: number) => `login_receipt_${slot}`;
 const slotOf = (loginId: string) =>
   [...loginId].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 0) % RECEIPTS;
-
-/** Times BatchGetItem is asked again for keys it left unprocessed, before a 503. */
-const MAX_BATCH_ROUNDS = 4;
 
 const costClassesOf = (item: Record<string, unknown> | undefined): RealmHashCostClasses => ({
   classes: [...((item?.classes as Set<string> | undefined) ?? [])],
@@ -295,26 +286,10 @@ export class DynamoUserStore implements UserStore {
     return Item;
   }
 
-  /**
-   * Items of this table by key, in one strongly consistent BatchGetItem; keys absent from the map
-   * have no item. Keys the service left unprocessed (under throttling) are asked for again.
-   */
+  /** Items of this table by key, in one strongly consistent BatchGetItem (consistentBatchGet). */
   private async storedItems(keys: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
-    const found = new Map<string, Record<string, unknown>>();
-    let pending: Record<string, unknown>[] = keys.map((pk) => ({ pk }));
-    for (let round = 0; pending.length > 0; round += 1) {
-      if (round === MAX_BATCH_ROUNDS) throw contentionError('BatchGetItem', 'user read');
-      const { Responses, UnprocessedKeys } = await dynamoCall('BatchGetItem', () =>
-        this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        ),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) found.set(String(item.pk), item);
-      pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
-    return found;
+    const found = await consistentBatchGet(this.db, { [this.tableName]: keys }, 'user read');
+    return found.get(this.tableName) ?? new Map();
   }
 
   private async update(

@@ -34,7 +34,7 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * The refresh_token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2), in
- * two rounds of store calls: the family and its user are read side by side (the token names both),
+ * two rounds of store calls: the family and its user are read in one call (the token names both),
  * then the family is rotated while the tokens are signed.
  *
  * Crash safety, with single-item conditional writes only: the rotation is one conditional write

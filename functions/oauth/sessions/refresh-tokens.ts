@@ -222,8 +222,8 @@ export interface FoundRefreshToken {
  * (`'after'`: without the server's secret the user's key comes from the family) or a revocation
  * (`'none'`: it ends the family whoever its user is) needs.
  *
- * A token names its family and carries its user's key sealed, so a refresh reads both side by side:
- * one round. A token of the earlier format (256 random bits, found through its record, issued
+ * A token names its family and carries its user's key sealed, so a refresh reads both in one
+ * call (findFamilyAndUser). A token of the earlier format (256 random bits, found through its record, issued
  * until families were named in the value) still works for its lifetime: its record is read first.
  * Values that name no stored family read keys no item has, so that answering them takes the time
  * a stored one's does: the time must not tell whether a token exists (RFC 7009 §2.2's concern).
@@ -236,10 +236,16 @@ export async function lookUpRefreshToken(
   const hash = hashRefreshToken(value);
   const parsed = parseRefreshToken(value);
   if (!parsed) return { hash };
-  const readUser = (key: { realm: string; username_key: string } | undefined) =>
-    reading === 'none'
-      ? undefined
-      : stores.users.findByUsername(key?.realm ?? '#absent', key?.username_key ?? hash);
+  // A value that names no user reads a key no user has, in the same time as one that does.
+  const userKeyOf = (key: { realm: string; username_key: string } | undefined) => ({
+    realm: key?.realm ?? '#absent',
+    username_key: key?.username_key ?? hash,
+  });
+  const readUser = (key: { realm: string; username_key: string } | undefined) => {
+    if (reading === 'none') return undefined;
+    const { realm, username_key } = userKeyOf(key);
+    return stores.users.findByUsername(realm, username_key);
+  };
   if (parsed.format === 'legacy') {
     const token = await stores.refreshTokens.findToken(hash);
     const [family, user] = await Promise.all([
@@ -249,10 +255,10 @@ export async function lookUpRefreshToken(
     return token && family ? { hash, family, user, legacyToken: token } : { hash };
   }
   const hint = reading === 'beside' ? openUserKey(stores.counterHashKey, parsed.sealedUser) : undefined;
-  const [family, hinted] = await Promise.all([
-    stores.refreshTokens.findFamily(parsed.familyId),
-    reading === 'beside' ? readUser(hint) : undefined,
-  ]);
+  const { family, user: hinted } =
+    reading === 'beside'
+      ? await stores.refreshTokens.findFamilyAndUser(parsed.familyId, userKeyOf(hint))
+      : { family: await stores.refreshTokens.findFamily(parsed.familyId), user: undefined };
   const proven = family !== undefined && provesFamily(parsed.familySecret, family.secret_hash);
   if (reading === 'none') return proven ? { hash, family, familySecret: parsed.familySecret } : { hash };
   const sameUser = proven && hint?.realm === family.realm && hint.username_key === family.username_key;
