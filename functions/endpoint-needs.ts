@@ -239,10 +239,12 @@ export const endpointNeeds = {
   /**
    * A reset mail is asked for (accounts/password-reset.ts): takes the hourly limits per IP and per
    * address (UpdateItem on the attempts table; GetItem when a retried write must recognise itself),
-   * finds the user (GetItem), writes the ticket (PutItem) and mails its link.
+   * finds the user (GetItem; where users pick a username, the address's claim names the user, who
+   * is found by id: Query on `by-user-id`, GetItem), writes the ticket (PutItem) and mails its link.
    */
   'change-password': {
-    tables: { users: ['GetItem'], attempts: ['GetItem', 'UpdateItem'], tickets: ['PutItem'] },
+    tables: { users: ['GetItem', 'Query'], attempts: ['GetItem', 'UpdateItem'], tickets: ['PutItem'] },
+    indexes: { users: ['by-user-id'] },
     signingKeys: [],
     counterHashKey: true,
     mfaKey: [],

@@ -134,6 +134,8 @@ export interface UserStore {
    * claim only while `previous` still holds it (a claim whose user no longer exists).
    */
   claimEmail(realm: string, emailKey: string, userId: string, previous?: string): Promise<string | undefined>;
+  /** The id of the user holding the claim on this address, read strongly consistent; undefined for none. */
+  emailHolder(realm: string, emailKey: string): Promise<string | undefined>;
   /** Gives a claim back, only while `userId` holds it (a sign-up whose username was taken). */
   releaseEmail(realm: string, emailKey: string, userId: string): Promise<void>;
   setPermissions(

@@ -33,6 +33,11 @@ beforeAll(async () => {
     },
     { name: 'employees', passwordReset: { enabled: true, maxRequestsPerIpPerHour: REQUESTS_PER_IP } },
     { name: 'partners' },
+    {
+      name: 'members',
+      signup: { enabled: true, requireUsername: true },
+      passwordReset: { enabled: true },
+    },
   ];
   const extra: NonNullable<TenantConfigInput['clients']> = [
     { clientId: 'staff-app', name: 'Staff app', grantTypes: [GRANT_PASSWORD_REALM], realms: ['employees'] },
@@ -45,7 +50,7 @@ beforeAll(async () => {
   ];
   config.clients = [
     ...(config.clients ?? []).map((client) =>
-      client.clientId === 'mobile-app' ? { ...client, realms: ['customers', 'partners'] } : client,
+      client.clientId === 'mobile-app' ? { ...client, realms: ['customers', 'partners', 'members'] } : client,
     ),
     ...extra,
   ];
@@ -145,6 +150,28 @@ describe('POST dbconnections/change_password', () => {
     const sentTo = outboxMails(server.dataDir, 'reset-password').map((mail) => mail.to);
     expect(sentTo).not.toContain(address);
     expect(sentTo).not.toContain('carla@example.com');
+  });
+
+  it('finds by their address a user who signed up with a username of their own', async () => {
+    const address = 'picked-a-username@example.com';
+    const signedUp = await fetch(`${server.issuer}dbconnections/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: 'mobile-app',
+        connection: 'members',
+        email: address,
+        username: 'tortoise',
+        password: PASSWORD,
+      }),
+    });
+    expect(signedUp.status).toBe(200);
+    const response = await askFor(address, 'members');
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe(RESET_SENTENCE);
+    const mails = outboxMails(server.dataDir, 'reset-password').filter((mail) => mail.to === address);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]?.link).toMatch(/\/reset-password\?ticket=/);
   });
 
   it("refuses an unknown client, a connection without password reset or not the client's, and a missing email", async () => {

@@ -184,6 +184,9 @@ export class MemoryUserStore implements UserStore {
     }
     return holder ?? '';
   }
+  async emailHolder(realm: string, emailKey: string) {
+    return this.emailClaims.get(`${realm}#${emailKey}`);
+  }
   async releaseEmail(realm: string, emailKey: string, userId: string) {
     if (this.emailClaims.get(`${realm}#${emailKey}`) === userId)
       this.emailClaims.delete(`${realm}#${emailKey}`);

@@ -515,7 +515,12 @@ describe('IAM: least privilege per function', () => {
   it('change-password: takes the hourly limits, finds the user, writes the ticket; no key, no user write', () => {
     expect(policyStatements(template, 'change-password').statements).toEqual([
       ...basics(template, 'change-password'),
-      { Action: 'dynamodb:GetItem', Effect: 'Allow', Resource: table('users') },
+      {
+        // Where users pick a username, the address's claim names the user, found by id.
+        Action: ['dynamodb:GetItem', 'dynamodb:Query'],
+        Effect: 'Allow',
+        Resource: [table('users'), { 'Fn::Join': ['', [table('users'), '/index/by-user-id']] }],
+      },
       { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: table('attempts') },
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: table('tickets') },
       counterSecretRead(),

@@ -393,6 +393,11 @@ export class DynamoUserStore implements UserStore {
     return holder?.user_id === userId ? undefined : String(holder?.user_id ?? '');
   }
 
+  async emailHolder(realm: string, emailKey: string): Promise<string | undefined> {
+    const holder = await this.storedItem(emailClaimKey(realm, emailKey));
+    return holder?.user_id === undefined ? undefined : String(holder.user_id);
+  }
+
   async releaseEmail(realm: string, emailKey: string, userId: string): Promise<void> {
     await conditionalWrite('DeleteItem', () =>
       this.db.send(

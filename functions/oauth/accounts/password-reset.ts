@@ -80,19 +80,33 @@ export async function requestPasswordReset(
   const [perIp, perAddress, user] = await Promise.all([
     takeHourly(services, 'reset-ip', ipSubject(services, ip), limits.maxRequestsPerIpPerHour),
     takeHourly(services, 'reset-address', email, limits.maxMailsPerAddressPerHour),
-    services.users.findByUsername(realm.name, email),
+    findByAddress(services, realm, email),
   ]);
   const refusedFor = perIp ?? perAddress;
   if (refusedFor !== undefined) {
     event('fcpr', perIp !== undefined ? 'Too many reset requests from this IP' : 'Too many reset mails');
     throw tooManyRequests('Too many password reset requests; try again later.', refusedFor);
   }
-  // The username is the address for users who signed up with it; its own address must match too.
+  // Its own address must match too: a username that looks like an address is not one.
   const owner = user && !user.blocked && user.email !== undefined && addressKey(user.email) === email;
   const sent = owner ? mailResetLink(user, info, services) : Promise.resolve<string>('no such user');
   const [outcome] = await Promise.all([sent.catch(() => 'the mail could not be sent'), answerAt]);
   if (outcome === 'sent') event('scpr', 'Password reset mail sent', user);
   else event('fcpr', `Password reset mail not sent: ${outcome}`, owner ? user : undefined);
+}
+
+/**
+ * The user of this address: where users sign in with their address, the user whose username it
+ * is; where they pick a username, the user who claimed the address when signing up (signup.ts).
+ */
+async function findByAddress(
+  services: Services,
+  realm: RealmConfig,
+  email: string,
+): Promise<UserRecord | undefined> {
+  if (!realm.signup.requireUsername) return services.users.findByUsername(realm.name, email);
+  const holder = await services.users.emailHolder(realm.name, email);
+  return holder === undefined ? undefined : services.users.findById(realm.name, holder);
 }
 
 async function mailResetLink(user: UserRecord, info: RequestInfo, services: Services): Promise<'sent'> {
