@@ -1,11 +1,9 @@
 import { resolve } from 'node:path';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../adapters/dynamodb/client.ts';
 import { dynamoStores } from '../adapters/dynamodb/stores.ts';
 import { mailSender } from '../adapters/mail/mail-sender.ts';
-import { SesMailer } from '../adapters/mail/ses-mailer.ts';
 import { KmsSealer } from '../adapters/sealing/kms-sealer.ts';
 import { KmsSigner } from '../adapters/signing/kms-signer.ts';
 import { KmsWrappedSigner } from '../adapters/signing/kms-wrapped-signer.ts';
@@ -13,7 +11,7 @@ import { loadValidatedConfigFile } from '../config/config-file.ts';
 import type { TenantConfig } from '../config/schema.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../deployment.ts';
 import { jsonLogger, type Logger } from '../logging.ts';
-import { type PasswordHasher, type Signer, systemClock } from '../oauth/ports.ts';
+import { type Mailer, type PasswordHasher, type Signer, systemClock } from '../oauth/ports.ts';
 import type { Services } from '../oauth/services.ts';
 import { type TableNames, tables } from '../store-schema.ts';
 import { noLoginCounters, noMail, noPasswordHashing, noSecretSealing } from './refusing-stand-ins.ts';
@@ -155,14 +153,25 @@ export function awsServices(options: AwsServicesOptions = {}): () => Promise<Ser
       sealer: mfaKeyId ? new KmsSealer(new KMSClient(sdkClientConfig), mfaKeyId) : noSecretSealing,
       signer,
       // SES in the function's own region, where the stack grants sending as that identity only.
-      mailer: mailIdentityArn
-        ? new SesMailer(new SESv2Client(sdkClientConfig), () => mailSender(config))
-        : noMail,
+      mailer: mailIdentityArn ? await sesMailer(config) : noMail,
       clock: systemClock,
       logger: options.logger ?? jsonLogger(),
       issuer: fixedIssuer(env),
     };
   };
+}
+
+/**
+ * Imported only by the functions that send mail (the stack sets the identity for them alone): the
+ * SES client is about 60 KiB of the token bundle's code otherwise, parsed at every cold start of the
+ * function that serves logins (esbuild puts a dynamic import in a chunk of its own).
+ */
+async function sesMailer(config: TenantConfig): Promise<Mailer> {
+  const [{ SESv2Client }, { SesMailer }] = await Promise.all([
+    import('@aws-sdk/client-sesv2'),
+    import('../adapters/mail/ses-mailer.ts'),
+  ]);
+  return new SesMailer(new SESv2Client(sdkClientConfig), () => mailSender(config));
 }
 
 /**

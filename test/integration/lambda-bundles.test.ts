@@ -84,6 +84,20 @@ const javaScriptOf = (dir: string) =>
     .filter((file) => file.endsWith('.mjs') && !file.startsWith('node_modules'))
     .map((file) => join(dir, file));
 
+/**
+ * The files a cold start reads and compiles: index.mjs and the chunks reached from it by static
+ * `import`s (esbuild writes them as `from"./chunks/…"` or `import"./chunks/…"`), not `import()`s.
+ */
+function loadedAtColdStart(dir: string, file = 'index.mjs', seen = new Set<string>()): Set<string> {
+  seen.add(file);
+  const code = readFileSync(join(dir, file), 'utf8');
+  for (const [, path] of code.matchAll(/(?:from|import)\s*"\.\/((?:chunks\/)?[\w.-]+\.mjs)"/g)) {
+    const target = file.startsWith('chunks/') && !path?.startsWith('chunks/') ? `chunks/${path}` : path;
+    if (target && !seen.has(target)) loadedAtColdStart(dir, target, seen);
+  }
+  return seen;
+}
+
 const assetDir = (endpoint: EndpointName) =>
   endpointAssetDir(synthesized.app, synthesized.template, endpoint);
 
@@ -477,6 +491,19 @@ describe('function assets', () => {
       expect(files.sort()).toEqual(['chunks', 'index.mjs', 'index.mjs.map', 'passgate.config.json']);
     },
   );
+
+  it('keep the SES client out of what the token function loads at a cold start', () => {
+    const dir = assetDir('token');
+    const loaded = [...loadedAtColdStart(dir)];
+    const holding = (pattern: RegExp) =>
+      loaded.filter((file) => pattern.test(readFileSync(join(dir, file), 'utf8')));
+    // The loaded code is found: it holds the clients a login uses.
+    expect(holding(/DynamoDB_20120810/).length).toBeGreaterThan(0);
+    expect(holding(/SendEmail/)).toEqual([]);
+    // The signup function sends mail: its bundle has the SES client, in a chunk loaded at init.
+    const signup = javaScriptOf(assetDir('signup')).map((file) => readFileSync(file, 'utf8'));
+    expect(signup.some((text) => /SendEmail/.test(text))).toBe(true);
+  });
 
   it('carry the validated tenant config beside the bundle', () => {
     const written = JSON.parse(readFileSync(join(assetDir('token'), 'passgate.config.json'), 'utf8'));
