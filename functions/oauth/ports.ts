@@ -267,8 +267,6 @@ export interface RefreshTokenStore {
     familyId: string,
     user: { realm: string; username_key: string },
   ): Promise<{ family?: RefreshFamily; user?: UserRecord }>;
-  /** Writes a family that no existing one has the id of (ids are random; a clash is an error). */
-  createFamily(family: RefreshFamily): Promise<void>;
   /**
    * The linearisation point of a rotation (and of its undo): sets `rotation` if and only if `from`
    * is still the family's current token and the family is not revoked. False when that condition
@@ -277,8 +275,6 @@ export interface RefreshTokenStore {
   rotateFamily(familyId: string, from: string, rotation: FamilyRotation): Promise<boolean>;
   /** Marks the family revoked (idempotent); every token of it stops working at once. */
   revokeFamily(familyId: string, at: number): Promise<void>;
-  /** Removes a family whose first token was never sent (a login that failed); absent is fine. */
-  deleteFamily(familyId: string): Promise<void>;
 }
 
 /**

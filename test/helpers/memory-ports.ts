@@ -273,11 +273,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     await this.enter('findFamilyAndUser');
     return { family: this.families.get(familyId), user: this.users.stored(user.realm, user.username_key) };
   }
-  async createFamily(family: RefreshFamily) {
-    await this.enter('createFamily');
-    if (this.families.has(family.family_id)) throw new Error('family exists');
-    this.families.set(family.family_id, family);
-  }
   async rotateFamily(familyId: string, from: string, rotation: FamilyRotation) {
     await this.enter('rotateFamily');
     const family = this.families.get(familyId);
@@ -295,10 +290,6 @@ export class MemoryRefreshTokenStore implements RefreshTokenStore {
     const family = this.families.get(familyId);
     if (family)
       this.families.set(familyId, { ...family, revoked: true, revoked_at: family.revoked_at ?? at });
-  }
-  async deleteFamily(familyId: string) {
-    await this.enter('deleteFamily');
-    this.families.delete(familyId);
   }
 }
 

@@ -1,11 +1,4 @@
-import { isDeepStrictEqual } from 'node:util';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type {
   FamilyRotation,
   RefreshFamily,
@@ -99,25 +92,6 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
     };
   }
 
-  private async putNew(put: NewItemPut, record: object): Promise<void> {
-    const key = { pk: String(put.Item.pk) };
-    const written = await conditionalWrite('PutItem', () => this.db.send(new PutCommand(put)));
-    if (written) return;
-    // 256-bit random keys do not collide, so the item found is this write's own first try, whose
-    // answer was lost and which the SDK sent again. Should a key ever collide, refuse, never overwrite.
-    const stored = await this.get<Record<string, unknown>>(key);
-    const ours =
-      stored !== undefined &&
-      Object.entries(record).every(
-        ([name, value]) => value === undefined || isDeepStrictEqual(stored[name], value),
-      );
-    if (!ours) throw new Error(`refresh token store: ${key.pk.split('#')[0]} already exists`);
-  }
-
-  createFamily(family: RefreshFamily): Promise<void> {
-    return this.putNew(newFamily(this.tableName, family), family);
-  }
-
   rotateFamily(familyId: string, from: string, rotation: FamilyRotation): Promise<boolean> {
     // Every field of a rotation is written: those it leaves out are removed (a seal from before the
     // leeway was set to 0, say), so an undo puts back exactly the state it read.
@@ -156,16 +130,6 @@ export class DynamoRefreshTokenStore implements RefreshTokenStore {
           ExpressionAttributeValues: { ':true': true, ':at': at },
         }),
       ),
-    );
-  }
-
-  async deleteFamily(familyId: string): Promise<void> {
-    await this.delete(familyKey(familyId));
-  }
-
-  private async delete(key: { pk: string }): Promise<void> {
-    await dynamoCall('DeleteItem', () =>
-      this.db.send(new DeleteCommand({ TableName: this.tableName, Key: key })),
     );
   }
 }
