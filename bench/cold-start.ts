@@ -14,6 +14,8 @@ import { BENCH_USER, prepareTokenFunction, type SigningMode, tokenEvent } from '
 export interface ColdStart {
   /** Bytes of each bundle's JavaScript: index.mjs and its chunks. */
   readonly bundleBytes: Readonly<Record<string, number>>;
+  /** Bytes of the token bundle's JavaScript that a cold start reads: index.mjs and its static imports. */
+  readonly tokenColdStartBytes: number;
   /** Medians over the runs, in ms: fork to first completed invocation, and its two parts. */
   readonly totalMs: number;
   readonly importMs: number;
@@ -26,6 +28,7 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
   const fn = await prepareTokenFunction(signing);
   try {
     const bundleBytes = Object.fromEntries(fn.bundles.map((report) => [report.endpoint, report.codeBytes]));
+    const tokenColdStartBytes = fn.bundles.find((report) => report.endpoint === 'token')?.coldStartBytes ?? 0;
     const { taskRoot, env, workDir } = fn;
     const event = tokenEvent({
       grant_type: 'password',
@@ -77,6 +80,7 @@ export async function measureColdStart(runs: number, signing: SigningMode): Prom
     return {
       emptyHandlerMs: median(empties),
       bundleBytes,
+      tokenColdStartBytes,
       totalMs: median(totals),
       importMs: median(imports),
       firstCallMs: median(firstCalls),

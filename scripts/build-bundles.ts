@@ -25,7 +25,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { lambdaPlatform } from '../functions/deployment.ts';
 import { endpoints } from '../functions/routes.ts';
 
@@ -78,6 +78,8 @@ export interface BundleReport {
   readonly dir: string;
   /** index.mjs and its chunks, their source maps, and node_modules (native packages), in bytes. */
   readonly codeBytes: number;
+  /** The part of `codeBytes` a cold start reads: index.mjs and the chunks it imports statically. */
+  readonly coldStartBytes: number;
   readonly sourceMapBytes: number;
   readonly nodeModulesBytes: number;
   readonly nativePackages: readonly string[];
@@ -178,6 +180,20 @@ function addNativePackage(bundleDir: string, loader: string): void {
   });
 }
 
+/** `entry` and the outputs it reaches by static `import`s: what loading it reads, `import()`s aside. */
+function staticallyImported(outputs: Metafile['outputs'], entry: string): string[] {
+  const reached = new Set<string>();
+  const visit = (output: string) => {
+    if (reached.has(output)) return;
+    reached.add(output);
+    for (const { path, kind, external } of outputs[output]?.imports ?? []) {
+      if (kind === 'import-statement' && !external) visit(path);
+    }
+  };
+  visit(entry);
+  return [...reached];
+}
+
 export async function buildBundles(outDir: string = defaultBundlesDir): Promise<BundleReport[]> {
   const entries = entryPoints();
   rmSync(outDir, { recursive: true, force: true });
@@ -228,6 +244,10 @@ export async function buildBundles(outDir: string = defaultBundlesDir): Promise<
       endpoint,
       dir,
       codeBytes: bytes('.mjs'),
+      coldStartBytes: staticallyImported(metafile.outputs, join(relative(repoRoot, dir), 'index.mjs')).reduce(
+        (sum, output) => sum + statSync(join(repoRoot, output)).size,
+        0,
+      ),
       sourceMapBytes: bytes('.mjs.map'),
       nodeModulesBytes: directoryBytes(join(dir, 'node_modules')),
       nativePackages: natives.map((loader) => nativePackages[loader] as string),

@@ -500,7 +500,7 @@ describe('function assets', () => {
     // The loaded code is found: it holds the clients a login uses.
     expect(holding(/DynamoDB_20120810/).length).toBeGreaterThan(0);
     expect(holding(/SendEmail/)).toEqual([]);
-    // The signup function sends mail: its bundle has the SES client, in a chunk loaded at init.
+    // The signup function sends mail: its bundle has the SES client, in a chunk it loads with its services.
     const signup = javaScriptOf(assetDir('signup')).map((file) => readFileSync(file, 'utf8'));
     expect(signup.some((text) => /SendEmail/.test(text))).toBe(true);
   });

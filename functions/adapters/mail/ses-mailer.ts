@@ -1,4 +1,4 @@
-import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SESv2Client, type SESv2ClientConfig, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DependencyUnavailableError } from '../../oauth/errors.ts';
 import type { Mailer, MailMessage } from '../../oauth/ports.ts';
 
@@ -42,3 +42,7 @@ export class SesMailer implements Mailer {
     }
   }
 }
+
+/** A mailer with its own SES client: one import gives both, so a bundle keeps only the SES code used. */
+export const sesMailer = (clientConfig: SESv2ClientConfig, sender: () => MailSender) =>
+  new SesMailer(new SESv2Client(clientConfig), sender);
