@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { parseBody } from '../http/body.ts';
-import type { Endpoint } from '../http/handler.ts';
+import { type Endpoint, pageEndpoint } from '../http/handler.ts';
 import { hostedPage } from '../http/hosted-page.ts';
 import { requestInfo } from '../http/request-info.ts';
 import { serviceNameOf } from '../oauth/accounts/mail-templates.ts';
@@ -71,7 +71,7 @@ function render(view: ResetPageView, services: Services): APIGatewayProxyResult 
  * and its token in hidden fields, so the ticket leaves the URL) sets the password. A page for
  * people, opened from a mail: no CORS. The ticket is never logged.
  */
-export const resetPasswordEndpoint: Endpoint = async (event, services) => {
+export const resetPasswordEndpoint: Endpoint = pageEndpoint(async (event, services) => {
   if (event.httpMethod === 'GET') {
     return render(await openResetLink(event.queryStringParameters?.ticket ?? undefined, services), services);
   }
@@ -87,4 +87,4 @@ export const resetPasswordEndpoint: Endpoint = async (event, services) => {
     services,
   );
   return render(view, services);
-};
+});

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../http/handler.ts';
+import { type Endpoint, pageEndpoint } from '../http/handler.ts';
 import { hostedPage } from '../http/hosted-page.ts';
 import { verifyEmailTicket } from '../oauth/accounts/email-verification.ts';
 import { serviceNameOf } from '../oauth/accounts/mail-templates.ts';
@@ -8,7 +8,7 @@ import { serviceNameOf } from '../oauth/accounts/mail-templates.ts';
  * (http/hosted-page.ts). An unknown, expired or used ticket gets one page for all three, so the
  * page tells nothing about tickets it did not issue.
  */
-export const verifyEmailEndpoint: Endpoint = async (event, services) => {
+export const verifyEmailEndpoint: Endpoint = pageEndpoint(async (event, services) => {
   const outcome = await verifyEmailTicket(services, event.queryStringParameters?.ticket ?? undefined);
   const serviceName = serviceNameOf(services.config);
   return outcome === 'verified'
@@ -29,4 +29,4 @@ export const verifyEmailEndpoint: Endpoint = async (event, services) => {
           'Signing up again with the same address sends a new link.',
         ],
       });
-};
+});

@@ -3,14 +3,19 @@ import { jsonLogger } from '../logging.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import type { Services } from '../oauth/services.ts';
 import { type CorsPolicy, OriginNotAllowed, preflightResponse, withCorsHeaders } from './cors.ts';
+import { errorPage } from './hosted-page.ts';
 import { errorResponse } from './respond.ts';
 
-/** An endpoint, and how it answers browsers on other origins (`none` unless it says so). */
+/**
+ * An endpoint, how it answers browsers on other origins (`none` unless it says so), and whether
+ * it answers people (`page`: a hosted page, whose errors are pages too) rather than apps (JSON).
+ */
 export type Endpoint = ((
   event: APIGatewayProxyEvent,
   services: Services,
 ) => Promise<APIGatewayProxyResult>) & {
   readonly cors?: CorsPolicy;
+  readonly page?: true;
 };
 
 /** Declares an endpoint that browsers may call from other origins. */
@@ -18,6 +23,11 @@ export const browserEndpoint = (
   cors: Exclude<CorsPolicy, 'none'>,
   endpoint: (event: APIGatewayProxyEvent, services: Services) => Promise<APIGatewayProxyResult>,
 ): Endpoint => Object.assign(endpoint, { cors });
+/** Declares an endpoint that people open in a browser, from a mail's link: it answers with pages. */
+export const pageEndpoint = (
+  endpoint: (event: APIGatewayProxyEvent, services: Services) => Promise<APIGatewayProxyResult>,
+): Endpoint => Object.assign(endpoint, { page: true as const });
+
 /** What the handler reads of Lambda's context: the time left before the function is stopped. */
 export interface InvocationDeadline {
   getRemainingTimeInMillis(): number;
@@ -84,8 +94,13 @@ export function proxyHandler(endpoint: Endpoint, services: () => Promise<Service
       return await Promise.race([work, outOfTime]);
     } catch (error) {
       if (!resolved) ready = undefined; // a failed cold start is retried by the next request
+      const refused = errorResponse(
+        error,
+        resolved?.logger ?? jsonLogger(),
+        event.requestContext?.requestId ?? 'unknown',
+      );
       return answer(
-        errorResponse(error, resolved?.logger ?? jsonLogger(), event.requestContext?.requestId ?? 'unknown'),
+        endpoint.page ? errorPage(refused, resolved?.config) : refused,
         error instanceof OriginNotAllowed,
       );
     } finally {

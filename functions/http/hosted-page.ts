@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { defaults } from '../config/defaults.ts';
+import type { TenantConfig } from '../config/schema.ts';
 import { escapeHtml } from '../oauth/accounts/html-escape.ts';
+import { serviceNameOf } from '../oauth/accounts/mail-templates.ts';
 
 /**
  * The one template of passgate's hosted pages (email verification, password reset): server-rendered
@@ -94,4 +97,28 @@ export function hostedPage(page: HostedPage): APIGatewayProxyResult {
     },
     body,
   };
+}
+
+/**
+ * A page's error (errorResponse, JSON for apps) as a page for the person who opened the link: the
+ * same status and headers (`Retry-After` on a 503), the description in words, nothing of the
+ * request echoed. `config` is absent when the services could not be built (a cold start's outage).
+ */
+export function errorPage(
+  refused: APIGatewayProxyResult,
+  config?: Pick<TenantConfig, 'name'>,
+): APIGatewayProxyResult {
+  const { 'Content-Type': _json, ...headers } = (refused.headers ?? {}) as Record<string, string>;
+  const description = (JSON.parse(refused.body) as { error_description?: string }).error_description;
+  const unavailable = refused.statusCode === 503;
+  const page = hostedPage({
+    status: refused.statusCode,
+    serviceName: config ? serviceNameOf(config) : defaults.serviceName,
+    title: unavailable ? 'Temporarily unavailable' : 'Something went wrong',
+    heading: unavailable ? 'This page is temporarily unavailable' : 'This request could not be completed',
+    paragraphs: unavailable
+      ? ['Nothing was changed. Please try again in a minute: the link still works.']
+      : [description ?? 'Please open the link from your mail again.'],
+  });
+  return { ...page, headers: { ...headers, ...page.headers } };
 }
