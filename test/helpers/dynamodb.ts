@@ -4,9 +4,16 @@ import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
+import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
+import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
+import type { TenantConfig } from '../../functions/config/schema.ts';
 import { ensureTables, localClientConfig } from '../../functions/local/embedded-store.ts';
 import { withTransactions } from '../../functions/local/transactions.mjs';
+import { silentLogger } from '../../functions/logging.ts';
+import type { Services } from '../../functions/oauth/services.ts';
 import { type TableNames, tables } from '../../functions/store-schema.ts';
+import { FixedClock, RecordingHasher, RecordingMailer } from './memory-ports.ts';
 
 export interface TestStore {
   /** Which engine the suite runs against: in-memory dynalite, or `DYNAMODB_ENDPOINT` (DynamoDB Local in CI). */
@@ -57,5 +64,29 @@ export async function openTestStore(): Promise<TestStore> {
         await new Promise((resolve) => server?.close(resolve));
       }
     },
+  };
+}
+
+/**
+ * The protocol layer's services over a test store's tables: the real DynamoDB adapters, with the
+ * test hasher (`plain:` hashes), local sealing and signing (the key kept in `keyDir`), a fixed clock.
+ */
+export async function engineServices(
+  store: TestStore,
+  config: TenantConfig,
+  keyDir: string,
+  clock = new FixedClock(),
+): Promise<Services> {
+  return {
+    config,
+    ...dynamoStores(store.db, store.names),
+    counterHashKey: Buffer.alloc(32, 7),
+    hasher: new RecordingHasher(),
+    sealer: new LocalSealer(Buffer.alloc(32, 5)),
+    signer: await LocalSigner.fromDataDir(keyDir),
+    mailer: new RecordingMailer(),
+    clock,
+    logger: silentLogger,
+    issuer: 'https://auth.example.com/',
   };
 }

@@ -43,7 +43,10 @@ export class RoundCounter {
     });
   }
 
-  /** The services with their stores and the signer's `sign` (a KMS round trip) counted. */
+  /**
+   * The services with their stores, the signer's `sign` and the sealer's `open` and `seal` (KMS
+   * round trips) counted.
+   */
   wrapServices(services: Services): Services {
     return {
       ...services,
@@ -51,7 +54,10 @@ export class RoundCounter {
       attempts: this.wrap('attempts', services.attempts),
       refreshTokens: this.wrap('refreshTokens', services.refreshTokens),
       signIns: this.wrap('signIns', services.signIns),
+      mfa: this.wrap('mfa', services.mfa),
+      dpopProofs: this.wrap('dpopProofs', services.dpopProofs),
       signer: this.wrap('signer', services.signer, ['sign']),
+      sealer: this.wrap('sealer', services.sealer, ['open', 'seal']),
     };
   }
 

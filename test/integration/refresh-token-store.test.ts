@@ -7,10 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../functions/adapters/dynamodb/client.ts';
 import { DynamoRefreshTokenStore, newFamily } from '../../functions/adapters/dynamodb/refresh-token-store.ts';
 import { dynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
-import { LocalSealer } from '../../functions/adapters/sealing/local-sealer.ts';
-import { LocalSigner } from '../../functions/adapters/signing/local-signer.ts';
 import { parseConfig } from '../../functions/config/load.ts';
-import { silentLogger } from '../../functions/logging.ts';
 import { DependencyUnavailableError } from '../../functions/oauth/errors.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { NewUser, RefreshFamily, RefreshTokenRecord } from '../../functions/oauth/ports.ts';
@@ -18,14 +15,8 @@ import type { Services } from '../../functions/oauth/services.ts';
 import { hashRefreshToken } from '../../functions/oauth/sessions/refresh-token-format.ts';
 import { refreshTokensTable } from '../../functions/store-schema.ts';
 import { testConfig } from '../helpers/config.ts';
-import { openTestStore, type TestStore } from '../helpers/dynamodb.ts';
-import {
-  FixedClock,
-  publicClient,
-  RecordingHasher,
-  RecordingMailer,
-  requestInfo,
-} from '../helpers/memory-ports.ts';
+import { engineServices, openTestStore, type TestStore } from '../helpers/dynamodb.ts';
+import { publicClient, requestInfo } from '../helpers/memory-ports.ts';
 
 let store: TestStore;
 let tokens: DynamoRefreshTokenStore;
@@ -242,22 +233,14 @@ describe('refresh token store', () => {
 });
 
 describe('refresh_token grant on a real engine', () => {
-  async function services(reuseLeewaySeconds: number): Promise<Services> {
-    return {
-      config: parseConfig(
+  const services = (reuseLeewaySeconds: number): Promise<Services> =>
+    engineServices(
+      store,
+      parseConfig(
         testConfig({ refreshTokens: { absoluteTtlSeconds: 3600, idleTtlSeconds: 600, reuseLeewaySeconds } }),
       ),
-      ...dynamoStores(store.db, store.names),
-      counterHashKey: Buffer.alloc(32, 7),
-      hasher: new RecordingHasher(),
-      sealer: new LocalSealer(Buffer.alloc(32, 5)),
-      signer: await LocalSigner.fromDataDir(keyDir),
-      mailer: new RecordingMailer(),
-      clock: new FixedClock(),
-      logger: silentLogger,
-      issuer: 'https://auth.example.com/',
-    };
-  }
+      keyDir,
+    );
   const info = requestInfo();
   const mobile = publicClient;
 
