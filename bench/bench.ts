@@ -517,12 +517,13 @@ async function criticalPath() {
   }
   const section = '6 critical path';
   for (const path of criticalPaths) {
+    const target = ROUND_TARGETS[path.grant];
     add({
       section,
       name: `${path.grant} (${path.signing}): sequential rounds of AWS calls`,
       value: path.rounds,
       unit: '',
-      target: { op: '<=', value: ROUND_TARGETS[path.grant] },
+      ...(target === undefined ? {} : { target: { op: '<=' as const, value: target } }),
     });
   }
   for (const login of criticalPaths.filter((path) => path.grant === 'login')) {

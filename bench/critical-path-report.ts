@@ -2,8 +2,8 @@
 import { costPerMillion, PRICES } from './cost.ts';
 import type { GrantPath, PathGrant } from './critical-path.ts';
 
-/** Sequential rounds of AWS calls each grant may take at most. */
-export const ROUND_TARGETS: Readonly<Record<PathGrant, number>> = {
+/** Sequential rounds of AWS calls each grant may take at most; the DPoP and MFA grants are reported only. */
+export const ROUND_TARGETS: Readonly<Partial<Record<PathGrant, number>>> = {
   login: 2,
   'wrong password': 2,
   refresh: 2,
@@ -42,7 +42,9 @@ export function criticalPathTable(paths: readonly GrantPath[]): string {
       row([
         path.grant,
         path.signing,
-        `${path.rounds} (≤ ${ROUND_TARGETS[path.grant]})`,
+        ROUND_TARGETS[path.grant] === undefined
+          ? String(path.rounds)
+          : `${path.rounds} (≤ ${ROUND_TARGETS[path.grant]})`,
         path.timedRounds.toFixed(1),
         ms(path.p50Ms),
         ms(path.p50DelayedMs),

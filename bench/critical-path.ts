@@ -10,22 +10,35 @@
  * before it was answered.
  *
  * One fresh function process per run: its first call is the first login after a cold start; then
- * warm logins, failed logins and refreshes. Runs alternate between no delay and the delay, so
+ * warm logins, failed logins and refreshes, and the same login and refresh bound to a DPoP key
+ * (RFC 9449). Then a process with the MFA key for the MFA grants (sampleMfa). Runs alternate between no delay and the delay, so
  * that a machine whose load drifts during the bench affects both sides alike.
  */
+import { GRANT_MFA_OTP, GRANT_PASSWORD_REALM } from '../functions/config/grant-types.ts';
+import { type DpopKey, dpopKey, dpopProof } from '../test/helpers/dpop.ts';
 import { startFunctionProcess } from '../test/helpers/lambda-task.ts';
 import type { ProxiedCall } from './delay-proxy.ts';
 import { median } from './load.ts';
-import { BENCH_PASSWORD } from './local-server-process.ts';
+import { BENCH_PASSWORD, MFA_REALM } from './local-server-process.ts';
 import {
   BENCH_USER,
+  MFA_USER,
   prepareTokenFunction,
   type SigningMode,
+  TOKEN_ENDPOINT_URL,
   type TokenFunction,
   tokenEvent,
 } from './token-function.ts';
 
-export type PathGrant = 'login' | 'wrong password' | 'refresh' | 'first login after a cold start';
+export type PathGrant =
+  | 'login'
+  | 'wrong password'
+  | 'refresh'
+  | 'first login after a cold start'
+  | 'login, DPoP-bound'
+  | 'refresh, DPoP-bound'
+  | 'login of an MFA user (mfa_required)'
+  | 'MFA code (mfa-otp grant)';
 
 export interface GrantPath {
   readonly grant: PathGrant;
@@ -47,20 +60,41 @@ export interface GrantPath {
   readonly secretsManagerCalls: number;
 }
 
-const login = tokenEvent({
+const loginParams = {
   grant_type: 'password',
   client_id: 'mobile-app',
   username: BENCH_USER,
   password: BENCH_PASSWORD,
   scope: 'openid offline_access read:orders',
-});
+};
+const login = tokenEvent(loginParams);
 // From another IP: the successful logins' counter then holds no failure of the day, as for most users.
 const wrongPassword = tokenEvent(
   { grant_type: 'password', client_id: 'mobile-app', username: BENCH_USER, password: 'not the password' },
   '203.0.113.9',
 );
-const refresh = (token: string) =>
-  tokenEvent({ grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: token });
+const refresh = (token: string, headers?: Record<string, string>) =>
+  tokenEvent(
+    { grant_type: 'refresh_token', client_id: 'mobile-app', refresh_token: token },
+    undefined,
+    headers,
+  );
+
+/** A request with a fresh DPoP proof of `key` for the token endpoint (RFC 9449 §4.2). */
+const withProof = async (key: DpopKey) => ({
+  DPoP: await dpopProof(key, { htm: 'POST', htu: TOKEN_ENDPOINT_URL }),
+});
+
+const mfaLogin = tokenEvent({
+  grant_type: GRANT_PASSWORD_REALM,
+  client_id: 'mobile-app',
+  realm: MFA_REALM,
+  username: MFA_USER,
+  password: BENCH_PASSWORD,
+  scope: 'openid offline_access read:orders',
+});
+const mfaCode = (mfaToken: string, otp: string) =>
+  tokenEvent({ grant_type: GRANT_MFA_OTP, client_id: 'mobile-app', mfa_token: mfaToken, otp });
 
 interface Sample {
   readonly ms: number;
@@ -74,6 +108,44 @@ async function sample<T>(fn: TokenFunction, run: () => Promise<T>): Promise<Samp
   const result = await run();
   const ms = performance.now() - started;
   return { ms, calls: fn.calls().slice(seen), result };
+}
+
+/**
+ * The MFA grants in a process of their own, with the MFA key in its environment as the stack sets
+ * it where a realm uses MFA: the password (answered `mfa_required` with an `mfa_token`), then the
+ * code. Each code is the current one; the user's last accepted step is reset before each, out of
+ * band, since RFC 6238 accepts a code once. A first, unrecorded round warms the MFA code paths.
+ */
+async function sampleMfa(
+  fn: TokenFunction,
+  delay: number,
+  warm: number,
+  keep: (grant: PathGrant, delay: number, taken: Sample) => void,
+) {
+  fn.setDelay(0);
+  const lambda = await startFunctionProcess(fn.taskRoot, fn.mfaEnv);
+  try {
+    fn.setDelay(delay);
+    for (let i = 0; i <= warm; i++) {
+      await fn.forgetAcceptedCodes();
+      const password = await sample(fn, () => lambda.invoke(mfaLogin));
+      const challenge = JSON.parse(password.result.body) as Record<string, string>;
+      if (password.result.statusCode !== 403 || challenge.error !== 'mfa_required') {
+        throw new Error(`MFA login answered ${password.result.statusCode} ${password.result.body}`);
+      }
+      const code = await sample(fn, () =>
+        lambda.invoke(mfaCode(challenge.mfa_token as string, fn.totpCode())),
+      );
+      if (code.result.statusCode !== 200) {
+        throw new Error(`mfa-otp answered ${code.result.statusCode} ${code.result.body}\n${lambda.output()}`);
+      }
+      if (i === 0) continue;
+      keep('login of an MFA user (mfa_required)', delay, password);
+      keep('MFA code (mfa-otp grant)', delay, code);
+    }
+  } finally {
+    lambda.stop();
+  }
 }
 
 /** The longest chain of calls in which each one started after the one before it was answered. */
@@ -136,7 +208,19 @@ export async function measureCriticalPath(options: {
           const first = await sample(fn, () => lambda.invoke(login));
           keep('first login after a cold start', delay, first);
           let token = expect(200, first.result).refresh_token as string;
+          const device = await dpopKey();
+          let boundToken = '';
           for (let i = 0; i < options.warm; i++) {
+            const bound = await sample(fn, async () =>
+              lambda.invoke(tokenEvent(loginParams, undefined, await withProof(device))),
+            );
+            keep('login, DPoP-bound', delay, bound);
+            boundToken = expect(200, bound.result).refresh_token as string;
+            const boundRefresh = await sample(fn, async () =>
+              lambda.invoke(refresh(boundToken, await withProof(device))),
+            );
+            keep('refresh, DPoP-bound', delay, boundRefresh);
+            expect(200, boundRefresh.result);
             const success = await sample(fn, () => lambda.invoke(login));
             keep('login', delay, success);
             expect(200, success.result);
@@ -150,6 +234,7 @@ export async function measureCriticalPath(options: {
         } finally {
           lambda.stop();
         }
+        await sampleMfa(fn, delay, options.warm, keep);
       }
     }
   } finally {

@@ -14,6 +14,7 @@ import bcrypt from 'bcryptjs';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
 import { createUser } from '../functions/admin/user-admin.ts';
 import { importUsers } from '../functions/admin/user-import.ts';
+import { GRANT_MFA_OTP } from '../functions/config/grant-types.ts';
 import type { TenantConfigInput } from '../functions/config/schema.ts';
 import { localAdminServices } from '../functions/local/local-services.ts';
 import { startLocalServer } from '../functions/local/server.ts';
@@ -38,9 +39,16 @@ export function benchConfig(): TenantConfigInput {
         realm.name === 'customers' ? { ...realm, bruteForce: unthrottled } : realm,
       ),
       { name: MIGRATED_REALM, bruteForce: unthrottled },
+      { name: MFA_REALM, mfa: { policy: 'enrolled' }, bruteForce: unthrottled },
     ],
     clients: config.clients.map((client) =>
-      client.clientId === 'mobile-app' ? { ...client, realms: [...client.realms, MIGRATED_REALM] } : client,
+      client.clientId === 'mobile-app'
+        ? {
+            ...client,
+            grantTypes: [...client.grantTypes, GRANT_MFA_OTP],
+            realms: [...client.realms, MIGRATED_REALM, MFA_REALM],
+          }
+        : client,
     ),
     ipThrottling: { maxFailuresPerDay: 1_000_000, allowlist: [] },
   };
@@ -51,6 +59,8 @@ export function benchConfig(): TenantConfigInput {
  * hashes (cost 10, the common default) that they have not logged in with yet, half on argon2id.
  */
 export const MIGRATED_REALM = 'migrated';
+/** A realm whose users with an authenticator give a second factor (docs/mfa.md). */
+export const MFA_REALM = 'mfa';
 export const migratedUsername = (kind: 'argon2id' | 'bcrypt', i: number) => `${kind}-${i}@example.com`;
 
 type Question =

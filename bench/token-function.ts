@@ -4,23 +4,32 @@
  * smoke test, and one user, `alice`, with the bench password. Each service is reached through a
  * delay proxy (delay-proxy.ts), so a bench can add latency to every AWS call and count the calls.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { Secret, TOTP } from 'otpauth';
 import { dynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { userKey } from '../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../functions/adapters/passwords/argon2-hasher.ts';
+import { KmsSealer } from '../functions/adapters/sealing/kms-sealer.ts';
 import { counterHashKeyOf } from '../functions/adapters/secrets/counter-hash-key.ts';
-import { createUser } from '../functions/admin/user-admin.ts';
+import { type AdminServices, createUser } from '../functions/admin/user-admin.ts';
 import { parseConfig } from '../functions/config/load.ts';
 import type { TenantConfig } from '../functions/config/schema.ts';
 import { CONFIG_FILE_NAME, environment, tableEnvironmentVariable } from '../functions/deployment.ts';
 import { startEmbeddedStore } from '../functions/local/embedded-store.ts';
+import { sealContext } from '../functions/oauth/mfa/mfa-api.ts';
+import { hashRecoveryCode, newRecoveryCode } from '../functions/oauth/mfa/recovery-code.ts';
 import { systemClock } from '../functions/oauth/ports.ts';
+import type { Services } from '../functions/oauth/services.ts';
 import { localTableNames, tables } from '../functions/store-schema.ts';
 import { type BundleReport, buildBundles } from '../scripts/build-bundles.ts';
 import { proxyEvent } from '../test/helpers/events.ts';
-import { startKmsDouble, testKmsKey, testWrappingKey } from '../test/helpers/kms.ts';
+import { MFA_KEY_ID, startKmsDouble, testKmsKey, testWrappingKey } from '../test/helpers/kms.ts';
 import { lambdaEnvironment, prepareTaskRoot } from '../test/helpers/lambda-task.ts';
 import {
   startSecretsManagerDouble,
@@ -28,9 +37,11 @@ import {
   testSecretArn,
 } from '../test/helpers/secrets-manager.ts';
 import { type DelayProxy, type ProxiedCall, startDelayProxy } from './delay-proxy.ts';
-import { BENCH_PASSWORD, benchConfig } from './local-server-process.ts';
+import { BENCH_PASSWORD, benchConfig, MFA_REALM } from './local-server-process.ts';
 
 export const BENCH_USER = 'alice';
+/** A user of the MFA realm with a confirmed authenticator whose secret the bench knows. */
+export const MFA_USER = 'mallory';
 
 export interface TokenFunction {
   readonly workDir: string;
@@ -38,6 +49,11 @@ export interface TokenFunction {
   /** The token function's task root and the environment the stack would give it. */
   readonly taskRoot: string;
   readonly env: Record<string, string>;
+  /** The same with the MFA key the stack adds where a realm uses MFA (a KMS client more at init). */
+  readonly mfaEnv: Record<string, string>;
+  /** The MFA user's current TOTP code (RFC 6238), and a reset of its last accepted step. */
+  totpCode(): string;
+  forgetAcceptedCodes(): Promise<void>;
   /** One proxy per service; set `delayMs` on all of them with `setDelay`. */
   readonly proxies: {
     readonly dynamodb: DelayProxy;
@@ -51,13 +67,24 @@ export interface TokenFunction {
 }
 
 /** A token request as a mobile app sends it, through API Gateway. */
-export function tokenEvent(params: Record<string, string>, sourceIp?: string): APIGatewayProxyEvent {
+export function tokenEvent(
+  params: Record<string, string>,
+  sourceIp?: string,
+  headers: Record<string, string> = {},
+): APIGatewayProxyEvent {
   return proxyEvent({
     sourceIp,
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'User-Agent': 'okhttp/4.12.0' },
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      'User-Agent': 'okhttp/4.12.0',
+      ...headers,
+    },
     body: new URLSearchParams(params).toString(),
   });
 }
+
+/** Where a DPoP proof for the token endpoint points (`htu`): the stage URL of proxyEvent's API. */
+export const TOKEN_ENDPOINT_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/oauth/token';
 
 export type SigningMode = TenantConfig['signing']['mode'];
 
@@ -86,16 +113,15 @@ export async function prepareTokenFunction(signing: SigningMode = 'kms'): Promis
     const token = bundles.find((report) => report.endpoint === 'token');
     if (!token) throw new Error('no token bundle was built');
     const config = parseConfig({ ...benchConfig(), signing: { mode: signing } });
-    await createUser(
-      {
-        config,
-        ...dynamoStores(store.db, localTableNames),
-        counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, secretArn),
-        hasher: new Argon2Hasher(),
-        clock: systemClock,
-      },
-      { realm: 'customers', username: BENCH_USER, password: BENCH_PASSWORD },
-    );
+    const admin = {
+      config,
+      ...dynamoStores(store.db, localTableNames),
+      counterHashKey: counterHashKeyOf(TEST_COUNTER_KEY_SECRET, secretArn),
+      hasher: new Argon2Hasher(),
+      clock: systemClock,
+    };
+    await createUser(admin, { realm: 'customers', username: BENCH_USER, password: BENCH_PASSWORD });
+    const totpSecret = await enrolMfaUser(admin, kms.endpoint);
     mkdirSync(join(workDir, 'token'));
     const taskRoot = prepareTaskRoot(token.dir, join(workDir, 'token', 'task'));
     writeFileSync(join(taskRoot, CONFIG_FILE_NAME), JSON.stringify(config));
@@ -118,6 +144,18 @@ export async function prepareTokenFunction(signing: SigningMode = 'kms'): Promis
       bundles,
       taskRoot,
       env,
+      mfaEnv: { ...env, [environment.mfaKeyId]: MFA_KEY_ID },
+      totpCode: () => TOTP.generate({ secret: new Secret({ buffer: totpSecret.buffer as ArrayBuffer }) }),
+      forgetAcceptedCodes: async () => {
+        await store.db.send(
+          new UpdateCommand({
+            TableName: localTableNames.users,
+            Key: userKey(MFA_REALM, MFA_USER),
+            UpdateExpression: 'SET mfa_last_step = :zero',
+            ExpressionAttributeValues: { ':zero': 0 },
+          }),
+        );
+      },
       proxies,
       setDelay(ms) {
         for (const proxy of Object.values(proxies)) proxy.delayMs = ms;
@@ -132,4 +170,35 @@ export async function prepareTokenFunction(signing: SigningMode = 'kms'): Promis
     await close();
     throw error;
   }
+}
+
+/**
+ * The MFA user, with an authenticator as `mfa/associate` leaves it once its first code was
+ * accepted: the secret sealed by the KMS double's MFA key for this user and authenticator.
+ */
+async function enrolMfaUser(
+  admin: AdminServices & Pick<Services, 'mfa'>,
+  kmsEndpoint: string,
+): Promise<Uint8Array> {
+  const user = await createUser(admin, { realm: MFA_REALM, username: MFA_USER, password: BENCH_PASSWORD });
+  const secret = new Uint8Array(randomBytes(20));
+  const authenticatorId = 'dev_bench';
+  const sealer = new KmsSealer(
+    new KMSClient({
+      endpoint: kmsEndpoint,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+    }),
+    MFA_KEY_ID,
+  );
+  const enrolled = await admin.mfa.enrol(user, {
+    authenticator_id: authenticatorId,
+    active: true,
+    created_at: new Date().toISOString(),
+    sealed_secret: await sealer.seal(secret, sealContext(user, authenticatorId)),
+    last_step: 0,
+    recovery_code_hash: hashRecoveryCode(newRecoveryCode()),
+  });
+  if (!enrolled) throw new Error('the bench could not enrol its MFA user');
+  return secret;
 }

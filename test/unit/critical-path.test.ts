@@ -1,7 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { tokenEndpoint } from '../../functions/endpoints/token.ts';
 import { handleTokenRequest } from '../../functions/oauth/grants/token-endpoint.ts';
 import type { Services } from '../../functions/oauth/services.ts';
 import type { TokenResponse } from '../../functions/oauth/tokens.ts';
+import { dpopKey, dpopProof } from '../helpers/dpop.ts';
+import { proxyEvent } from '../helpers/events.ts';
 import { memoryServices, publicClient, requestInfo } from '../helpers/memory-ports.ts';
 import { RoundCounter } from '../helpers/round-counter.ts';
 
@@ -86,6 +89,67 @@ describe('sequential rounds of store and signing calls per grant', () => {
         'refreshTokens.rotateFamily@2',
         'signer.sign@2',
         'signer.sign@2',
+      ],
+    });
+  });
+
+  it("a DPoP-bound login and refresh: the proof's jti is recorded first, then the grant's own rounds", async () => {
+    const device = await dpopKey();
+    // Through the HTTP layer, which checks the proof (RFC 9449 §4.3) before any grant runs.
+    const bound = async (params: Record<string, string>) =>
+      proxyEvent({
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          DPoP: await dpopProof(device, {
+            htm: 'POST',
+            htu: `${services.issuer}oauth/token`,
+            iat: Math.floor(services.clock.now() / 1000),
+          }),
+        },
+        body: new URLSearchParams({ client_id: 'mobile-app', ...params }).toString(),
+      });
+    const loginEvent = await bound({
+      grant_type: 'password',
+      username: 'alice',
+      password: PASSWORD,
+      scope: 'openid offline_access read:orders',
+    });
+    let issued: TokenResponse | undefined;
+    expect(
+      await roundsOf(async () => {
+        const response = await tokenEndpoint(loginEvent, services);
+        expect(response.statusCode).toBe(200);
+        issued = JSON.parse(response.body);
+      }),
+    ).toEqual({
+      rounds: 3,
+      calls: [
+        'attempts.charge@2',
+        'attempts.releaseIpDay@3',
+        'attempts.reserveIpDay@2',
+        'dpopProofs.claim@1',
+        'signer.sign@3',
+        'signer.sign@3',
+        'signIns.record@3',
+        'users.findForLogin@2',
+      ],
+    });
+    const refreshEvent = await bound({
+      grant_type: 'refresh_token',
+      refresh_token: issued?.refresh_token as string,
+    });
+    expect(
+      await roundsOf(async () => {
+        expect((await tokenEndpoint(refreshEvent, services)).statusCode).toBe(200);
+      }),
+    ).toEqual({
+      rounds: 3,
+      calls: [
+        'dpopProofs.claim@1',
+        'refreshTokens.findFamilyAndUser@2',
+        'refreshTokens.rotateFamily@3',
+        'signer.sign@3',
+        'signer.sign@3',
       ],
     });
   });
