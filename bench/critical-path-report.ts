@@ -2,12 +2,14 @@
 import { costPerMillion, PRICES } from './cost.ts';
 import type { GrantPath, PathGrant } from './critical-path.ts';
 
-/** Sequential rounds of AWS calls each grant may take at most; the DPoP and MFA grants are reported only. */
+/** Sequential rounds of AWS calls each grant may take at most; the MFA grants are reported only. */
 export const ROUND_TARGETS: Readonly<Partial<Record<PathGrant, number>>> = {
   login: 2,
   'wrong password': 2,
   refresh: 2,
   'first login after a cold start': 3,
+  'login, DPoP-bound': 2,
+  'refresh, DPoP-bound': 2,
 };
 export const LOGIN_DYNAMODB_CALLS_TARGET = 5;
 

@@ -22,6 +22,13 @@ export interface ProofTarget {
   readonly nonces: boolean;
 }
 
+/** A verified proof, and the recording of its `jti` (the replay check, a store write) in flight. */
+export interface PresentedDpopProof {
+  readonly proof: VerifiedDpopProof;
+  /** Rejects with DpopProofError when the `jti` was used before with this key (RFC 9449 §11.1). */
+  readonly claimed: Promise<void>;
+}
+
 /**
  * RFC 9449 §4.3 for one request, before any grant or resource runs: one `DPoP` header (1), the
  * proof itself (proof.ts), the nonce where the tenant requires one (10), then the `jti` recorded
@@ -35,6 +42,21 @@ export async function checkDpopProof(
   info: RequestInfo,
   target: ProofTarget,
 ): Promise<VerifiedDpopProof | undefined> {
+  const presented = await presentedDpopProof(event, services, info, target);
+  await presented?.claimed;
+  return presented?.proof;
+}
+
+/**
+ * checkDpopProof, with the `jti`'s recording left in flight, for the token endpoint to run beside
+ * the grant's first round (the grant awaits it before it writes or verifies anything, Grant).
+ */
+export async function presentedDpopProof(
+  event: APIGatewayProxyEvent,
+  services: Services,
+  info: RequestInfo,
+  target: ProofTarget,
+): Promise<PresentedDpopProof | undefined> {
   const values = dpopHeaderValues(event);
   if (values.length === 0) return undefined;
   if (values.length > 1) throw new DpopProofError('more than one DPoP header');
@@ -56,10 +78,11 @@ export async function checkDpopProof(
       );
     }
   }
-  if (!(await claimProof(services.dpopProofs, proof, now, proofMaxAgeSeconds))) {
-    throw new DpopProofError('replayed: this jti was used before with this key');
-  }
-  return proof;
+  const claimed = claimProof(services.dpopProofs, proof, now, proofMaxAgeSeconds).then((fresh) => {
+    if (!fresh) throw new DpopProofError('replayed: this jti was used before with this key');
+  });
+  claimed.catch(() => undefined); // awaited by the caller; never unhandled meanwhile
+  return { proof, claimed };
 }
 
 /** RFC 9449 §8.2: with nonces on, every token response hands out the current one. */

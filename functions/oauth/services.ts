@@ -56,4 +56,11 @@ export interface RequestInfo {
   readonly forwardedFor: string | undefined;
   /** The DPoP key the request proved it holds (RFC 9449 §4.3), checked by the HTTP layer before any grant. */
   readonly dpop?: { readonly jkt: string };
+  /**
+   * At the token endpoint, the recording of the proof's `jti` (RFC 9449 §11.1), in flight beside
+   * the grant's first round; it rejects for a replayed proof. A grant that awaits it itself
+   * (Grant.awaitsProofClaim) does so before it verifies a password or writes anything but the
+   * brute-force charge; for every other grant it is awaited before the grant runs.
+   */
+  readonly proofClaimed?: Promise<void>;
 }

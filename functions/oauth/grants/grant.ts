@@ -14,5 +14,7 @@ export interface TokenRequest {
 export interface Grant {
   readonly grantType: GrantType;
   readonly requiredParameters: readonly string[];
+  /** The grant awaits `info.proofClaimed` beside its first round itself (RequestInfo). */
+  readonly awaitsProofClaim?: true;
   handle(request: TokenRequest, services: Services): Promise<TokenResponse>;
 }

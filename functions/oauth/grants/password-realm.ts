@@ -6,6 +6,7 @@ import type { Grant } from './grant.ts';
 export const passwordRealmGrant: Grant = {
   grantType: GRANT_PASSWORD_REALM,
   requiredParameters: ['username', 'password', 'realm'],
+  awaitsProofClaim: true,
   handle: (request, services) =>
     passwordLogin(request, services, request.params.realm as string, 'password-realm'),
 };

@@ -6,5 +6,6 @@ import type { Grant } from './grant.ts';
 export const passwordGrant: Grant = {
   grantType: GRANT_PASSWORD,
   requiredParameters: ['username', 'password'],
+  awaitsProofClaim: true,
   handle: (request, services) => passwordLogin(request, services, services.config.defaultRealm, 'password'),
 };

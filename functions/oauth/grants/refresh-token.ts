@@ -6,5 +6,6 @@ import type { Grant } from './grant.ts';
 export const refreshTokenGrant: Grant = {
   grantType: GRANT_REFRESH_TOKEN,
   requiredParameters: ['refresh_token'],
+  awaitsProofClaim: true,
   handle: (request, services) => refreshAccess(request, services),
 };

@@ -30,5 +30,6 @@ export async function handleTokenRequest(
   if (client.requireDpop && !info.dpop) throw invalidRequest('This client must send a DPoP proof.');
   const missing = grant.requiredParameters.filter((name) => params[name] === undefined);
   if (missing.length > 0) throw invalidRequest(`Missing parameter(s): ${missing.join(', ')}.`);
+  if (!grant.awaitsProofClaim) await info.proofClaimed;
   return grant.handle({ params, client, info }, services);
 }

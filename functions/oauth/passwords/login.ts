@@ -74,6 +74,7 @@ export async function passwordLogin(
     normalized,
     ip,
     event,
+    info.proofClaimed,
   );
   const now = services.clock.now();
   const scopes = grantScopes(
@@ -131,6 +132,11 @@ export async function verifyCredentials(
   password: string,
   ip: string,
   event: (type: AuditEventType, description: string, user?: UserRecord) => void,
+  /**
+   * The DPoP proof's `jti` being recorded (RequestInfo.proofClaimed), awaited in the first round:
+   * a replayed proof is refused before the password is verified, its attempt left charged.
+   */
+  proofClaimed?: Promise<void>,
 ): Promise<{ user: UserRecord; counters: LoginCounters; attempt: ChargedAttempt }> {
   const key = usernameKey(username);
   const now = Math.floor(services.clock.now() / 1000);
@@ -140,6 +146,7 @@ export async function verifyCredentials(
   const [attempt, { user, costClasses }] = await allLanded([
     chargeAttempt(services, realm, counters, now),
     services.users.findForLogin(realm.name, usernameProblem(username) ? undefined : key),
+    proofClaimed,
   ]);
   if ('limit' in attempt) {
     const { limit, retryAfterSeconds } = attempt;

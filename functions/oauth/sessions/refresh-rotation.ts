@@ -1,4 +1,5 @@
 import type { ClientConfig } from '../../config/schema.ts';
+import { allLanded } from '../all-landed.ts';
 import { audit } from '../audit.ts';
 import { invalidGrant, invalidRequest, OAuthError } from '../errors.ts';
 import type { TokenRequest } from '../grants/grant.ts';
@@ -86,7 +87,11 @@ async function rotate(
       ? undefined
       : resolveApi(services.config, params.audience, params.resource).identifier;
 
-  const found = await lookUpRefreshToken(services, value, { user: 'beside' });
+  // The DPoP proof's jti is recorded beside the read: a replayed proof is refused before the rotation.
+  const [found] = await allLanded([
+    lookUpRefreshToken(services, value, { user: 'beside' }),
+    info.proofClaimed,
+  ]);
   let family = found.family;
   let minted: TokenResponse | undefined;
   for (let attempt = 1; ; attempt++) {
