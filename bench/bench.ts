@@ -35,6 +35,7 @@ import {
   LOGIN_DYNAMODB_CALLS_TARGET,
   pricesUsed,
   ROUND_TARGETS,
+  summaryTable,
 } from './critical-path-report.ts';
 import { measureHandlerCpu } from './handler-cpu.ts';
 import { expectStatus, median, percentile, saturate, tokenClient } from './load.ts';
@@ -48,7 +49,7 @@ import {
 } from './local-server-process.ts';
 import { passwordBlocklistFigures } from './password-blocklist.ts';
 import type { SigningMode } from './token-function.ts';
-import { performancePage, writeBenchBlocks } from './write-docs.ts';
+import { performancePage, readmePage, writeBenchBlocks } from './write-docs.ts';
 
 const { values } = parseArgs({
   options: {
@@ -637,7 +638,29 @@ async function main() {
       ...(partial ? {} : { bench: `${run}\n\n${table()}` }),
     });
     log(`wrote ${performancePage}`);
+    if (criticalPaths.length > 0 && coldStarts.length > 0) {
+      writeBenchBlocks({ 'bench:summary': summaryBlock(run) }, readmePage);
+      log(`wrote ${readmePage}`);
+    }
   }
+}
+
+/** The README's figures: the critical path's summary, and the local server beside the baseline. */
+function summaryBlock(run: string): string {
+  const ratios = coldStarts.map(({ signing, cold }) => ({
+    signing,
+    ratio: cold.totalMs / cold.emptyHandlerMs,
+  }));
+  const { ours, baseline, label } = comparison;
+  return [
+    run,
+    summaryTable(criticalPaths, ratios, COLD_START_RATIO_TARGET),
+    ...(ours === undefined || baseline === undefined
+      ? []
+      : [
+          `\`npm start\` served ${round(ours, 1)} refresh grants/s with ${refreshConcurrency} sessions refreshing in parallel, ${round(ours / baseline, 2)} × version ${label} in the same run (target ≥ 3 ×).`,
+        ]),
+  ].join('\n\n');
 }
 
 /** The generated comparison of the local server's refresh throughput with a baseline version. */

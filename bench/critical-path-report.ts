@@ -87,3 +87,65 @@ export const pricesUsed = [
   `KMS $${PRICES.kmsPer10kRequests} per 10,000 requests (aws.amazon.com/kms/pricing)`,
   `Secrets Manager $${PRICES.secretsManagerPer10kCalls} per 10,000 calls, once per cold start (aws.amazon.com/secrets-manager/pricing)`,
 ].join('; ');
+
+/** One signing mode's cold start, as section 4 measured it. */
+export interface ColdStartRatio {
+  readonly signing: GrantPath['signing'];
+  readonly ratio: number;
+}
+
+/**
+ * The README's few figures: the sequential rounds of a login, a failed one, a refresh and a cold
+ * start's first login, a login's and a refresh's p50 with the delay on every AWS call and their
+ * cost per million, and the cold start, per signing mode.
+ */
+export function summaryTable(
+  paths: readonly GrantPath[],
+  coldStarts: readonly ColdStartRatio[],
+  coldStartTarget: number,
+): string {
+  const modes = [...new Set(paths.map((path) => path.signing))];
+  const delay = paths[0]?.delayMs ?? 0;
+  const of = (grant: PathGrant, signing: string) =>
+    paths.find((path) => path.grant === grant && path.signing === signing);
+  const grants: readonly PathGrant[] = [
+    'login',
+    'wrong password',
+    'refresh',
+    'first login after a cold start',
+  ];
+  const target = (value: number | undefined, unit = '') => (value === undefined ? '' : `≤ ${value}${unit}`);
+  return [
+    ...header(['', ...modes.map((mode) => `\`${mode}\``), 'target']),
+    ...grants.map((grant) =>
+      row([
+        `${grant}: sequential rounds of AWS calls`,
+        ...modes.map((mode) => of(grant, mode)?.rounds ?? ''),
+        target(ROUND_TARGETS[grant]),
+      ]),
+    ),
+    ...(['login', 'refresh'] as const).flatMap((grant) => [
+      row([
+        `${grant}: p50 with ${delay} ms per AWS call`,
+        ...modes.map((mode) => ms(of(grant, mode)?.p50DelayedMs ?? Number.NaN)),
+        '',
+      ]),
+      row([
+        `${grant}: AWS cost per million`,
+        ...modes.map((mode) => {
+          const path = of(grant, mode);
+          return path ? dollars(costPerMillion(path).total) : '';
+        }),
+        '',
+      ]),
+    ]),
+    row([
+      'cold start ÷ empty handler',
+      ...modes.map((mode) => {
+        const cold = coldStarts.find((entry) => entry.signing === mode);
+        return cold ? `${cold.ratio.toFixed(2)}×` : '';
+      }),
+      target(coldStartTarget, '×'),
+    ]),
+  ].join('\n');
+}

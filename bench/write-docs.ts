@@ -8,13 +8,16 @@ import { dirname, join } from 'node:path';
 import { repoRoot } from '../functions/local/paths.ts';
 
 export const performancePage = join(repoRoot, 'docs', 'performance.md');
+/** The README's Performance section holds the summary block. */
+export const readmePage = join(repoRoot, 'README.md');
 
 /**
  * The page's generated blocks: `bench` holds every figure of a full run, `bench:critical-path` the
  * critical-path tables, which `--critical-path` alone rewrites, and `bench:local-refresh` the local
- * server's refresh throughput beside a baseline version (`--baseline`).
+ * server's refresh throughput beside a baseline version (`--baseline`). The README's
+ * `bench:summary` is the few figures of the front page, from the same run.
  */
-export type BenchBlock = 'bench' | 'bench:critical-path' | 'bench:local-refresh';
+export type BenchBlock = 'bench' | 'bench:critical-path' | 'bench:local-refresh' | 'bench:summary';
 
 export const markers = (name: BenchBlock) => ({
   begin: `<!-- ${name}:begin -->`,
