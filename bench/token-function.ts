@@ -1,8 +1,9 @@
 /**
  * The built token function, ready to run as Lambda runs it (test/helpers/lambda-task.ts), with
  * DynamoDB served by dynalite and KMS and Secrets Manager by doubles on loopback, as in the bundle
- * smoke test, and one user, `alice`, with the bench password. Each service is reached through a
- * delay proxy (delay-proxy.ts), so a bench can add latency to every AWS call and count the calls.
+ * smoke test, and two users with the bench password: `alice`, and `mallory` of the MFA realm, who
+ * has an authenticator. Each service is reached through a delay proxy (delay-proxy.ts), so a bench
+ * can add latency to every AWS call and count the calls.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,8 +84,11 @@ export function tokenEvent(
   });
 }
 
-/** Where a DPoP proof for the token endpoint points (`htu`): the stage URL of proxyEvent's API. */
-export const TOKEN_ENDPOINT_URL = 'https://abc123.execute-api.eu-west-1.amazonaws.com/prod/oauth/token';
+/** Where a DPoP proof for the token endpoint points (`htu`): under the stage URL of proxyEvent's API. */
+export const TOKEN_ENDPOINT_URL = (() => {
+  const { domainName, stage } = proxyEvent({}).requestContext;
+  return `https://${domainName}/${stage}/oauth/token`;
+})();
 
 export type SigningMode = TenantConfig['signing']['mode'];
 
