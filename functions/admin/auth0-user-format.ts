@@ -37,6 +37,7 @@ export type RejectionCode =
   | 'malformed_hash'
   | 'duplicate_in_file'
   | 'user_id_conflict'
+  | 'email_conflict'
   | 'slow_hash';
 
 export interface Rejection {

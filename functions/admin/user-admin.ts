@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import type { RealmConfig, TenantConfig } from '../config/schema.ts';
+import {
+  AddressClaimRace,
+  addressKey,
+  claimAddress,
+  claimsAddresses,
+} from '../oauth/accounts/address-claims.ts';
 import { sendVerificationMail, verifiesEmail } from '../oauth/accounts/email-verification.ts';
 import { firstSessionEpoch, newUserId } from '../oauth/accounts/user-ids.ts';
 import { type Authenticator, authenticatorsOf } from '../oauth/mfa/mfa-api.ts';
@@ -111,10 +117,12 @@ export async function createUser(
     throw new AdminError(`invalid email "${input.email}"`);
   }
   const passwordHash = await hashNewPassword(services, realm, input.password, input);
+  const userId = newUserId();
+  const claim = await claimUsersAddress(services, realm, input.email, userId);
   try {
     return await services.users.create({
       realm: realm.name,
-      user_id: newUserId(),
+      user_id: userId,
       session_epoch: firstSessionEpoch(),
       username: input.username.normalize('NFKC'),
       username_key: usernameKey(input.username),
@@ -127,11 +135,36 @@ export async function createUser(
       permissions: {},
     });
   } catch (error) {
+    await claim?.release().catch(() => undefined); // a claim left behind is taken over later
     if (error instanceof UserExistsError) {
       throw new AdminError(`user "${input.username}" already exists in realm "${realm.name}"`);
     }
     throw error;
   }
+}
+
+/**
+ * Where users pick usernames, a new user's address is claimed for it as at a sign-up, so that
+ * password reset finds the user and no second account takes the address (address-claims.ts).
+ * Another live user holding it is an operator mistake, named.
+ */
+async function claimUsersAddress(
+  services: AdminServices,
+  realm: RealmConfig,
+  email: string | undefined,
+  userId: string,
+): Promise<{ release(): Promise<void> } | undefined> {
+  if (email === undefined || !claimsAddresses(realm)) return undefined;
+  const key = addressKey(email);
+  const holder = await claimAddress(services.users, realm.name, key, userId).catch((error: unknown) => {
+    throw error instanceof AddressClaimRace
+      ? new AdminError(`${error.message}; run the command again`)
+      : error;
+  });
+  if (holder) {
+    throw new AdminError(`email "${email}" belongs to user "${holder.username}" in realm "${realm.name}"`);
+  }
+  return { release: () => services.users.releaseEmail(realm.name, key, userId) };
 }
 
 export const getUser = (services: AdminServices, realm: string, username: string) =>

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { defaults } from '../config/defaults.ts';
+import { addressKey, claimAddress, claimsAddresses } from '../oauth/accounts/address-claims.ts';
 import { firstSessionEpoch, newUserId } from '../oauth/accounts/user-ids.ts';
 import { DependencyUnavailableError } from '../oauth/errors.ts';
 import { normalizePassword } from '../oauth/passwords/normalize.ts';
@@ -116,6 +117,8 @@ function triage(rows: readonly ImportRow[], options: ImportOptions, services: Ad
   const rejections: Rejection[] = [];
   const byUsername = new Map<string, number>();
   const byUserId = new Map<string, number>();
+  // Where addresses are claimed (address-claims.ts), one address is one user's.
+  const byAddress = new Map<string, number>();
   for (const row of rows) {
     const result = readImportRow(row, realm);
     if (isRejection(result)) {
@@ -124,20 +127,26 @@ function triage(rows: readonly ImportRow[], options: ImportOptions, services: Ad
     }
     const sameName = byUsername.get(result.usernameKey);
     const sameId = result.userId === undefined ? undefined : byUserId.get(result.userId);
-    if (sameName !== undefined || sameId !== undefined) {
+    const address =
+      claimsAddresses(realm) && result.email !== undefined ? addressKey(result.email) : undefined;
+    const sameAddress = address === undefined ? undefined : byAddress.get(address);
+    if (sameName !== undefined || sameId !== undefined || sameAddress !== undefined) {
       rejections.push({
         row: result.row,
         code: 'duplicate_in_file',
         reason:
           sameName !== undefined
             ? `duplicate in the file: username "${result.username}" is also on row ${sameName}`
-            : `duplicate in the file: user_id "${result.userId}" is also on row ${sameId}`,
+            : sameId !== undefined
+              ? `duplicate in the file: user_id "${result.userId}" is also on row ${sameId}`
+              : `duplicate in the file: email "${result.email}" is also on row ${sameAddress}`,
         username: result.username,
       });
       continue;
     }
     byUsername.set(result.usernameKey, result.row);
     if (result.userId !== undefined) byUserId.set(result.userId, result.row);
+    if (address !== undefined) byAddress.set(address, result.row);
     candidates.push(result);
   }
   return { candidates, rejections };
@@ -146,6 +155,7 @@ function triage(rows: readonly ImportRow[], options: ImportOptions, services: Ad
 export async function importUsers(services: AdminServices, options: ImportOptions): Promise<ImportReport> {
   const started = services.clock.now();
   const realm = options.realm;
+  const claimsRealmAddresses = claimsAddresses(realmOf(services.config, realm));
   const upsert = options.upsert ?? false;
   const retryPolicy = options.retry ?? defaultRetry;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -230,13 +240,35 @@ export async function importUsers(services: AdminServices, options: ImportOption
       permissions: {},
     };
 
+    // Where users pick usernames, the address is claimed as at a sign-up (address-claims.ts).
+    const emailKey = claimsRealmAddresses && user.email !== undefined ? addressKey(user.email) : undefined;
+    if (emailKey !== undefined) {
+      const holder = await retrying(() => claimAddress(users, realm, emailKey, user.user_id));
+      if (holder) {
+        return {
+          row: candidate.row,
+          code: 'email_conflict',
+          reason: `email "${user.email}" belongs to user "${holder.username}"`,
+          username: candidate.username,
+        };
+      }
+    }
+    const released = async <T>(outcome: T): Promise<T> => {
+      // A claim left behind is taken over later (its user is another or none): best effort.
+      if (emailKey !== undefined)
+        await users.releaseEmail(realm, emailKey, user.user_id).catch(() => undefined);
+      return outcome;
+    };
+
     if (upsert) {
       try {
         const written = await retrying(() => users.upsert(user));
         return written === 'created' ? 'imported' : 'updated';
       } catch (error) {
         if (!(error instanceof UserExistsError)) throw error;
-        return reject(candidate, `username "${candidate.username}" belongs to a user with another user_id`);
+        return released(
+          reject(candidate, `username "${candidate.username}" belongs to a user with another user_id`),
+        );
       }
     }
     let retried = false;
@@ -248,10 +280,12 @@ export async function importUsers(services: AdminServices, options: ImportOption
       return 'imported';
     } catch (error) {
       if (!(error instanceof UserExistsError)) throw error;
-      if (!retried) return 'skipped';
+      if (!retried) return released('skipped' as const);
       // A retried write may have landed the first time: then the user found is ours.
       const found = await retrying(() => users.findByUsername(realm, user.username_key));
-      return found?.user_id === user.user_id && found.password_hash === passwordHash ? 'imported' : 'skipped';
+      return found?.user_id === user.user_id && found.password_hash === passwordHash
+        ? 'imported'
+        : released('skipped' as const);
     }
   }
 

@@ -174,6 +174,14 @@ describe('POST dbconnections/change_password', () => {
     expect(mails[0]?.link).toMatch(/\/reset-password\?ticket=/);
   });
 
+  it('finds a user an operator created with a username and an address there too', async () => {
+    const address = 'created-by-an-operator@example.com';
+    await addUser(server, { realm: 'members', username: 'hare', email: address, password: PASSWORD });
+    expect(await (await askFor(address, 'members')).text()).toBe(RESET_SENTENCE);
+    const mails = outboxMails(server.dataDir, 'reset-password').filter((mail) => mail.to === address);
+    expect(mails).toHaveLength(1);
+  });
+
   it("refuses an unknown client, a connection without password reset or not the client's, and a missing email", async () => {
     const cases: [Record<string, string>, number, string][] = [
       [{ client_id: 'nobody', email: 'a@example.com', connection: 'customers' }, 401, 'invalid_client'],

@@ -6,7 +6,7 @@ import { DynamoSignInStore } from '../../functions/adapters/dynamodb/sign-in-sto
 import { DynamoUserStore } from '../../functions/adapters/dynamodb/user-store.ts';
 import { Argon2Hasher } from '../../functions/adapters/passwords/argon2-hasher.ts';
 import type { ImportRow } from '../../functions/admin/auth0-user-format.ts';
-import type { AdminServices } from '../../functions/admin/user-admin.ts';
+import { AdminError, type AdminServices, createUser } from '../../functions/admin/user-admin.ts';
 import { importUsers } from '../../functions/admin/user-import.ts';
 import { parseConfig } from '../../functions/config/load.ts';
 import { type LocalStore, startEmbeddedStore } from '../../functions/local/embedded-store.ts';
@@ -275,5 +275,72 @@ describe('users import against a busy store', () => {
     await expect(importUsers(services(users), { realm: 'staff', rows: bcryptRows(1) })).rejects.toThrow(
       'unknown realm "staff" (configured: customers, employees)',
     );
+  });
+});
+
+describe('where users pick usernames, an operator or an import claims the address as a sign-up does', () => {
+  const claiming = (): AdminServices => ({
+    ...services(users, new Argon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 })),
+    config: parseConfig({
+      ...testConfig(),
+      email: { from: 'no-reply@shop.example' },
+      realms: [...testConfig().realms, { name: 'members', signup: { enabled: true, requireUsername: true } }],
+    }),
+  });
+  const PASSWORD = 'a long enough password';
+  const member = (admin: AdminServices, username: string, email: string) =>
+    createUser(admin, { realm: 'members', username, password: PASSWORD, email });
+
+  it('users create claims the address, refuses one another user holds, and gives it back when the username is taken', async () => {
+    const admin = claiming();
+    const bob = await member(admin, 'bob', 'Bob@Example.com');
+    expect(await users.emailHolder('members', 'bob@example.com')).toBe(bob.user_id);
+    await expect(
+      createUser(admin, {
+        realm: 'members',
+        username: 'robert',
+        password: PASSWORD,
+        email: 'bob@example.com',
+      }),
+    ).rejects.toThrow(new AdminError('email "bob@example.com" belongs to user "bob" in realm "members"'));
+    await expect(
+      createUser(admin, {
+        realm: 'members',
+        username: 'bob',
+        password: PASSWORD,
+        email: 'other@example.com',
+      }),
+    ).rejects.toThrow(/already exists/);
+    expect(await users.emailHolder('members', 'other@example.com')).toBeUndefined();
+    // In a realm whose usernames are addresses, nothing is claimed.
+    await createUser(admin, {
+      realm: 'customers',
+      username: 'carol@example.com',
+      password: PASSWORD,
+      email: 'carol@example.com',
+    });
+    expect(await users.emailHolder('customers', 'carol@example.com')).toBeUndefined();
+  });
+
+  it('users import claims each address, and refuses one held by another user or repeated in the file', async () => {
+    const admin = claiming();
+    const dora = await member(admin, 'dora', 'dora@example.com');
+    const report = await importUsers(admin, {
+      realm: 'members',
+      rows: [
+        { row: 1, value: { username: 'erin', email: 'erin@example.com', password_hash: BCRYPT } },
+        { row: 2, value: { username: 'erin2', email: 'ERIN@example.com', password_hash: BCRYPT } },
+        { row: 3, value: { username: 'dora2', email: 'dora@example.com', password_hash: BCRYPT } },
+      ],
+    });
+    expect(report).toMatchObject({ imported: 1, rejected: 2 });
+    expect(report.rejections.map(({ row, code }) => [row, code])).toEqual([
+      [2, 'duplicate_in_file'],
+      [3, 'email_conflict'],
+    ]);
+    const erin = await users.findByUsername('members', 'erin');
+    expect(await users.emailHolder('members', 'erin@example.com')).toBe(erin?.user_id);
+    expect(await users.emailHolder('members', 'dora@example.com')).toBe(dora.user_id);
+    expect(await users.findByUsername('members', 'dora2')).toBeUndefined();
   });
 });

@@ -10,6 +10,7 @@ import { userCounterRef } from '../protection/brute-force.ts';
 import { canonicalIp } from '../protection/client-ip.ts';
 import { ipSubject, takeHourly, tooManyRequests } from '../protection/hourly-limit.ts';
 import type { RequestInfo, Services } from '../services.ts';
+import { claimsAddresses } from './address-claims.ts';
 import { serviceNameOf } from './mail-templates.ts';
 import { passwordChangedMail, resetPasswordMail } from './reset-mails.ts';
 import { newTicket, ticketHash, wellFormedTicket } from './tickets.ts';
@@ -97,14 +98,14 @@ export async function requestPasswordReset(
 
 /**
  * The user of this address: where users sign in with their address, the user whose username it
- * is; where they pick a username, the user who claimed the address when signing up (signup.ts).
+ * is; where they pick a username, the user who claimed the address (address-claims.ts).
  */
 async function findByAddress(
   services: Services,
   realm: RealmConfig,
   email: string,
 ): Promise<UserRecord | undefined> {
-  if (!realm.signup.requireUsername) return services.users.findByUsername(realm.name, email);
+  if (!claimsAddresses(realm)) return services.users.findByUsername(realm.name, email);
   const holder = await services.users.emailHolder(realm.name, email);
   return holder === undefined ? undefined : services.users.findById(realm.name, holder);
 }

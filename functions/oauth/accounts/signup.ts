@@ -7,6 +7,7 @@ import { type NewUser, UserExistsError, type UserRecord } from '../ports.ts';
 import { canonicalIp } from '../protection/client-ip.ts';
 import { ipSubject, takeHourly, tooManyRequests } from '../protection/hourly-limit.ts';
 import type { RequestInfo, Services } from '../services.ts';
+import { AddressClaimRace, addressKey, claimAddress, claimsAddresses } from './address-claims.ts';
 import { sendVerificationMail, verifiesEmail } from './email-verification.ts';
 import { serviceNameOf, signupNoticeMail } from './mail-templates.ts';
 import {
@@ -216,9 +217,13 @@ async function signUpInto(
     password_hash: await services.hasher.hash(normalizePassword(applicant.password)),
     permissions: {},
   };
-  const emailKey = usernameKey(applicant.email);
-  if (realm.signup.requireUsername) {
-    const holder = await claimAddress(services, realm.name, emailKey, user.user_id);
+  const emailKey = addressKey(applicant.email);
+  if (claimsAddresses(realm)) {
+    const holder = await claimAddress(services.users, realm.name, emailKey, user.user_id).catch(
+      (error: unknown) => {
+        throw error instanceof AddressClaimRace ? invalidSignup(error.message) : error;
+      },
+    );
     if (holder) return answerTakenAddress(services, realm, holder, applicant, info, event);
   }
   try {
@@ -229,32 +234,13 @@ async function signUpInto(
   } catch (error) {
     if (!(error instanceof UserExistsError)) throw error;
   }
-  if (realm.signup.requireUsername) {
+  if (claimsAddresses(realm)) {
     // A username of the user's own choosing is no secret to keep (Auth0 says so too).
     await services.users.releaseEmail(realm.name, emailKey, user.user_id);
     throw invalidSignup('username already has an account');
   }
   const owner = await services.users.findByUsername(realm.name, user.username_key);
   return answerTakenAddress(services, realm, owner, applicant, info, event);
-}
-
-/**
- * Claims the address for the new user where users sign in with usernames, so one address has one
- * account per realm; the user who holds it, if another does. A claim whose user is gone (a
- * sign-up cut off before it wrote its user, a deleted user) is taken over.
- */
-async function claimAddress(
-  services: Services,
-  realm: string,
-  emailKey: string,
-  userId: string,
-): Promise<UserRecord | undefined> {
-  const holderId = await services.users.claimEmail(realm, emailKey, userId);
-  if (holderId === undefined) return undefined;
-  const holder = await services.users.findById(realm, holderId);
-  if (holder?.email !== undefined && usernameKey(holder.email) === emailKey) return holder;
-  if ((await services.users.claimEmail(realm, emailKey, userId, holderId)) === undefined) return undefined;
-  throw invalidSignup('the address was claimed by another sign-up at the same moment');
 }
 
 /**
