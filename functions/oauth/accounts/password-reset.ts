@@ -4,13 +4,13 @@ import { defaults } from '../../config/defaults.ts';
 import type { RealmConfig } from '../../config/schema.ts';
 import { requestAuditor } from '../audit.ts';
 import { invalidClient, invalidRequest, unauthorizedClient } from '../errors.ts';
-import { normalizePassword, usernameKey } from '../passwords/normalize.ts';
+import { normalizePassword } from '../passwords/normalize.ts';
 import type { TicketRecord, UserRecord } from '../ports.ts';
 import { userCounterRef } from '../protection/brute-force.ts';
 import { canonicalIp } from '../protection/client-ip.ts';
 import { ipSubject, takeHourly, tooManyRequests } from '../protection/hourly-limit.ts';
 import type { RequestInfo, Services } from '../services.ts';
-import { claimsAddresses } from './address-claims.ts';
+import { addressKey, claimsAddresses } from './address-claims.ts';
 import { serviceNameOf } from './mail-templates.ts';
 import { passwordChangedMail, resetPasswordMail } from './reset-mails.ts';
 import { newTicket, ticketHash, wellFormedTicket } from './tickets.ts';
@@ -31,8 +31,8 @@ export const RESET_REQUESTED = "We've just sent you an email to reset your passw
  * How a requested address is compared with a user's: as usernames are compared (NFKC, case-folded),
  * since it is found as the username of the user who signed up with it. Undefined for no address.
  */
-function addressKey(email: string): string | undefined {
-  const key = usernameKey(email);
+function requestedAddressKey(email: string): string | undefined {
+  const key = addressKey(email);
   return /^[^@\s]+@[^@\s]+$/.test(key) ? key : undefined;
 }
 
@@ -71,7 +71,7 @@ export async function requestPasswordReset(
     );
   }
   if (request.email === undefined) throw invalidRequest("Missing required parameter 'email'.");
-  const email = addressKey(request.email);
+  const email = requestedAddressKey(request.email);
   if (email === undefined) throw invalidRequest('email is not an email address.');
   // Nobody but the client authenticates here: the connection's IP counts, never a forwarded one.
   const ip = canonicalIp(info.sourceIp) ?? info.sourceIp;
@@ -89,7 +89,8 @@ export async function requestPasswordReset(
     throw tooManyRequests('Too many password reset requests; try again later.', refusedFor);
   }
   // Its own address must match too: a username that looks like an address is not one.
-  const owner = user && !user.blocked && user.email !== undefined && addressKey(user.email) === email;
+  const owner =
+    user && !user.blocked && user.email !== undefined && requestedAddressKey(user.email) === email;
   const sent = owner ? mailResetLink(user, info, services) : Promise.resolve<string>('no such user');
   const [outcome] = await Promise.all([sent.catch(() => 'the mail could not be sent'), answerAt]);
   if (outcome === 'sent') event('scpr', 'Password reset mail sent', user);
